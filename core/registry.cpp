@@ -1,0 +1,265 @@
+#include "checkpoint/registry.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include "checkpoint/error.hpp"
+#include "core/registry_internal.hpp"
+
+namespace checkpoint {
+namespace {
+
+struct Backend {
+  BackendInfo info;
+  StoreFactory factory;
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, Backend, std::less<>> backends;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+void ensure_builtins() {
+  static std::once_flag once;
+  std::call_once(once, detail::register_builtin_backends);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool valid_scheme(std::string_view s) {
+  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+  });
+}
+
+std::string join(const std::vector<std::string>& items) {
+  if (items.empty()) return "(none)";
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s, std::string_view uri) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+    int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+    if (lo < 0) {
+      throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri) +
+                                                 "\": bad percent escape at \"" +
+                                                 std::string(s.substr(i, 3)) + "\"");
+    }
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// The backend whose extensions include the path's, or nullptr.
+const Backend* backend_for_extension(const Registry& r, std::string_view path) {
+  std::string p = lower(path);
+  for (const auto& [scheme, backend] : r.backends) {
+    for (const auto& ext : backend.info.extensions) {
+      if (p.size() > ext.size() && p.ends_with(lower(ext))) return &backend;
+    }
+  }
+  return nullptr;
+}
+
+std::string known_extensions(const Registry& r) {
+  std::vector<std::string> items;
+  for (const auto& [scheme, backend] : r.backends) {
+    for (const auto& ext : backend.info.extensions) items.push_back(ext + " (" + scheme + ")");
+  }
+  return join(items);
+}
+
+std::string known_schemes(const Registry& r) {
+  std::vector<std::string> items;
+  for (const auto& [scheme, backend] : r.backends) items.push_back(scheme);
+  return join(items);
+}
+
+}  // namespace
+
+namespace detail {
+
+void add_backend(BackendInfo info, StoreFactory factory) {
+  info.scheme = lower(info.scheme);
+  if (!valid_scheme(info.scheme)) {
+    throw Error(ErrorCode::invalid_argument,
+                "register_backend: invalid scheme \"" + info.scheme +
+                    "\" (a letter, then letters, digits, '+', '-' or '.')");
+  }
+  if (!factory) {
+    throw Error(ErrorCode::invalid_argument,
+                "register_backend: backend \"" + info.scheme + "\" has no factory");
+  }
+  for (const auto& ext : info.extensions) {
+    if (ext.size() < 2 || ext[0] != '.') {
+      throw Error(ErrorCode::invalid_argument, "register_backend: backend \"" + info.scheme +
+                                                   "\": extension \"" + ext +
+                                                   "\" must start with '.'");
+    }
+  }
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (r.backends.contains(info.scheme)) {
+    throw Error(ErrorCode::invalid_argument,
+                "register_backend: scheme \"" + info.scheme + "\" is already registered");
+  }
+  for (const auto& ext : info.extensions) {
+    for (const auto& [scheme, other] : r.backends) {
+      for (const auto& taken : other.info.extensions) {
+        if (lower(taken) == lower(ext)) {
+          throw Error(ErrorCode::invalid_argument, "register_backend: extension \"" + ext +
+                                                       "\" already belongs to \"" + scheme +
+                                                       "\"");
+        }
+      }
+    }
+  }
+  std::string scheme = info.scheme;
+  r.backends.emplace(std::move(scheme), Backend{std::move(info), std::move(factory)});
+}
+
+}  // namespace detail
+
+void register_backend(BackendInfo info, StoreFactory factory) {
+  ensure_builtins();
+  detail::add_backend(std::move(info), std::move(factory));
+}
+
+std::vector<BackendInfo> registered_backends() {
+  ensure_builtins();
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<BackendInfo> out;
+  for (const auto& [scheme, backend] : r.backends) out.push_back(backend.info);
+  return out;
+}
+
+StoreUri parse_store_uri(std::string_view uri) {
+  StoreUri out;
+  out.text = std::string(uri);
+  if (uri.empty()) throw Error(ErrorCode::invalid_config, "empty config string");
+
+  auto colon = uri.find(':');
+  std::string_view scheme = colon == std::string_view::npos ? "" : uri.substr(0, colon);
+  // One letter before the colon is a Windows drive, not a scheme.
+  if (scheme.size() < 2 || !valid_scheme(scheme)) {
+    // A plain path: the extension picks the backend; no decoding, no options.
+    ensure_builtins();
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    const Backend* backend = backend_for_extension(r, uri);
+    if (backend == nullptr) {
+      throw Error(ErrorCode::invalid_config,
+                  "config string \"" + std::string(uri) +
+                      "\": no scheme, and the extension names no backend; write SCHEME:PATH "
+                      "(schemes: " +
+                      known_schemes(r) + ") or use an extension: " + known_extensions(r));
+    }
+    out.scheme = backend->info.scheme;
+    out.target = std::string(uri);
+    return out;
+  }
+
+  out.scheme = lower(scheme);
+  std::string_view rest = uri.substr(colon + 1);
+  auto question = rest.find('?');
+  std::string_view target = rest.substr(0, question);
+  if (target.starts_with("//")) {
+    if (target.size() < 3 || target[2] != '/') {
+      throw Error(ErrorCode::invalid_config,
+                  "config string \"" + std::string(uri) + "\": \"" + out.scheme +
+                      "://\" must be followed by an absolute path, as in " + out.scheme +
+                      ":///var/lib/state");
+    }
+    target.remove_prefix(2);
+  }
+  out.target = percent_decode(target, uri);
+
+  if (question != std::string_view::npos) {
+    std::string_view query = rest.substr(question + 1);
+    while (!query.empty()) {
+      auto amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      if (pair.empty()) continue;
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri) +
+                                                   "\": option \"" + std::string(pair) +
+                                                   "\" is not key=value");
+      }
+      std::string key = percent_decode(pair.substr(0, eq), uri);
+      std::string value = percent_decode(pair.substr(eq + 1), uri);
+      if (!out.options.emplace(key, std::move(value)).second) {
+        throw Error(ErrorCode::invalid_config,
+                    "config string \"" + std::string(uri) + "\": option \"" + key + "\" given twice");
+      }
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<StateStore> open_store(std::string_view uri) {
+  StoreUri parsed = parse_store_uri(uri);
+  ensure_builtins();
+  StoreFactory factory;
+  {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    auto it = r.backends.find(parsed.scheme);
+    if (it == r.backends.end()) {
+      throw Error(ErrorCode::invalid_config, "config string \"" + parsed.text +
+                                                 "\": unknown scheme \"" + parsed.scheme +
+                                                 "\"; known schemes: " + known_schemes(r));
+    }
+    const BackendInfo& info = it->second.info;
+    for (const auto& [key, value] : parsed.options) {
+      if (std::find(info.options.begin(), info.options.end(), key) == info.options.end()) {
+        throw Error(ErrorCode::invalid_config, "config string \"" + parsed.text +
+                                                   "\": unknown option \"" + key + "\" for " +
+                                                   info.scheme +
+                                                   "; known options: " + join(info.options));
+      }
+    }
+    factory = it->second.factory;
+  }
+  auto store = factory(parsed);
+  if (!store) {
+    throw Error(ErrorCode::invalid_config,
+                "config string \"" + parsed.text + "\": backend returned no store");
+  }
+  return store;
+}
+
+}  // namespace checkpoint

@@ -1,0 +1,78 @@
+// Checkpoint: the front end that shippers use.
+//
+// persist() records a stream's position in memory and returns at once; a
+// worker thread commits batches to the StateStore after `max_updates`
+// changes or `flush_interval`, whichever comes first, and once more at
+// shutdown(). Every method is safe to call from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "checkpoint/error.hpp"
+#include "checkpoint/registry.hpp"
+#include "checkpoint/state.hpp"
+#include "checkpoint/store.hpp"
+#include "checkpoint/timestamp.hpp"
+
+namespace checkpoint {
+
+struct Options {
+  // Commit once this many changes are pending (0 is taken as 1).
+  std::size_t max_updates = 100;
+  // Commit this long after the first unflushed change; clamped to >= 1 s.
+  std::chrono::milliseconds flush_interval = std::chrono::seconds(5);
+  // Called on the worker thread when a background commit fails. The failed
+  // changes are kept and retried at the next interval.
+  std::function<void(const Error&)> on_error;
+};
+
+struct Stats {
+  std::uint64_t commits = 0, failed_commits = 0;
+  std::size_t states = 0, pending = 0;  // pending: changed names not yet committed
+  std::chrono::nanoseconds last_commit_duration{0};
+  std::string last_error;  // empty when the last commit succeeded
+};
+
+class Checkpoint {
+ public:
+  // Opens the store (see open_store()), loads it, and commits once to prove
+  // it writable. Throws what opening, loading or that commit threw.
+  explicit Checkpoint(std::string_view uri, Options options = {});
+  Checkpoint(std::unique_ptr<StateStore> store, Options options = {});
+  ~Checkpoint();  // shutdown(), swallowing its error (reported via on_error)
+
+  Checkpoint(const Checkpoint&) = delete;
+  Checkpoint& operator=(const Checkpoint&) = delete;
+
+  // Records a position. Never waits for I/O. Empty name:
+  // Error{invalid_argument}; after shutdown(): Error{closed}.
+  void persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+               std::string_view bookmark = {});
+  void persist_state(EventLogState state);
+  // Forgets a stream; a name not present is not an error.
+  void remove(std::string_view name);
+
+  StateMap states() const;
+  std::optional<EventLogState> state(std::string_view name) const;
+
+  // Commits everything pending now and waits; throws what the commit threw
+  // (the changes stay pending). After shutdown(): Error{closed}.
+  void flush();
+  // Final commit, then stops the worker. Idempotent; throws what the final
+  // commit threw the first time.
+  void shutdown();
+
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace checkpoint

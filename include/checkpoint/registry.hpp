@@ -1,0 +1,54 @@
+// Config strings and the registry of backends.
+//
+// A config string is SCHEME:TARGET[?key=value&key=value]; SCHEME:// followed
+// by an absolute path is the same. TARGET and values are percent-decoded.
+// A string without a scheme is a path whose extension picks the backend
+// (".yml" -> yaml, ".db" -> sqlite, ...). All functions are thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checkpoint/store.hpp"
+
+namespace checkpoint {
+
+struct StoreUri {
+  std::string text;    // as given
+  std::string scheme;  // "yaml", "sqlite", ...
+  std::string target;  // path (or name), percent-decoded
+  std::map<std::string, std::string> options;
+};
+
+struct BackendInfo {
+  std::string scheme;                   // lower case letters, digits, '+', '-', '.'
+  std::string description;              // one line, for people
+  std::vector<std::string> options;     // accepted option keys
+  std::vector<std::string> extensions;  // ".yml", ... for scheme-less paths
+};
+
+// Opens (creating if needed) the store a config string names. Called only
+// after the options were checked against BackendInfo::options.
+using StoreFactory = std::function<std::unique_ptr<StateStore>(const StoreUri&)>;
+
+// Scheme or extension already taken, or an invalid scheme:
+// Error{invalid_argument}.
+void register_backend(BackendInfo info, StoreFactory factory);
+
+// Built-in and user backends, sorted by scheme.
+std::vector<BackendInfo> registered_backends();
+
+// Splits and percent-decodes; does not check that the scheme is registered,
+// except that a scheme-less path is resolved by its extension. Malformed
+// text: Error{invalid_config}.
+StoreUri parse_store_uri(std::string_view uri);
+
+// Parses, checks the scheme and options against the registry, and opens.
+// Unknown scheme or option: Error{invalid_config} listing what is known.
+std::unique_ptr<StateStore> open_store(std::string_view uri);
+
+}  // namespace checkpoint

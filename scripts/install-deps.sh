@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages checkpoint needs to build, test, benchmark and
+# run its demo. Installs only what is missing; does nothing when all are
+# present. Needs root (or sudo) only when something must be installed.
+set -euo pipefail
+
+packages=(
+  cmake make g++ clang pkg-config
+  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
