@@ -145,9 +145,8 @@ void StoreConformance::commit(Timestamp update_time) {
   update_time_ = update_time;
 }
 
-void StoreConformance::expect_stored() {
-  PersistedState loaded = store().load();
-  EXPECT_TRUE(same(loaded, model_, update_time_));
+::testing::AssertionResult StoreConformance::stored() {
+  return same(store().load(), model_, update_time_);
 }
 
 ::testing::AssertionResult StoreConformance::same(const PersistedState& loaded,
@@ -194,6 +193,10 @@ void StoreConformance::expect_stored() {
 
 std::string target_name(const ::testing::TestParamInfo<Target>& info) {
   return info.param.reopen ? "Reopen" : "KeepOpen";
+}
+
+void PrintTo(const Target& target, std::ostream* os) {
+  *os << target.backend << (target.reopen ? ", reopened between steps" : ", kept open");
 }
 
 }  // namespace checkpoint::conformance

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 
@@ -45,8 +46,8 @@ struct Target {
 // The fixture keeps a model of what the store should hold. put() and erase()
 // change the model and note the change; commit() hands the model to the
 // store as one Commit (its `upserted` and `removed` are the changes noted
-// since the last commit); expect_stored() loads the store and compares
-// every state and the update_time with the model.
+// since the last commit); stored() loads the store and compares every state
+// and the update_time with the model: ASSERT_TRUE(stored()).
 class StoreConformance : public ::testing::TestWithParam<Target> {
  protected:
   void SetUp() override;     // creates the empty directory
@@ -71,7 +72,7 @@ class StoreConformance : public ::testing::TestWithParam<Target> {
   void commit();
   void commit(Timestamp update_time);
   // Loads the store and checks it holds exactly the model.
-  void expect_stored();
+  ::testing::AssertionResult stored();
   // Checks that `loaded` is exactly `states` with `update_time`: sorted by
   // name, names unique, every field equal. Reports which state and field
   // differ, naming where().
@@ -97,6 +98,9 @@ int link_cases();
 
 // "KeepOpen" or "Reopen".
 std::string target_name(const ::testing::TestParamInfo<Target>& info);
+
+// How GoogleTest prints a Target in its messages: "Memory, reopened between steps".
+void PrintTo(const Target& target, std::ostream* os);
 
 }  // namespace checkpoint::conformance
 
