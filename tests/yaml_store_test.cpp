@@ -384,6 +384,8 @@ TEST_F(YamlStore, MalformedYamlIsCorrupt) {
       "event_logs[0].bookmark: the quoted string has no closing quote");
   expect_corrupt("a: b: c\n", "not valid YAML");
   expect_corrupt(std::string(100000, '[') + "\n", "nested too deeply");
+  expect_corrupt("event_logs: &a [*a]\n", "event_logs[0]: a sequence, expected a mapping");
+  expect_corrupt("event_logs: [*nowhere]\n", "not valid YAML");
 }
 
 TEST_F(YamlStore, WrongShapesAreCorrupt) {

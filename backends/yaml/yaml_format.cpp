@@ -146,17 +146,15 @@ void check_characters(std::string_view text, std::string_view store) {
     corrupt(store, "line " + std::to_string(line_of(text, i)) + ": control character " + buf +
                        " at offset " + std::to_string(i) + " is not allowed in YAML");
   }
-  if (!detail::is_valid_utf8(text)) {
-    std::size_t line_start = 0;
-    for (std::size_t line = 1;; ++line) {
-      std::size_t end = text.find('\n', line_start);
-      if (end == std::string_view::npos) end = text.size();
-      if (!detail::is_valid_utf8(text.substr(line_start, end - line_start))) {
-        corrupt(store, "line " + std::to_string(line) + ": not valid UTF-8");
-      }
-      line_start = end + 1;
-    }
+  if (detail::is_valid_utf8(text)) return;
+  // A multi-byte sequence never spans a line break, so one line holds the fault.
+  std::size_t line = 1;
+  for (std::size_t start = 0; start < text.size(); ++line) {
+    std::size_t end = std::min(text.find('\n', start), text.size());
+    if (!detail::is_valid_utf8(text.substr(start, end - start))) break;
+    start = end + 1;
   }
+  corrupt(store, "line " + std::to_string(line) + ": not valid UTF-8");
 }
 
 // A file cut short is caught here when the parser could still make sense of
