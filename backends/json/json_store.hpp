@@ -1,4 +1,4 @@
-// json:PATH — the YAML format's document in JSON, one file rewritten per
+// json:PATH — the JSON document of json_format.hpp, one file rewritten per
 // commit through the durable whole-file write:
 //
 //   {
