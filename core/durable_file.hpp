@@ -18,9 +18,11 @@ namespace checkpoint::detail {
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store);
 
 // With sync=false the fsyncs are skipped (unsafe: a power cut may lose or
-// tear the file). Failure: Error{io} naming `store`; FILE is left as it was.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
-                           bool sync, std::string_view store);
+// tear the file). Failure: Error{io} naming `store` and FILE. A failure
+// before the rename leaves FILE as it was and removes FILE.new; only the
+// final directory fsync can fail after FILE was replaced.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
+                           std::string_view store);
 
 // Creates `dir` and its missing parents with mode 0750 (whatever the umask).
 void create_directories(const std::filesystem::path& dir, std::string_view store);
