@@ -38,11 +38,11 @@ void check_name(std::string_view name) {
   }
 }
 
-void check_state(const EventLogState& state) {
-  check_name(state.name);
-  if (!detail::is_valid_utf8(state.bookmark)) {
+void check_state(std::string_view name, std::string_view bookmark) {
+  check_name(name);
+  if (!detail::is_valid_utf8(bookmark)) {
     throw Error(ErrorCode::invalid_argument,
-                "Checkpoint: bookmark of \"" + state.name + "\" is not valid UTF-8");
+                "Checkpoint: bookmark of \"" + std::string(name) + "\" is not valid UTF-8");
   }
 }
 
@@ -115,26 +115,56 @@ struct Checkpoint::Impl {
     if (worker.joinable()) worker.join();
   }
 
-  void record(std::string_view name, std::optional<EventLogState> value) {
+  // Sets a state in `live` and `changes`. The strings are assigned in place
+  // where the entries exist, so a steady stream of updates to known names
+  // allocates nothing.
+  void upsert(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+              std::string_view bookmark) {
     std::lock_guard lock(mutex);
+    check_open();
+    auto it = live.find(name);
+    if (it == live.end()) {
+      it = live.emplace(std::string(name), EventLogState{std::string(name), record_number,
+                                                         timestamp, std::string(bookmark)})
+               .first;
+    } else {
+      it->second.record_number = record_number;
+      it->second.timestamp = timestamp;
+      it->second.bookmark.assign(bookmark);
+    }
+    auto change = changes.find(name);
+    if (change == changes.end()) {
+      changes.emplace(it->first, it->second);
+    } else if (change->second) {
+      *change->second = it->second;
+    } else {
+      change->second = it->second;
+    }
+    note_update();
+  }
+
+  void erase(std::string_view name) {
+    std::lock_guard lock(mutex);
+    check_open();
+    auto it = live.find(name);
+    if (it == live.end()) return;  // absent, or its removal is already pending
+    live.erase(it);
+    auto change = changes.find(name);
+    if (change == changes.end()) {
+      changes.emplace(std::string(name), std::nullopt);
+    } else {
+      change->second.reset();
+    }
+    note_update();
+  }
+
+  void check_open() const {  // with `mutex` held
     if (closed) {
       throw Error(ErrorCode::closed, "Checkpoint: persist() or remove() after shutdown()");
     }
-    auto it = live.find(name);
-    if (value) {
-      if (it == live.end())
-        live.emplace(std::string(name), *value);
-      else
-        it->second = *value;
-    } else {
-      if (it == live.end()) return;  // absent, or its removal is already pending
-      live.erase(it);
-    }
-    auto change = changes.find(name);
-    if (change == changes.end())
-      changes.emplace(std::string(name), std::move(value));
-    else
-      change->second = std::move(value);
+  }
+
+  void note_update() {  // with `mutex` held
     if (!due) due = Clock::now() + options.flush_interval;
     if (++updates >= options.max_updates) wake.notify_one();
   }
@@ -154,10 +184,11 @@ struct Checkpoint::Impl {
     // Everything below, outside `mutex`, is O(changes), except the store.
     auto names = unacked ? std::make_shared<NameSet>(*unacked) : std::make_shared<NameSet>();
     for (auto& [name, value] : batch) {
-      if (value)
+      if (value) {
         snapshot.insert_or_assign(name, std::move(*value));
-      else
+      } else {
         snapshot.erase(name);
+      }
       names->insert(name);
     }
     unacked = names;
@@ -209,10 +240,11 @@ struct Checkpoint::Impl {
     for (;;) {
       if (stopping) return;
       if (!commit_due()) {
-        if (due)
+        if (due) {
           wake.wait_until(lock, *due);
-        else
+        } else {
           wake.wait(lock);
+        }
         continue;
       }
       lock.unlock();
@@ -267,18 +299,17 @@ Checkpoint::~Checkpoint() {
 
 void Checkpoint::persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
                          std::string_view bookmark) {
-  persist_state(EventLogState{std::string(name), record_number, timestamp, std::string(bookmark)});
+  check_state(name, bookmark);
+  impl_->upsert(name, record_number, timestamp, bookmark);
 }
 
 void Checkpoint::persist_state(EventLogState state) {
-  check_state(state);
-  std::string name = state.name;
-  impl_->record(name, std::move(state));
+  persist(state.name, state.record_number, state.timestamp, state.bookmark);
 }
 
 void Checkpoint::remove(std::string_view name) {
   check_name(name);
-  impl_->record(name, std::nullopt);
+  impl_->erase(name);
 }
 
 StateMap Checkpoint::states() const {

@@ -64,13 +64,13 @@ system_clock::time_point Timestamp::to_time_point() const {
     throw Error(ErrorCode::invalid_argument,
                 "timestamp " + to_string() + " is outside std::chrono::system_clock's range");
   }
-  return system_clock::time_point(
-      duration_cast<system_clock::duration>(seconds(seconds_) + nanoseconds(nanos_)));
+  return system_clock::time_point(duration_cast<system_clock::duration>(seconds(seconds_) +
+                                                                        nanoseconds(nanos_)));
 }
 
 Timestamp Timestamp::parse(std::string_view text) {
   std::size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
       !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
       !read_digits(text, pos, 2, day)) {

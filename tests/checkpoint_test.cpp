@@ -280,7 +280,7 @@ TEST_F(CheckpointTest, ZeroMaxUpdatesCommitsEveryUpdate) {
 
 TEST_F(CheckpointTest, NothingIsCommittedBelowMaxUpdatesBeforeTheInterval) {
   Checkpoint cp(store(), quiet(100));
-  for (int i = 0; i < 99; ++i) cp.persist_state(state("s" + std::to_string(i), 1));
+  for (int i = 0; i < 99; ++i) cp.persist_state(state("stream-" + std::to_string(i), 1));
   Stats stats = cp.stats();
   EXPECT_EQ(stats.commits, 1u);
   EXPECT_EQ(stats.pending, 99u);
