@@ -2,40 +2,22 @@
 // written as integers, and how it reports damaged files. Everything every
 // store must do is in the conformance suite (json_conformance_test).
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "checkpoint/checkpoint.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint {
 namespace {
 
 class JsonStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "json-store-test-XXXXXX");
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = dir_ / "state.json";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string uri() const { return "json:" + path_.string(); }
 
-  void write(const std::string& text) {
-    std::ofstream out(path_, std::ios::binary);
-    out << text;
-  }
-  std::string read() const {
-    std::ifstream in(path_, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void write(const std::string& text) { testing::write_bytes(path_, text); }
+  std::string read() const { return testing::read_bytes(path_); }
 
   void commit(const StateMap& states, Timestamp update_time) {
     std::vector<std::string> upserted, removed;
@@ -60,7 +42,8 @@ class JsonStoreTest : public ::testing::Test {
     EXPECT_EQ(read(), text) << "a failed load changed the file";
   }
 
-  std::filesystem::path dir_, path_;
+  testing::TempDir dir_{"json-store-test"};
+  std::filesystem::path path_ = dir_ / "state.json";
 };
 
 const char* const kXml =

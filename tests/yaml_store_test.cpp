@@ -4,39 +4,26 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
-#include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "backends/yaml/yaml_format.hpp"
 #include "checkpoint/checkpoint.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::read_bytes;
+using testing::write_bytes;
 
 constexpr std::uint64_t kMaxRecord = std::numeric_limits<std::uint64_t>::max();
 
 fs::path fixture(const std::string& name) { return fs::path(CHECKPOINT_YAML_FIXTURES) / name; }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_text(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-}
 
 EventLogState make_state(std::string name, std::uint64_t record, Timestamp ts,
                          std::string bookmark = {}) {
@@ -45,20 +32,11 @@ EventLogState make_state(std::string name, std::uint64_t record, Timestamp ts,
 
 class YamlStore : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("yaml_store_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   PersistedState load(const fs::path& path) { return open_store("yaml:" + path.string())->load(); }
 
   // Loads `text` from a file through the store.
   PersistedState load_text(std::string_view text) {
-    write_text(file(), text);
+    write_bytes(file(), text);
     return load(file());
   }
 
@@ -77,7 +55,7 @@ class YamlStore : public ::testing::Test {
   // Commits `states`, returns the file's text.
   std::string emit(const std::vector<EventLogState>& states) {
     commit(file(), states);
-    return read_text(file());
+    return read_bytes(file());
   }
 
   // Loading `text` fails with Error{corrupt} naming the file and `what`.
@@ -95,7 +73,8 @@ class YamlStore : public ::testing::Test {
 
   fs::path file() const { return dir_ / "state.yml"; }
 
-  fs::path dir_;
+  testing::TempDir temp_{"yaml-store-test"};
+  const fs::path& dir_ = temp_.path();
 };
 
 // ---- Files that Winlogbeat wrote ---------------------------------------------
@@ -343,7 +322,7 @@ TEST_F(YamlStore, LargeValuesRoundTrip) {
 
 TEST_F(YamlStore, InvalidUtf8IsRefusedAndTheFileKept) {
   emit({make_state("keep", 1, Timestamp())});
-  const std::string before = read_text(file());
+  const std::string before = read_bytes(file());
   for (const auto& state : {make_state("bad \xC3", 1, Timestamp()),
                             make_state("ok", 1, Timestamp(), "bad \xED\xA0\x80 surrogate")}) {
     try {
@@ -355,7 +334,7 @@ TEST_F(YamlStore, InvalidUtf8IsRefusedAndTheFileKept) {
       EXPECT_THAT(e.what(), HasSubstr("not valid UTF-8"));
     }
   }
-  EXPECT_EQ(read_text(file()), before);
+  EXPECT_EQ(read_bytes(file()), before);
 }
 
 TEST_F(YamlStore, ALoadedWinlogbeatFileIsRewrittenWithTheSameStates) {
@@ -458,7 +437,7 @@ TEST_F(YamlStore, DuplicateNamesAreCorrupt) {
 
 TEST_F(YamlStore, NulBytesAndControlCharactersAreCorrupt) {
   expect_corrupt(std::string(4096, '\0'), "line 1: NUL byte at offset 0");
-  std::string valid = read_text(fixture("winlogbeat_typical.yml"));
+  std::string valid = read_bytes(fixture("winlogbeat_typical.yml"));
   std::string holed = valid;
   std::fill(holed.begin() + 200, holed.begin() + 300, '\0');
   expect_corrupt(holed, "NUL byte at offset 200");
@@ -470,39 +449,13 @@ TEST_F(YamlStore, NulBytesAndControlCharactersAreCorrupt) {
   expect_corrupt("event_logs:\n- name: \"\xC3\x28\"\n", "line 2: not valid UTF-8");
 }
 
-// A file cut short anywhere is refused: every file we write starts with
-// "---" and ends with "...", and the loader requires both.
-TEST_F(YamlStore, EveryTruncationOfOurFileIsCorrupt) {
-  std::string text = emit({
-      make_state("Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z")),
-      make_state("Security", kMaxRecord, Timestamp::parse("2017-12-05T15:16:38.2530588Z"),
-                 "<BookmarkList>\r\n  <Bookmark RecordId='9'/>\r\n</BookmarkList>"),
-      make_state("System", 17, Timestamp(), "x"),
-  });
-  const std::string store = "yaml store " + file().string();
-  for (std::size_t size = 1; size + 1 < text.size(); ++size) {
-    SCOPED_TRACE(::testing::Message() << "cut at " << size << ": ..."
-                                      << text.substr(0, size).substr(size > 40 ? size - 40 : 0));
-    try {
-      auto doc = backends::parse_yaml_document(text.substr(0, size), store);
-      ADD_FAILURE() << "loaded " << doc.states.size() << " states";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
-      EXPECT_THAT(e.what(), HasSubstr(store));
-    }
-  }
-  // Only the final line break missing: the document is whole.
-  EXPECT_EQ(backends::parse_yaml_document(text.substr(0, text.size() - 1), store).states.size(),
-            3u);
-}
-
 // Winlogbeat's files have no end marker. Cut anywhere, they never crash the
 // loader and never yield a different name, record number or timestamp. A cut
 // exactly at a line boundary can drop whole states, or shorten the last
 // bookmark: its line may go, and a literal block (`|`) has no closing mark.
 TEST_F(YamlStore, TruncatedWinlogbeatFilesNeverYieldOtherValues) {
   for (const char* name : {"winlogbeat_typical.yml", "winlogbeat_tricky.yml"}) {
-    const std::string text = read_text(fixture(name));
+    const std::string text = read_bytes(fixture(name));
     const auto full = backends::parse_yaml_document(text, name);
     std::map<std::string, EventLogState> original;
     for (const auto& s : full.states) original[s.name] = s;
@@ -577,7 +530,7 @@ TEST_F(YamlStore, CheckpointWithAPlainYmlPathUsesThisFormat) {
     cp.persist("yes", 7, Timestamp::parse("2020-01-01T00:00:00Z"), "b");
     cp.shutdown();
   }
-  std::string text = read_text(path);
+  std::string text = read_bytes(path);
   EXPECT_THAT(text, HasSubstr("- name: \"yes\"\n  record_number: 7\n"));
   Checkpoint again(path.string());
   ASSERT_TRUE(again.state("yes").has_value());
