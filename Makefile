@@ -1,7 +1,12 @@
 # Thin wrapper: the real build is CMake (see CMakePresets.json).
-#   make test   install missing packages, build, run every test
+#   make test   install missing packages, build, run every test; then the
+#               unit tests and short fuzz runs under AddressSanitizer and
+#               UBSan (preset asan)
+#   make fuzz   run each fuzz target for FUZZ_SECONDS (default 60) (preset fuzz)
 #   make demo   install missing packages, build, run the tailer demo
-.PHONY: all deps build test demo release clean
+.PHONY: all deps build test asan fuzz demo release clean
+
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -14,6 +19,17 @@ build: deps
 
 test: build
 	ctest --preset debug
+	$(MAKE) asan
+
+asan: deps
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan
+
+fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+	for fuzzer in build/fuzz/fuzz/*_fuzzer; do fuzz/run.sh $$fuzzer $(FUZZ_SECONDS) || exit 1; done
 
 release: deps
 	cmake --preset release

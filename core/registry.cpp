@@ -188,6 +188,13 @@ StoreUri parse_store_uri(std::string_view uri) {
   StoreUri out;
   out.text = std::string(uri);
   if (uri.empty()) throw Error(ErrorCode::invalid_config, "empty config string");
+  // A NUL would cut a path short at the operating system: a different file.
+  // (The message stops before it: what() is a C string.)
+  if (auto nul = uri.find('\0'); nul != std::string_view::npos) {
+    throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri.substr(0, nul)) +
+                                               "...\": a NUL byte at offset " +
+                                               std::to_string(nul) + " is not allowed");
+  }
 
   auto colon = uri.find(':');
   std::string_view scheme = colon == std::string_view::npos ? "" : uri.substr(0, colon);

@@ -42,38 +42,50 @@ constexpr std::uint64_t kMaxRecord = std::numeric_limits<std::uint64_t>::max();
 // ("-1", "1.5", "18446744073709551616") can be written; maps may repeat a key.
 struct Doc {
   enum class Kind { raw, string, list, map };
+  struct Item;
+  using Items = std::vector<Item>;
   Kind kind = Kind::raw;
-  std::string text;                                // raw: the token; string: the value
-  std::vector<std::pair<std::string, Doc>> items;  // list: ("", item); map: (key, value)
+  std::string text;  // raw: the token; string: the value
+  Items items;       // list: {"", item}; map: {key, value}
 
-  static Doc raw(std::string token) { return Doc{Kind::raw, std::move(token), {}}; }
-  static Doc str(std::string value) { return Doc{Kind::string, std::move(value), {}}; }
-  static Doc list(std::vector<Doc> items) {
-    Doc d{Kind::list, {}, {}};
-    for (auto& item : items) d.items.emplace_back("", std::move(item));
-    return d;
-  }
-  static Doc map(std::vector<std::pair<std::string, Doc>> items) {
-    return Doc{Kind::map, {}, std::move(items)};
-  }
+  static Doc raw(std::string token);
+  static Doc str(std::string value);
+  static Doc list(std::vector<Doc> items);
+  static Doc map(Items items);
 
   bool scalar() const { return kind == Kind::raw || kind == Kind::string; }
-
-  // The value of the first `key` (it must be there).
-  Doc& operator[](std::string_view key) {
-    for (auto& [k, v] : items) {
-      if (k == key) return v;
-    }
-    ADD_FAILURE() << "no key " << key;
-    static Doc none;
-    return none;
-  }
-  Doc& operator[](std::size_t index) { return items.at(index).second; }
-
-  void erase(std::string_view key) {
-    std::erase_if(items, [&](const auto& item) { return item.first == key; });
-  }
+  Doc& operator[](std::string_view key);  // the value of the first `key`, which must be there
+  Doc& operator[](std::size_t index);
+  void erase(std::string_view key);
 };
+
+struct Doc::Item {
+  std::string key;
+  Doc value;
+};
+
+Doc Doc::raw(std::string token) { return Doc{Kind::raw, std::move(token), {}}; }
+Doc Doc::str(std::string value) { return Doc{Kind::string, std::move(value), {}}; }
+Doc Doc::list(std::vector<Doc> items) {
+  Doc d{Kind::list, {}, {}};
+  for (auto& item : items) d.items.push_back({"", std::move(item)});
+  return d;
+}
+Doc Doc::map(Items items) { return Doc{Kind::map, {}, std::move(items)}; }
+
+Doc& Doc::operator[](std::string_view key) {
+  for (auto& [k, v] : items) {
+    if (k == key) return v;
+  }
+  ADD_FAILURE() << "no key " << key;
+  static Doc none;
+  return none;
+}
+Doc& Doc::operator[](std::size_t index) { return items.at(index).value; }
+
+void Doc::erase(std::string_view key) {
+  std::erase_if(items, [&](const auto& item) { return item.key == key; });
+}
 
 std::string json_quoted(const std::string& s) { return nlohmann::json(s).dump(); }
 
@@ -90,8 +102,8 @@ void spell_json(const Doc& d, std::string& out) {
       out += d.kind == Doc::Kind::list ? "[" : "{";
       for (std::size_t i = 0; i < d.items.size(); ++i) {
         out += i == 0 ? "\n" : ",\n";
-        if (d.kind == Doc::Kind::map) out += json_quoted(d.items[i].first) + ": ";
-        spell_json(d.items[i].second, out);
+        if (d.kind == Doc::Kind::map) out += json_quoted(d.items[i].key) + ": ";
+        spell_json(d.items[i].value, out);
       }
       out += d.kind == Doc::Kind::list ? "]" : "}";
       return;
@@ -203,7 +215,7 @@ Doc document_of(Timestamp update_time, const std::vector<EventLogState>& states)
     Doc entry = Doc::map({{"name", Doc::str(s.name)},
                           {"record_number", Doc::raw(std::to_string(s.record_number))},
                           {"timestamp", Doc::str(s.timestamp.to_string())}});
-    if (!s.bookmark.empty()) entry.items.emplace_back("bookmark", Doc::str(s.bookmark));
+    if (!s.bookmark.empty()) entry.items.push_back({"bookmark", Doc::str(s.bookmark)});
     logs.push_back(std::move(entry));
   }
   return Doc::map(
@@ -226,7 +238,7 @@ Damage set_field(const char* what, std::size_t index, std::string key, Doc value
                 return;
               }
             }
-            entry.items.emplace_back(key, value);
+            entry.items.push_back({key, value});
           }};
 }
 
@@ -442,10 +454,15 @@ TEST_P(DamagedFile, RepeatedNamesAndKeys) {
        [](Doc& d) { d["event_logs"][3]["name"] = d["event_logs"][1]["name"]; }},
       {"a state twice", [](Doc& d) { d["event_logs"].items.push_back(d["event_logs"].items[2]); }},
       {"record_number twice",
-       [](Doc& d) { d["event_logs"][1].items.emplace_back("record_number", Doc::raw("7")); }},
+       [](Doc& d) {
+         d["event_logs"][1].items.push_back({"record_number", Doc::raw("7")});
+       }},
       {"record_number twice, same value",
        [](Doc& d) { d["event_logs"][1].items.push_back(d["event_logs"][1].items[1]); }},
-      {"name twice", [](Doc& d) { d["event_logs"][1].items.emplace_back("name", Doc::str("B")); }},
+      {"name twice",
+       [](Doc& d) {
+         d["event_logs"][1].items.push_back({"name", Doc::str("B")});
+       }},
       {"timestamp twice",
        [](Doc& d) { d["event_logs"][0].items.push_back(d["event_logs"][0].items[2]); }},
       {"bookmark twice",

@@ -134,6 +134,15 @@ TEST(ParseStoreUri, EncodedNulInTheTargetIsRejected) {
   EXPECT_THAT(message, HasSubstr("%00"));
 }
 
+TEST(ParseStoreUri, RawNulIsRejected) {
+  for (std::string_view text :
+       {std::string_view("yaml:/tmp/a\0b.yml", 17), std::string_view("/tmp/a\0b.yml", 12),
+        std::string_view("memory:x?a=\0", 13)}) {
+    std::string message = error_message(ErrorCode::invalid_config, [&] { parse_store_uri(text); });
+    EXPECT_THAT(message, HasSubstr("NUL byte at offset " + std::to_string(text.find('\0'))));
+  }
+}
+
 TEST(ParseStoreUri, SplitsOptions) {
   StoreUri uri = parse_store_uri("lmdb:state.lmdb?a=1&b=2");
   EXPECT_EQ(uri.target, "state.lmdb");

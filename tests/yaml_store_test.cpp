@@ -164,6 +164,23 @@ TEST_F(YamlStore, LoadsOtherValidStyles) {
   EXPECT_EQ(doc.states[2], make_state("it's", 7, Timestamp::parse("2017-12-05T15:16:02Z")));
 }
 
+// YAML's escapes for NEL and no-break space, which Go's yaml.v2 writes,
+// come back as those characters in UTF-8 (yaml-cpp 0.7 alone yields the
+// bare bytes 0x85 and 0xA0).
+TEST_F(YamlStore, NelAndNoBreakSpaceEscapesAreUtf8) {
+  auto doc = load_text(
+      "event_logs:\n"
+      "- name: \"nel\\N nbsp\\_ both\\N\\_ \u00e9\\N\"\n"
+      "  record_number: 1\n"
+      "  timestamp: 2020-01-01T00:00:00Z\n"
+      "  bookmark: \"\\_<x/>\\L\\P\"\n");
+  ASSERT_EQ(doc.states.size(), 1u);
+  EXPECT_EQ(doc.states[0].name, "nel\u0085 nbsp\u00A0 both\u0085\u00A0 \u00e9\u0085");
+  EXPECT_EQ(doc.states[0].bookmark, "\u00A0<x/>\u2028\u2029");
+  commit(file(), doc.states);
+  EXPECT_EQ(load(file()).states, doc.states);
+}
+
 TEST_F(YamlStore, EmptyFilesLoadEmpty) {
   for (const char* name : {"empty.yml", "update_time_only.yml", "no_event_logs.yml"}) {
     SCOPED_TRACE(name);

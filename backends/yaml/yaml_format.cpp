@@ -181,6 +181,31 @@ void check_complete(std::string_view text, std::string_view store) {
   }
 }
 
+// yaml-cpp 0.7 unescapes "\N" (U+0085) and "\_" (U+00A0) to the single
+// bytes 0x85 and 0xA0, not to their UTF-8, so a name Winlogbeat wrote with
+// a NEL would come back changed and could not be written again. The text
+// was checked to be UTF-8 and every other escape yields UTF-8, so such a
+// byte where a character starts can only come from one of those two: it is
+// re-encoded here.
+std::string with_utf8_nel_and_nbsp(std::string s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t width = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (width == 0 && (c == 0x85 || c == 0xA0)) {
+      out += '\xC2';
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    width = std::max<std::size_t>(width, 1);  // anything else invalid: the caller sees it
+    out.append(s, i, width);
+    i += width;
+  }
+  return out;
+}
+
 const char* type_name(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -271,7 +296,12 @@ class DocumentReader {
       fail(node, where, "tag \"" + tag + "\" is not supported, expected a string");
     }
     check_closed(node, where);
-    return node.Scalar();
+    std::string value = node.Scalar();
+    if (!detail::is_valid_utf8(value)) {
+      value = with_utf8_nel_and_nbsp(std::move(value));
+      if (!detail::is_valid_utf8(value)) fail(node, where, "not valid UTF-8 after unescaping");
+    }
+    return value;
   }
 
   Timestamp timestamp(const YAML::Node& node, const std::string& where) const {

@@ -1,0 +1,13 @@
+// libFuzzer target: the YAML document loader on any bytes.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz/document_check.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace checkpoint;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  PersistedState loaded;
+  if (fuzz::try_load(backends::parse_yaml_document, text, loaded)) fuzz::check_loaded(loaded);
+  return 0;
+}
