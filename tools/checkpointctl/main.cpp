@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 failure (one line on stderr naming the store and
 // the cause), 2 usage error.
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <iostream>
 
 #include "checkpoint/error.hpp"
@@ -13,6 +14,18 @@ namespace {
 constexpr int kUsage = 2;
 
 std::string example(const std::string& text) { return "\nExample:\n  " + text + "\n"; }
+
+// Decimal digits only: CLI11 would wrap "-1" around to 2^64-1.
+std::uint64_t parse_record_number(const std::string& text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    throw checkpoint::Error(checkpoint::ErrorCode::invalid_argument,
+                            "--record-number \"" + text +
+                                "\" is not an integer from 0 to 18446744073709551615");
+  }
+  return value;
+}
 
 }  // namespace
 
@@ -30,7 +43,7 @@ int main(int argc, char** argv) {
   backends->footer(example("checkpointctl backends"));
 
   std::string uri, dst, name, format = "table", timestamp, bookmark;
-  std::uint64_t record_number = 0;
+  std::string record_number;
   bool force = false;
 
   auto* dump = app.add_subcommand("dump", "Print every state of a store");
@@ -87,7 +100,7 @@ int main(int argc, char** argv) {
     if (*dump) return cmd_dump(uri, format, std::cout);
     if (*get) return cmd_get(uri, name, std::cout);
     if (*set) {
-      SetArgs args{uri, name, record_number, std::nullopt, std::nullopt};
+      SetArgs args{uri, name, parse_record_number(record_number), std::nullopt, std::nullopt};
       if (*ts_opt) args.timestamp = timestamp;
       if (*bm_opt) args.bookmark = bookmark;
       return cmd_set(args, std::cout);
