@@ -98,8 +98,8 @@ void print_table(const checkpoint::PersistedState& state, std::ostream& out) {
 void print_state(const checkpoint::EventLogState& state, std::ostream& out) {
   out << "name:          " << printable(state.name) << "\n"
       << "record_number: " << state.record_number << "\n"
-      << "timestamp:     " << state.timestamp.to_string() << "\n"
-      << "bookmark:      " << printable(state.bookmark) << "\n";
+      << "timestamp:     " << state.timestamp.to_string() << "\n";
+  if (!state.bookmark.empty()) out << "bookmark:      " << printable(state.bookmark) << "\n";
 }
 
 namespace {
