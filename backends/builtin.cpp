@@ -1,11 +1,13 @@
 // The one place that names the built-in backends.
 #include "backends/memory/memory_store.hpp"
+#include "backends/sqlite/sqlite_store.hpp"
 #include "core/registry_internal.hpp"
 
 namespace checkpoint::detail {
 
 void register_builtin_backends() {
   add_backend(backends::memory_backend_info(), backends::open_memory_store);
+  add_backend(backends::sqlite_backend_info(), backends::open_sqlite_store);
 }
 
 }  // namespace checkpoint::detail
