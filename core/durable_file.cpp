@@ -37,18 +37,18 @@ class Fd {
   int fd_;
 };
 
+void fsync_directory(const std::filesystem::path& dir, std::string_view store) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) fail(store, "cannot open directory " + dir.string(), errno);
+  if (::fsync(fd.get()) != 0) fail(store, "cannot fsync directory " + dir.string(), errno);
+}
+
 std::filesystem::path parent_of(const std::filesystem::path& path) {
   auto parent = path.parent_path();
   return parent.empty() ? std::filesystem::path(".") : parent;
 }
 
 }  // namespace
-
-void fsync_directory(const std::filesystem::path& dir, std::string_view store) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) fail(store, "cannot open directory " + dir.string(), errno);
-  if (::fsync(fd.get()) != 0) fail(store, "cannot fsync directory " + dir.string(), errno);
-}
 
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -88,8 +88,8 @@ void create_directories(const std::filesystem::path& dir, std::string_view store
   if (!parent.empty()) fsync_directory(parent, store);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
-                           std::string_view store) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           bool sync, std::string_view store) {
   const auto dir = parent_of(path);
   create_directories(path.parent_path(), store);
   const std::filesystem::path tmp = path.string() + ".new";

@@ -49,6 +49,8 @@ Settings read_settings(const StoreUri& uri) {
 
 // Creates a missing database file with mode 0600 (whatever the umask),
 // since SQLite gives its -wal and -shm files the mode of the database file.
+// The new directory entry becomes durable with the schema's commit: SQLite
+// fsyncs the directory the first time it syncs a journal it created there.
 // Returns the name to give SQLite: it reads "file:..." as a URI and
 // ":memory:" as no file at all, so a relative path gets "./" in front.
 std::string create_file(const std::filesystem::path& path, const std::string& label) {
@@ -62,7 +64,6 @@ std::string create_file(const std::filesystem::path& path, const std::string& la
       throw Error(ErrorCode::io,
                   label + ": cannot chmod " + path.string() + ": " + std::strerror(err));
     }
-    detail::fsync_directory(path.has_parent_path() ? path.parent_path() : ".", label);
   } else if (errno != EEXIST) {
     throw Error(ErrorCode::io,
                 label + ": cannot create " + path.string() + ": " + std::strerror(errno));
@@ -110,9 +111,9 @@ class SqliteStore final : public StateStore {
         db_(create_file(settings.path, label_), SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
             label_) {
     sqlite3_busy_timeout(db_.get(), settings.busy_timeout_ms);
+    db_.exec(("PRAGMA synchronous = " + settings.synchronous).c_str(), "cannot set synchronous");
     sqlite::prepare_schema(db_);
     set_journal_mode(settings.journal_mode);
-    db_.exec(("PRAGMA synchronous = " + settings.synchronous).c_str(), "cannot set synchronous");
     sql_.emplace(db_);
   }
 
