@@ -1,11 +1,13 @@
 // The one place that names the built-in backends.
 #include "backends/memory/memory_store.hpp"
+#include "backends/yaml/yaml_store.hpp"
 #include "core/registry_internal.hpp"
 
 namespace checkpoint::detail {
 
 void register_builtin_backends() {
   add_backend(backends::memory_backend_info(), backends::open_memory_store);
+  add_backend(backends::yaml_backend_info(), backends::open_yaml_store);
 }
 
 }  // namespace checkpoint::detail

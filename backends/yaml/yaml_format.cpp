@@ -1,0 +1,414 @@
+#include "backends/yaml/yaml_format.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <optional>
+
+#include "checkpoint/error.hpp"
+#include "core/utf8.hpp"
+
+namespace checkpoint::backends {
+namespace {
+
+// ---- Writing ---------------------------------------------------------------
+
+void append_escape(std::string& out, unsigned code_point) {
+  switch (code_point) {
+    case '\t':
+      out += "\\t";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+  }
+  char buf[8];
+  int n = code_point <= 0xFF ? std::snprintf(buf, sizeof buf, "\\x%02X", code_point)
+                             : std::snprintf(buf, sizeof buf, "\\u%04X", code_point);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+// The code point to escape at s[i], or nullopt to copy the byte as it is.
+// Escaped: '"', '\', and every character that YAML does not allow raw or
+// that a reader would take as a line break: C0 controls, DEL, C1 controls
+// (NEL among them), U+2028, U+2029, the BOM U+FEFF and U+FFFE, U+FFFF.
+// `s` is valid UTF-8, so the continuation bytes looked at exist.
+std::optional<unsigned> escaped_at(std::string_view s, std::size_t i, std::size_t& width) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + i;
+  width = 1;
+  if (p[0] < 0x80) {
+    if (p[0] < 0x20 || p[0] == 0x7F || p[0] == '"' || p[0] == '\\') return p[0];
+    return std::nullopt;
+  }
+  if (p[0] == 0xC2 && p[1] <= 0x9F) {  // U+0080..U+009F
+    width = 2;
+    return p[1];
+  }
+  if ((p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ||
+      (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ||
+      (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))) {
+    width = 3;
+    return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+  }
+  return std::nullopt;
+}
+
+// A YAML double-quoted scalar that every reader turns back into exactly `s`.
+void append_double_quoted(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t width;
+    if (auto code_point = escaped_at(s, i, width)) {
+      out.append(s, copied, i - copied);
+      append_escape(out, *code_point);
+      copied = i + width;
+    }
+    i += width;
+  }
+  out.append(s, copied);
+  out += '"';
+}
+
+// ---- Messages --------------------------------------------------------------
+
+// `s` quoted for an error message: control characters and bytes that are not
+// printable ASCII escaped, long text shortened.
+std::string for_message(std::string_view s) {
+  constexpr std::size_t kMax = 60;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    }
+  }
+  out += '"';
+  if (s.size() > kMax) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
+
+[[noreturn]] void invalid_state(std::string_view store, std::string_view name,
+                                const std::string& what) {
+  throw Error(ErrorCode::invalid_argument,
+              std::string(store) + ": state " + for_message(name) + ": " + what);
+}
+
+// ---- Reading ---------------------------------------------------------------
+
+[[noreturn]] void corrupt(std::string_view store, const std::string& what) {
+  throw Error(ErrorCode::corrupt, std::string(store) + ": " + what);
+}
+
+std::string at_line(const YAML::Mark& mark) {
+  return mark.is_null() ? std::string() : "line " + std::to_string(mark.line + 1) + ": ";
+}
+
+[[noreturn]] void corrupt_at(std::string_view store, const YAML::Node& node,
+                             const std::string& where, const std::string& what) {
+  corrupt(store, at_line(node.Mark()) + where + ": " + what);
+}
+
+std::size_t line_of(std::string_view text, std::size_t offset) {
+  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
+// Rejects text that no YAML reader should be given: NUL bytes (a file
+// zero-filled by a power loss looks like this), other control characters
+// and bytes that are not UTF-8. yaml-cpp itself would take some of them,
+// e.g. 0x04, as the end of input.
+void check_characters(std::string_view text, std::string_view store) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != 0x7F) continue;
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == 0) {
+      corrupt(store, "line " + std::to_string(line_of(text, i)) + ": NUL byte at offset " +
+                         std::to_string(i) +
+                         "; the file is damaged (a crash or power loss can leave NUL bytes)");
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02X", c);
+    corrupt(store, "line " + std::to_string(line_of(text, i)) + ": control character " + buf +
+                       " at offset " + std::to_string(i) + " is not allowed in YAML");
+  }
+  if (!detail::is_valid_utf8(text)) {
+    std::size_t line_start = 0;
+    for (std::size_t line = 1;; ++line) {
+      std::size_t end = text.find('\n', line_start);
+      if (end == std::string_view::npos) end = text.size();
+      if (!detail::is_valid_utf8(text.substr(line_start, end - line_start))) {
+        corrupt(store, "line " + std::to_string(line) + ": not valid UTF-8");
+      }
+      line_start = end + 1;
+    }
+  }
+}
+
+// A file cut short is caught here when the parser could still make sense of
+// what is left. Every file we write ends with the "..." marker line; files
+// without the "---" start marker (as Winlogbeat writes them) end at least
+// with a line break, so a cut inside a last line such as
+// "record_number: 250502" is not read as a smaller number.
+void check_complete(std::string_view text, std::string_view store) {
+  std::string_view body = text;
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
+  if (body.starts_with("---")) {
+    std::string_view rest = body;
+    if (rest.ends_with("\n")) rest.remove_suffix(1);
+    if (rest.ends_with("\r")) rest.remove_suffix(1);
+    std::size_t last_line = rest.rfind('\n');
+    if (last_line == std::string_view::npos || rest.substr(last_line + 1) != "...") {
+      corrupt(store,
+              "the document starts with \"---\" but its last line is not \"...\": the file is "
+              "truncated");
+    }
+  } else if (!text.ends_with("\n")) {
+    corrupt(store, "the last line has no line break: the file looks truncated");
+  }
+}
+
+const char* type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+// yaml-cpp's tags: "?" for a plain scalar, "!" for a quoted or block one.
+bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+// A string value: a scalar, plain or quoted, without a tag or tagged !!str.
+// (Plain `yes` or `123` is the text itself, as Winlogbeat reads it into a Go
+// string.) Null: nullopt.
+std::optional<std::string> string_value(const YAML::Node& node, std::string_view store,
+                                        const std::string& where) {
+  if (node.IsNull()) return std::nullopt;
+  if (!node.IsScalar())
+    corrupt_at(store, node, where, std::string(type_name(node)) + ", expected a string");
+  const std::string& tag = node.Tag();
+  if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") {
+    corrupt_at(store, node, where, "tag \"" + tag + "\" is not supported, expected a string");
+  }
+  return node.Scalar();
+}
+
+Timestamp timestamp_value(const YAML::Node& node, std::string_view store,
+                          const std::string& where) {
+  if (!node.IsScalar()) {
+    corrupt_at(store, node, where,
+               std::string(type_name(node)) + ", expected an RFC 3339 timestamp");
+  }
+  const std::string& tag = node.Tag();
+  if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:timestamp" &&
+      tag != "tag:yaml.org,2002:str") {
+    corrupt_at(store, node, where, "tag \"" + tag + "\" is not supported, expected a timestamp");
+  }
+  try {
+    return Timestamp::parse(node.Scalar());
+  } catch (const Error& e) {
+    corrupt_at(store, node, where, e.what());
+  }
+}
+
+// Decimal digits without sign or leading zero, as Winlogbeat writes them;
+// any other spelling (0x1F, 017, +5, 1_000) reads differently in YAML 1.1
+// readers, so it is refused rather than guessed at.
+std::uint64_t record_number_value(const YAML::Node& node, std::string_view store,
+                                  const std::string& where) {
+  if (!node.IsScalar()) {
+    corrupt_at(store, node, where, std::string(type_name(node)) + ", expected an unsigned integer");
+  }
+  const std::string& s = node.Scalar();
+  if (!is_plain(node)) {
+    corrupt_at(store, node, where, for_message(s) + " is a quoted string, not an unsigned integer");
+  }
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  bool digits =
+      !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || (s.size() > 1 && s[0] == '0')) {
+    corrupt_at(store, node, where, for_message(s) + " is not an unsigned integer");
+  }
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    corrupt_at(store, node, where, for_message(s) + " does not fit in 64 bits");
+  }
+  return value;
+}
+
+// The scalar keys of a mapping with their values; a key given twice is
+// corrupt (YAML forbids it; yaml-cpp would keep both).
+template <typename Visit>
+void for_each_key(const YAML::Node& map, std::string_view store, const std::string& where,
+                  Visit visit) {
+  std::vector<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar()) continue;  // not one of ours: ignored like any unknown key
+    const std::string& key = it->first.Scalar();
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      corrupt_at(store, it->first, where, "key \"" + key + "\" appears twice");
+    }
+    seen.push_back(key);
+    visit(key, it->second);
+  }
+}
+
+EventLogState read_state(const YAML::Node& node, std::size_t index, std::string_view store) {
+  const std::string where = "event_logs[" + std::to_string(index) + "]";
+  if (!node.IsMap()) {
+    corrupt_at(store, node, where,
+               std::string(type_name(node)) +
+                   ", expected a mapping with name, record_number and timestamp");
+  }
+  EventLogState state;
+  bool has_name = false, has_record_number = false, has_timestamp = false;
+  for_each_key(node, store, where, [&](const std::string& key, const YAML::Node& value) {
+    const std::string field = where + "." + key;
+    if (key == "name") {
+      auto name = string_value(value, store, field);
+      if (!name || name->empty()) corrupt_at(store, value, field, "the name is empty");
+      state.name = std::move(*name);
+      has_name = true;
+    } else if (key == "record_number") {
+      state.record_number = record_number_value(value, store, field);
+      has_record_number = true;
+    } else if (key == "timestamp") {
+      state.timestamp = timestamp_value(value, store, field);
+      has_timestamp = true;
+    } else if (key == "bookmark") {
+      state.bookmark = string_value(value, store, field).value_or(std::string());
+    }
+  });
+  // Winlogbeat always writes all three; a missing one means a damaged file.
+  const char* missing = !has_name            ? "name"
+                        : !has_record_number ? "record_number"
+                        : !has_timestamp     ? "timestamp"
+                                             : nullptr;
+  if (missing != nullptr) corrupt_at(store, node, where, std::string(missing) + " is missing");
+  return state;
+}
+
+PersistedState read_document(const YAML::Node& root, std::string_view store) {
+  PersistedState out;
+  if (root.IsNull()) return out;  // only comments or markers: nothing stored yet
+  if (!root.IsMap()) {
+    corrupt_at(
+        store, root, "the top level",
+        std::string(type_name(root)) + ", expected a mapping with update_time and event_logs");
+  }
+  std::vector<std::size_t> order;  // index in the file, for messages about duplicates
+  for_each_key(root, store, "the top level", [&](const std::string& key, const YAML::Node& value) {
+    if (key == "update_time") {
+      if (!value.IsNull()) out.update_time = timestamp_value(value, store, key);
+    } else if (key == "event_logs") {
+      if (value.IsNull()) return;
+      if (!value.IsSequence()) {
+        corrupt_at(store, value, key, std::string(type_name(value)) + ", expected a sequence");
+      }
+      out.states.reserve(value.size());
+      std::size_t index = 0;
+      for (const auto& item : value) out.states.push_back(read_state(item, index++, store));
+    }
+  });
+
+  std::vector<std::size_t> by_name(out.states.size());
+  for (std::size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+  std::stable_sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) {
+    return out.states[a].name < out.states[b].name;
+  });
+  for (std::size_t i = 1; i < by_name.size(); ++i) {
+    if (out.states[by_name[i - 1]].name == out.states[by_name[i]].name) {
+      corrupt(store, "event_logs[" + std::to_string(by_name[i - 1]) + "] and event_logs[" +
+                         std::to_string(by_name[i]) + "] have the same name " +
+                         for_message(out.states[by_name[i]].name));
+    }
+  }
+  std::vector<EventLogState> sorted;
+  sorted.reserve(by_name.size());
+  for (std::size_t i : by_name) sorted.push_back(std::move(out.states[i]));
+  out.states = std::move(sorted);
+  return out;
+}
+
+}  // namespace
+
+std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
+                               std::string_view store) {
+  std::string out;
+  out.reserve(64 + states.size() * 128);
+  out += "---\nupdate_time: ";
+  out += update_time.to_string();
+  out += states.empty() ? "\nevent_logs: []\n" : "\nevent_logs:\n";
+  char number[24];
+  for (const auto& [key, state] : states) {
+    if (state.name.empty()) invalid_state(store, state.name, "the name is empty");
+    if (state.name != key) invalid_state(store, key, "the state's name differs from its key");
+    if (!detail::is_valid_utf8(state.name))
+      invalid_state(store, state.name, "the name is not valid UTF-8");
+    if (!detail::is_valid_utf8(state.bookmark)) {
+      invalid_state(store, state.name, "the bookmark is not valid UTF-8");
+    }
+    out += "- name: ";
+    append_double_quoted(out, state.name);
+    out += "\n  record_number: ";
+    auto end = std::to_chars(number, number + sizeof number, state.record_number).ptr;
+    out.append(number, end);
+    out += "\n  timestamp: ";
+    out += state.timestamp.to_string();
+    out += '\n';
+    if (!state.bookmark.empty()) {
+      out += "  bookmark: ";
+      append_double_quoted(out, state.bookmark);
+      out += '\n';
+    }
+  }
+  out += "...\n";
+  return out;
+}
+
+PersistedState parse_yaml_document(std::string_view text, std::string_view store) {
+  if (text.empty()) return {};
+  check_characters(text, store);
+  check_complete(text, store);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    corrupt(store, at_line(e.mark) + "not valid YAML: " + e.msg);
+  }
+  try {
+    return read_document(root, store);
+  } catch (const YAML::Exception& e) {
+    // Not expected after a successful parse; kept so no yaml-cpp error escapes.
+    corrupt(store, at_line(e.mark) + e.msg);
+  }
+}
+
+}  // namespace checkpoint::backends
