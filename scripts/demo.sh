@@ -6,8 +6,9 @@
 # before the crash are printed again; the demo counts them.
 #
 # Usage: scripts/demo.sh BUILD_DIR     (e.g. build/release)
-# Runs in a temporary directory, removed at the end. The last line says
-# whether the check passed; the exit status is non-zero if it did not.
+# Runs in a temporary directory, removed at the end (KEEP=1 keeps it). The
+# last line says whether the check passed; the exit status is non-zero if it
+# did not.
 set -Eeuo pipefail
 
 if [ $# -ne 1 ]; then
@@ -29,7 +30,7 @@ cleanup() {
     kill -9 "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'echo "demo: FAIL — unexpected error at line $LINENO of $0"' ERR
@@ -65,10 +66,11 @@ write_audit() {
 
 # --- waiting, with a bound, for what the tailer does -------------------------
 wait_for() {  # DESCRIPTION SECONDS COMMAND...
-  local what=$1 deadline=$((SECONDS + $2))
+  local what=$1 limit=$2
+  local deadline=$((SECONDS + limit))
   shift 2
   until "$@"; do
-    [ $SECONDS -lt $deadline ] || fail "gave up after waiting $((deadline - SECONDS + $2))s for $what"
+    [ $SECONDS -lt $deadline ] || fail "gave up waiting for $what (${limit}s)"
     sleep 0.05
   done
 }
@@ -78,29 +80,41 @@ printed() {  # OUTPUT KIND N: has OUTPUT the line KIND number N?
 # The record_number the state file holds for NAME (0 if none). The file is
 # in Winlogbeat's format: "- name: NAME" then "  record_number: N".
 stored() {
-  awk -v name="$1" '
-    /^- name:/ { n = $0; sub(/^- name: */, "", n); gsub(/^["\047]|["\047]$/, "", n); cur = n; next }
+  if [ ! -f "$state" ]; then
+    echo 0
+    return
+  fi
+  awk -v name="$1" -v q="'" '
+    /^- name:/ { n = $0; sub(/^- name: */, "", n); gsub("^[\"" q "]|[\"" q "]$", "", n); cur = n; next }
     /^- / { cur = "" }
     cur == name && /^ +record_number:/ { v = $0; sub(/^.*record_number: */, "", v); print v; found = 1; exit }
-    END { if (!found) print 0 }' "$state" 2>/dev/null || echo 0
+    END { if (!found) print 0 }' "$state"
 }
 stored_at_least() { [ "$(stored "$1")" -ge "$2" ]; }
+printed_count() { grep -c "^$2: " "$1" || true; }  # OUTPUT NAME
+# Has the first run printed app lines that its last commit does not cover?
+ahead_of_commit() { [ "$(printed_count run1.out logs/app.log)" -gt "$(stored logs/app.log)" ]; }
 lines_in() { wc -l <"$1" | tr -d ' '; }
 
 # --- the run -----------------------------------------------------------------
-say "working in a temporary directory; it is removed at the end"
+if [ -n "${KEEP:-}" ]; then
+  say "working in $work (kept, since KEEP is set)"
+else
+  say "working in a temporary directory; it is removed at the end"
+fi
 write_app 200
 write_audit 100
 say "wrote 200 lines to logs/app.log and 100 to logs/audit.log"
 
-flags=(--max-updates 50 --flush-interval-ms 1000)
+flags=(--max-updates 200 --flush-interval-ms 1000)
 say "starting checkpoint-tail ${flags[*]} logs/app.log logs/audit.log"
-say "  (it commits its positions every 50 lines or 1 s, to $state)"
+say "  (it commits its positions every 200 lines or 1 s, to $state)"
 "$tailer" "${flags[@]}" logs/app.log logs/audit.log >run1.out 2>run1.err &
 pid=$!
 wait_for "the first lines" 20 printed run1.out app "$app_n"
 wait_for "the first lines" 20 printed run1.out audit "$audit_n"
-say "it printed the 300 lines already there"
+say "it printed the 300 lines already there, like this:"
+head -n 2 run1.out | sed 's/^/  | /'
 
 say "appending to both files while it runs"
 for _ in 1 2 3 4 5 6 7 8; do
@@ -115,7 +129,7 @@ wait_for "the rotated audit log" 20 printed run1.out audit "$audit_n"
 wait_for "a commit after the rotation" 20 stored_at_least logs/audit.log "$audit_n"
 say "it read audit.log.1 to its end, then the new audit.log; a commit followed"
 
-say "appending 600 app and 200 audit lines in a stream, and kill -9 in the middle of it"
+say "appending 600 app and 210 audit lines in a stream, and kill -9 in the middle of it"
 (
   a=$app_n u=$audit_n
   for _ in $(seq 30); do
@@ -127,8 +141,12 @@ say "appending 600 app and 200 audit lines in a stream, and kill -9 in the middl
 ) &
 writer=$!
 wait_for "the stream to reach the tailer" 20 printed run1.out app $((app_n + 200))
-kill -9 "$pid"
-wait "$pid" 2>/dev/null || true
+# Best effort: strike while it has printed lines that no commit covers yet.
+for _ in $(seq 40); do
+  ! ahead_of_commit || break
+  sleep 0.05
+done
+{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true  # quietly: no "Killed" from bash
 pid=""
 wait "$writer"
 writer=""
@@ -141,8 +159,11 @@ if [ -s run1.out ] && [ "$(tail -c1 run1.out | od -An -c | tr -d ' ')" != '\n' ]
 fi
 app_committed=$(stored logs/app.log)
 audit_committed=$(stored logs/audit.log)
-say "killed it after $(lines_in run1.out) printed lines; its last commit says:"
-say "  logs/app.log after line $app_committed, logs/audit.log after line $audit_committed"
+app_printed=$(printed_count run1.out logs/app.log)
+audit_printed=$(printed_count run1.out logs/audit.log)
+say "killed it; it had printed $app_printed app and $audit_printed audit lines, and its last commit"
+say "  says logs/app.log after line $app_committed, logs/audit.log after line $audit_committed"
+say "  (lines printed after that commit will be printed again)"
 
 write_app 300
 write_audit 100
@@ -184,9 +205,10 @@ read -r missing unexpected repeated disorder < <(awk '
     count[$0]++
     if (!($0 in want) && bad++ < 5) print "unexpected: " $0 > "/dev/stderr"
     # Within one run, each file goes up one line at a time.
-    key = FILENAME " " $1; seq = $3 + 0
+    name = $1; sub(/:$/, "", name)
+    key = FILENAME " " name; seq = $3 + 0
     if ((key in last) && seq != last[key] + 1) {
-      if (dis++ < 5) print FILENAME ": line " $3 " of " $1 " came after " last[key] > "/dev/stderr"
+      if (dis++ < 5) print FILENAME ": line " $3 " of " name " came after " last[key] > "/dev/stderr"
     }
     last[key] = seq
   }
@@ -202,9 +224,9 @@ first_in_run2() {  # KIND: the number of the first KIND line the restarted taile
 app_resumed=$(first_in_run2 app)
 audit_resumed=$(first_in_run2 audit)
 problems=()
-[ "$missing" -eq 0 ] || problems+=("$missing lines were skipped")
-[ "$unexpected" -eq 0 ] || problems+=("$unexpected lines were printed that were never written")
-[ "$disorder" -eq 0 ] || problems+=("$disorder lines came out of order")
+[ "$missing" -eq 0 ] || problems+=("skipped lines: $missing")
+[ "$unexpected" -eq 0 ] || problems+=("lines printed that were never written: $unexpected")
+[ "$disorder" -eq 0 ] || problems+=("lines out of order: $disorder")
 [ "$app_resumed" = $((app_committed + 1)) ] ||
   problems+=("logs/app.log resumed at line $app_resumed, not after the checkpoint's $app_committed")
 [ "$audit_resumed" = $((audit_committed + 1)) ] ||
