@@ -28,10 +28,12 @@
 //               that appears at the path later is followed from its start;
 //   late files  a path that does not exist yet is opened once it appears.
 //
-// Limits: a file truncated and refilled between two polls with the same
-// bytes where the last consumed line ended, or replaced while nothing runs by
-// a file that reuses the inode number and has a newline at the checkpointed
-// offset, is taken for the same file.
+// Limits: a file rotated while nothing runs is read from the start of the
+// new file; what the old one held past the checkpoint is not read (it is
+// under another name now). A file truncated and refilled between two polls
+// with the same bytes where the last consumed line ended, or replaced while
+// nothing runs by a file that reuses the inode number and has a newline at
+// the checkpointed offset, is taken for the same file.
 #pragma once
 
 #include <sys/types.h>

@@ -115,7 +115,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 60 * 1000));
   app.add_flag("--once", once, "Read what the files hold now, commit, and exit");
   app.add_option("FILE", files, "Files to follow, by name")->required();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; a usage error is 2, as for other tools
+  }
 
   // The same path twice would print every line twice.
   std::vector<std::string> paths;
