@@ -1,5 +1,6 @@
 #include "backends/yaml/yaml_format.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -122,11 +123,6 @@ std::string at_line(const YAML::Mark& mark) {
   return mark.is_null() ? std::string() : "line " + std::to_string(mark.line + 1) + ": ";
 }
 
-[[noreturn]] void corrupt_at(std::string_view store, const YAML::Node& node,
-                             const std::string& where, const std::string& what) {
-  corrupt(store, at_line(node.Mark()) + where + ": " + what);
-}
-
 std::size_t line_of(std::string_view text, std::size_t offset) {
   return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
 }
@@ -150,17 +146,15 @@ void check_characters(std::string_view text, std::string_view store) {
     corrupt(store, "line " + std::to_string(line_of(text, i)) + ": control character " + buf +
                        " at offset " + std::to_string(i) + " is not allowed in YAML");
   }
-  if (!detail::is_valid_utf8(text)) {
-    std::size_t line_start = 0;
-    for (std::size_t line = 1;; ++line) {
-      std::size_t end = text.find('\n', line_start);
-      if (end == std::string_view::npos) end = text.size();
-      if (!detail::is_valid_utf8(text.substr(line_start, end - line_start))) {
-        corrupt(store, "line " + std::to_string(line) + ": not valid UTF-8");
-      }
-      line_start = end + 1;
-    }
+  if (detail::is_valid_utf8(text)) return;
+  // A multi-byte sequence never spans a line break, so one line holds the fault.
+  std::size_t line = 1;
+  for (std::size_t start = 0; start < text.size(); ++line) {
+    std::size_t end = std::min(text.find('\n', start), text.size());
+    if (!detail::is_valid_utf8(text.substr(start, end - start))) break;
+    start = end + 1;
   }
+  corrupt(store, "line " + std::to_string(line) + ": not valid UTF-8");
 }
 
 // A file cut short is caught here when the parser could still make sense of
@@ -202,160 +196,197 @@ const char* type_name(const YAML::Node& node) {
   return "nothing";
 }
 
-// yaml-cpp's tags: "?" for a plain scalar, "!" for a quoted or block one.
-bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+// Turns the parsed document into states, checking every value. `text` is
+// what yaml-cpp parsed, so node marks are offsets into it.
+class DocumentReader {
+ public:
+  DocumentReader(std::string_view text, std::string_view store) : text_(text), store_(store) {}
 
-// A string value: a scalar, plain or quoted, without a tag or tagged !!str.
-// (Plain `yes` or `123` is the text itself, as Winlogbeat reads it into a Go
-// string.) Null: nullopt.
-std::optional<std::string> string_value(const YAML::Node& node, std::string_view store,
-                                        const std::string& where) {
-  if (node.IsNull()) return std::nullopt;
-  if (!node.IsScalar())
-    corrupt_at(store, node, where, std::string(type_name(node)) + ", expected a string");
-  const std::string& tag = node.Tag();
-  if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") {
-    corrupt_at(store, node, where, "tag \"" + tag + "\" is not supported, expected a string");
-  }
-  return node.Scalar();
-}
-
-Timestamp timestamp_value(const YAML::Node& node, std::string_view store,
-                          const std::string& where) {
-  if (!node.IsScalar()) {
-    corrupt_at(store, node, where,
-               std::string(type_name(node)) + ", expected an RFC 3339 timestamp");
-  }
-  const std::string& tag = node.Tag();
-  if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:timestamp" &&
-      tag != "tag:yaml.org,2002:str") {
-    corrupt_at(store, node, where, "tag \"" + tag + "\" is not supported, expected a timestamp");
-  }
-  try {
-    return Timestamp::parse(node.Scalar());
-  } catch (const Error& e) {
-    corrupt_at(store, node, where, e.what());
-  }
-}
-
-// Decimal digits without sign or leading zero, as Winlogbeat writes them;
-// any other spelling (0x1F, 017, +5, 1_000) reads differently in YAML 1.1
-// readers, so it is refused rather than guessed at.
-std::uint64_t record_number_value(const YAML::Node& node, std::string_view store,
-                                  const std::string& where) {
-  if (!node.IsScalar()) {
-    corrupt_at(store, node, where, std::string(type_name(node)) + ", expected an unsigned integer");
-  }
-  const std::string& s = node.Scalar();
-  if (!is_plain(node)) {
-    corrupt_at(store, node, where, for_message(s) + " is a quoted string, not an unsigned integer");
-  }
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  bool digits =
-      !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits || (s.size() > 1 && s[0] == '0')) {
-    corrupt_at(store, node, where, for_message(s) + " is not an unsigned integer");
-  }
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    corrupt_at(store, node, where, for_message(s) + " does not fit in 64 bits");
-  }
-  return value;
-}
-
-// The scalar keys of a mapping with their values; a key given twice is
-// corrupt (YAML forbids it; yaml-cpp would keep both).
-template <typename Visit>
-void for_each_key(const YAML::Node& map, std::string_view store, const std::string& where,
-                  Visit visit) {
-  std::vector<std::string> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it->first.IsScalar()) continue;  // not one of ours: ignored like any unknown key
-    const std::string& key = it->first.Scalar();
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-      corrupt_at(store, it->first, where, "key \"" + key + "\" appears twice");
+  PersistedState read(const YAML::Node& root) {
+    PersistedState out;
+    if (root.IsNull()) return out;  // only comments or markers: nothing stored yet
+    if (!root.IsMap()) {
+      fail(root, "the top level",
+           std::string(type_name(root)) + ", expected a mapping with update_time and event_logs");
     }
-    seen.push_back(key);
-    visit(key, it->second);
-  }
-}
-
-EventLogState read_state(const YAML::Node& node, std::size_t index, std::string_view store) {
-  const std::string where = "event_logs[" + std::to_string(index) + "]";
-  if (!node.IsMap()) {
-    corrupt_at(store, node, where,
-               std::string(type_name(node)) +
-                   ", expected a mapping with name, record_number and timestamp");
-  }
-  EventLogState state;
-  bool has_name = false, has_record_number = false, has_timestamp = false;
-  for_each_key(node, store, where, [&](const std::string& key, const YAML::Node& value) {
-    const std::string field = where + "." + key;
-    if (key == "name") {
-      auto name = string_value(value, store, field);
-      if (!name || name->empty()) corrupt_at(store, value, field, "the name is empty");
-      state.name = std::move(*name);
-      has_name = true;
-    } else if (key == "record_number") {
-      state.record_number = record_number_value(value, store, field);
-      has_record_number = true;
-    } else if (key == "timestamp") {
-      state.timestamp = timestamp_value(value, store, field);
-      has_timestamp = true;
-    } else if (key == "bookmark") {
-      state.bookmark = string_value(value, store, field).value_or(std::string());
-    }
-  });
-  // Winlogbeat always writes all three; a missing one means a damaged file.
-  const char* missing = !has_name            ? "name"
-                        : !has_record_number ? "record_number"
-                        : !has_timestamp     ? "timestamp"
-                                             : nullptr;
-  if (missing != nullptr) corrupt_at(store, node, where, std::string(missing) + " is missing");
-  return state;
-}
-
-PersistedState read_document(const YAML::Node& root, std::string_view store) {
-  PersistedState out;
-  if (root.IsNull()) return out;  // only comments or markers: nothing stored yet
-  if (!root.IsMap()) {
-    corrupt_at(
-        store, root, "the top level",
-        std::string(type_name(root)) + ", expected a mapping with update_time and event_logs");
-  }
-  std::vector<std::size_t> order;  // index in the file, for messages about duplicates
-  for_each_key(root, store, "the top level", [&](const std::string& key, const YAML::Node& value) {
-    if (key == "update_time") {
-      if (!value.IsNull()) out.update_time = timestamp_value(value, store, key);
-    } else if (key == "event_logs") {
-      if (value.IsNull()) return;
-      if (!value.IsSequence()) {
-        corrupt_at(store, value, key, std::string(type_name(value)) + ", expected a sequence");
+    for_each_key(root, "the top level", [&](const std::string& key, const YAML::Node& value) {
+      if (key == "update_time") {
+        if (!value.IsNull()) out.update_time = timestamp(value, key);
+      } else if (key == "event_logs") {
+        if (value.IsNull()) return;
+        if (!value.IsSequence()) {
+          fail(value, key, std::string(type_name(value)) + ", expected a sequence");
+        }
+        out.states.reserve(value.size());
+        std::size_t index = 0;
+        for (const auto& item : value) out.states.push_back(state(item, index++));
       }
-      out.states.reserve(value.size());
-      std::size_t index = 0;
-      for (const auto& item : value) out.states.push_back(read_state(item, index++, store));
-    }
-  });
+    });
+    out.states = sorted_by_name(std::move(out.states));
+    return out;
+  }
 
-  std::vector<std::size_t> by_name(out.states.size());
-  for (std::size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
-  std::stable_sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) {
-    return out.states[a].name < out.states[b].name;
-  });
-  for (std::size_t i = 1; i < by_name.size(); ++i) {
-    if (out.states[by_name[i - 1]].name == out.states[by_name[i]].name) {
-      corrupt(store, "event_logs[" + std::to_string(by_name[i - 1]) + "] and event_logs[" +
-                         std::to_string(by_name[i]) + "] have the same name " +
-                         for_message(out.states[by_name[i]].name));
+ private:
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& where,
+                         const std::string& what) const {
+    corrupt(store_, at_line(node.Mark()) + where + ": " + what);
+  }
+
+  // yaml-cpp accepts a quoted scalar that the end of the input cuts off, as
+  // if it had been closed there; a truncated file would then load a
+  // shortened name or bookmark. So the closing quote is looked for here.
+  void check_closed(const YAML::Node& node, const std::string& where) const {
+    if (node.Mark().is_null() || node.Mark().pos < 0) return;
+    std::size_t pos = static_cast<std::size_t>(node.Mark().pos);
+    // The mark is at the node's tag or anchor, if any: skip them.
+    while (pos < text_.size() && (text_[pos] == '!' || text_[pos] == '&')) {
+      pos = text_.find_first_of(" \t\r\n", pos);
+      pos = text_.find_first_not_of(" \t\r\n", pos);
+    }
+    if (pos >= text_.size() || (text_[pos] != '"' && text_[pos] != '\'')) return;
+    const char quote = text_[pos];
+    for (std::size_t i = pos + 1; i < text_.size(); ++i) {
+      if (quote == '"' && text_[i] == '\\') {
+        ++i;  // an escape: the next character cannot close the string
+      } else if (text_[i] == quote) {
+        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;  // '' is an escaped single quote
+        } else {
+          return;
+        }
+      }
+    }
+    fail(node, where, "the quoted string has no closing quote: the file is truncated");
+  }
+
+  // A string value: a scalar, plain or quoted, without a tag or tagged !!str.
+  // (Plain `yes` or `123` is the text itself, as Winlogbeat reads it into a
+  // Go string.) Null: nullopt.
+  std::optional<std::string> string(const YAML::Node& node, const std::string& where) const {
+    if (node.IsNull()) return std::nullopt;
+    if (!node.IsScalar()) fail(node, where, std::string(type_name(node)) + ", expected a string");
+    const std::string& tag = node.Tag();
+    if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") {
+      fail(node, where, "tag \"" + tag + "\" is not supported, expected a string");
+    }
+    check_closed(node, where);
+    return node.Scalar();
+  }
+
+  Timestamp timestamp(const YAML::Node& node, const std::string& where) const {
+    if (!node.IsScalar()) {
+      fail(node, where, std::string(type_name(node)) + ", expected an RFC 3339 timestamp");
+    }
+    const std::string& tag = node.Tag();
+    if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:timestamp" &&
+        tag != "tag:yaml.org,2002:str") {
+      fail(node, where, "tag \"" + tag + "\" is not supported, expected a timestamp");
+    }
+    check_closed(node, where);
+    try {
+      return Timestamp::parse(node.Scalar());
+    } catch (const Error& e) {
+      fail(node, where, e.what());
     }
   }
-  std::vector<EventLogState> sorted;
-  sorted.reserve(by_name.size());
-  for (std::size_t i : by_name) sorted.push_back(std::move(out.states[i]));
-  out.states = std::move(sorted);
-  return out;
-}
+
+  // Decimal digits without sign or leading zero, as Winlogbeat writes them
+  // (yaml-cpp tags plain scalars "?"). Other spellings (0x1F, 017, +5,
+  // 1_000) read differently in YAML 1.1 readers, so they are refused rather
+  // than guessed at; so is a quoted number, which Winlogbeat refuses too.
+  std::uint64_t record_number(const YAML::Node& node, const std::string& where) const {
+    if (!node.IsScalar()) {
+      fail(node, where, std::string(type_name(node)) + ", expected an unsigned integer");
+    }
+    const std::string& s = node.Scalar();
+    if (node.Tag() != "?")
+      fail(node, where, for_message(s) + " is a quoted string, not an unsigned integer");
+    bool digits =
+        !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || (s.size() > 1 && s[0] == '0')) {
+      fail(node, where, for_message(s) + " is not an unsigned integer");
+    }
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+      fail(node, where, for_message(s) + " does not fit in 64 bits");
+    }
+    return value;
+  }
+
+  // Calls visit(key, value) for the scalar keys of a mapping. A key given
+  // twice is corrupt: YAML forbids it, and yaml-cpp would keep both.
+  template <typename Visit>
+  void for_each_key(const YAML::Node& map, const std::string& where, Visit visit) const {
+    std::vector<std::string> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it->first.IsScalar()) continue;  // not one of ours: ignored like any unknown key
+      const std::string& key = it->first.Scalar();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        fail(it->first, where, "key \"" + key + "\" appears twice");
+      }
+      seen.push_back(key);
+      visit(key, it->second);
+    }
+  }
+
+  EventLogState state(const YAML::Node& node, std::size_t index) const {
+    const std::string where = "event_logs[" + std::to_string(index) + "]";
+    if (!node.IsMap()) {
+      fail(node, where,
+           std::string(type_name(node)) +
+               ", expected a mapping with name, record_number and timestamp");
+    }
+    EventLogState out;
+    bool has_name = false, has_record_number = false, has_timestamp = false;
+    for_each_key(node, where, [&](const std::string& key, const YAML::Node& value) {
+      const std::string field = where + "." + key;
+      if (key == "name") {
+        auto name = string(value, field);
+        if (!name || name->empty()) fail(value, field, "the name is empty");
+        out.name = std::move(*name);
+        has_name = true;
+      } else if (key == "record_number") {
+        out.record_number = record_number(value, field);
+        has_record_number = true;
+      } else if (key == "timestamp") {
+        out.timestamp = timestamp(value, field);
+        has_timestamp = true;
+      } else if (key == "bookmark") {
+        out.bookmark = string(value, field).value_or(std::string());
+      }
+    });
+    // Winlogbeat always writes all three; a missing one means a damaged file.
+    const char* missing = !has_name            ? "name"
+                          : !has_record_number ? "record_number"
+                          : !has_timestamp     ? "timestamp"
+                                               : nullptr;
+    if (missing != nullptr) fail(node, where, std::string(missing) + " is missing");
+    return out;
+  }
+
+  // Sorted by name; two states of one name are corrupt.
+  std::vector<EventLogState> sorted_by_name(std::vector<EventLogState> states) const {
+    std::vector<std::size_t> order(states.size());  // indexes in the file, for messages
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return states[a].name < states[b].name; });
+    for (std::size_t i = 1; i < order.size(); ++i) {
+      if (states[order[i - 1]].name == states[order[i]].name) {
+        corrupt(store_, "event_logs[" + std::to_string(order[i - 1]) + "] and event_logs[" +
+                            std::to_string(order[i]) + "] have the same name " +
+                            for_message(states[order[i]].name));
+      }
+    }
+    std::vector<EventLogState> out;
+    out.reserve(order.size());
+    for (std::size_t i : order) out.push_back(std::move(states[i]));
+    return out;
+  }
+
+  std::string_view text_;
+  std::string_view store_;
+};
 
 }  // namespace
 
@@ -397,17 +428,16 @@ PersistedState parse_yaml_document(std::string_view text, std::string_view store
   if (text.empty()) return {};
   check_characters(text, store);
   check_complete(text, store);
-  YAML::Node root;
+  // Without the byte order mark, yaml-cpp's marks are offsets into `text`.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   try {
-    root = YAML::Load(std::string(text));
+    YAML::Node root = YAML::Load(std::string(text));
+    return DocumentReader(text, store).read(root);
+  } catch (const YAML::DeepRecursion& e) {
+    corrupt(store, at_line(e.mark) + "not valid YAML: nested too deeply (" +
+                       std::to_string(e.depth()) + " levels)");
   } catch (const YAML::Exception& e) {
     corrupt(store, at_line(e.mark) + "not valid YAML: " + e.msg);
-  }
-  try {
-    return read_document(root, store);
-  } catch (const YAML::Exception& e) {
-    // Not expected after a successful parse; kept so no yaml-cpp error escapes.
-    corrupt(store, at_line(e.mark) + e.msg);
   }
 }
 

@@ -10,16 +10,24 @@
 // The function returns a config string for a fresh store inside `dir`, an
 // empty directory the suite creates for each test and removes afterwards.
 // Stores are opened only through open_store(), so registration is checked
-// too. Every case that writes runs twice: once keeping the store open
-// between steps ("KeepOpen") and once reopening it between every step
-// ("Reopen").
+// too: a backend registered with register_backend() must be registered
+// before RUN_ALL_TESTS() runs (in main() or a ::testing::Environment), since
+// the function is called only inside the tests. Every case that writes runs
+// twice: once keeping the store open between steps ("KeepOpen") and once
+// reopening it between every step ("Reopen").
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <ostream>
+#include <set>
 #include <string>
 
-#include <gtest/gtest.h>
+#include "checkpoint/state.hpp"
+#include "checkpoint/store.hpp"
 
 namespace checkpoint::conformance {
 
@@ -31,22 +39,81 @@ struct Target {
   bool reopen = false;  // reopen the store between every step
 };
 
-// The fixture every case is written against. Cases live in the library.
-class StoreConformance : public ::testing::TestWithParam<Target> {};
+// The fixture every case is written against. Cases live in the library; the
+// protected members are the vocabulary they use, and a backend may write
+// further TEST_P cases of its own with them.
+//
+// The fixture keeps a model of what the store should hold. put() and erase()
+// change the model and note the change; commit() hands the model to the
+// store as one Commit (its `upserted` and `removed` are the changes noted
+// since the last commit); stored() loads the store and compares every state
+// and the update_time with the model: ASSERT_TRUE(stored()).
+class StoreConformance : public ::testing::TestWithParam<Target> {
+ protected:
+  void SetUp() override;     // creates the empty directory
+  void TearDown() override;  // closes the store and removes the directory
+
+  const std::filesystem::path& dir() const { return dir_; }
+  // The store's config string: GetParam().uri_for_dir(dir()).
+  const std::string& uri() const { return uri_; }
+  // "Memory/Reopen store memory:/tmp/...", for messages.
+  std::string where() const;
+
+  // The store for the next step: opened on first use and, when reopening,
+  // closed and opened again through open_store(uri()) on every call.
+  StateStore& store();
+  // Closes the store (the next store() opens it again).
+  void close() { store_.reset(); }
+
+  void put(EventLogState state);
+  void erase(const std::string& name);
+  // Commits the model with the given update_time (by default a new one for
+  // each commit) and forgets the noted changes.
+  void commit();
+  void commit(Timestamp update_time);
+  // Loads the store and checks it holds exactly the model.
+  ::testing::AssertionResult stored();
+  // Checks that `loaded` is exactly `states` with `update_time`: sorted by
+  // name, names unique, every field equal. Reports which state and field
+  // differ, naming where().
+  ::testing::AssertionResult same(const PersistedState& loaded, const StateMap& states,
+                                  Timestamp update_time) const;
+
+  const StateMap& model() const { return model_; }
+  Timestamp update_time() const { return update_time_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string uri_;
+  std::unique_ptr<StateStore> store_;
+  StateMap model_;
+  Timestamp update_time_;  // of the last commit
+  std::int64_t commits_ = 0;
+  std::set<std::string> changed_;  // put or erased since the last commit
+};
 
 // Forces the linker to keep the cases, which register themselves from
 // static initialisers in the library's object files.
 int link_cases();
 
+// "KeepOpen" or "Reopen".
 std::string target_name(const ::testing::TestParamInfo<Target>& info);
+
+// How GoogleTest prints a Target in its messages: "Memory, reopened between steps".
+void PrintTo(const Target& target, std::ostream* os);
 
 }  // namespace checkpoint::conformance
 
-#define CHECKPOINT_CONFORMANCE_SUITE(Name, ...)                                          \
-  [[maybe_unused]] static const int checkpoint_conformance_link_##Name =                 \
-      ::checkpoint::conformance::link_cases();                                           \
-  INSTANTIATE_TEST_SUITE_P(                                                              \
-      Name, ::checkpoint::conformance::StoreConformance,                                 \
-      ::testing::Values(::checkpoint::conformance::Target{#Name, __VA_ARGS__, false},    \
-                        ::checkpoint::conformance::Target{#Name, __VA_ARGS__, true}),    \
-      ::checkpoint::conformance::target_name)
+// The suite's name must be "StoreConformance" as TEST_P spelled it, so the
+// instantiation sits in a namespace of its own that names it unqualified.
+#define CHECKPOINT_CONFORMANCE_SUITE(Name, ...)                                         \
+  namespace checkpoint_conformance_##Name {                                             \
+    using ::checkpoint::conformance::StoreConformance;                                  \
+    [[maybe_unused]] static const int link = ::checkpoint::conformance::link_cases();   \
+    INSTANTIATE_TEST_SUITE_P(                                                           \
+        Name, StoreConformance,                                                         \
+        ::testing::Values(::checkpoint::conformance::Target{#Name, __VA_ARGS__, false}, \
+                          ::checkpoint::conformance::Target{#Name, __VA_ARGS__, true}), \
+        ::checkpoint::conformance::target_name);                                        \
+  }                                                                                     \
+  static_assert(true, "")

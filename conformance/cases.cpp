@@ -1,0 +1,513 @@
+// The conformance cases. They all live in this one file so that link_cases(),
+// which the suite macro calls, keeps every one of them in the program: the
+// cases register themselves from static initialisers, which a static
+// library's unreferenced object files would never run.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "checkpoint/checkpoint.hpp"
+#include "checkpoint/conformance.hpp"
+#include "checkpoint/error.hpp"
+#include "checkpoint/registry.hpp"
+
+namespace checkpoint::conformance {
+
+int link_cases() { return 0; }
+
+namespace {
+
+// A typical stream: Winlogbeat's own example.
+const char* const kSysmon = "Microsoft-Windows-Sysmon/Operational";
+const char* const kXmlBookmark =
+    "<BookmarkList>\r\n  <Bookmark Channel='Microsoft-Windows-Sysmon/Operational' "
+    "RecordId='204' IsCurrent='true'/>\r\n</BookmarkList>";
+
+Timestamp ts(const char* text) { return Timestamp::parse(text); }
+
+EventLogState state(std::string name, std::uint64_t record_number,
+                    Timestamp timestamp = ts("2017-12-05T15:16:02.6721303Z"),
+                    std::string bookmark = {}) {
+  return EventLogState{std::move(name), record_number, timestamp, std::move(bookmark)};
+}
+
+// Names that break naive YAML, JSON, SQL or file-name handling.
+std::vector<std::string> tricky_names() {
+  std::vector<std::string> names = {
+      "Application",
+      kSysmon,
+      "with space",
+      " leading space",
+      "trailing space ",
+      "  ",
+      "double \"quotes\"",
+      "single 'quotes'",
+      "'",
+      "\"",
+      "back\\slash",
+      "C:\\Windows\\System32\\winevt\\Logs\\Security.evtx",
+      "colon: value",
+      "key:value",
+      ":",
+      "#",
+      "# comment",
+      "value # comment",
+      "line\nbreak",
+      "carriage\r\nreturn",
+      "\ttab",
+      "tab\tinside",
+      "- dash",
+      "-",
+      "? question",
+      "[bracket]",
+      "{brace}",
+      "a, b",
+      "&anchor",
+      "*alias",
+      "!tag",
+      "|",
+      ">",
+      "%percent%41",
+      "@at",
+      "`backtick`",
+      "<xml attr='1'/>",
+      "'; DROP TABLE states; --",
+      "yes",
+      "no",
+      "Yes",
+      "NO",
+      "on",
+      "off",
+      "y",
+      "n",
+      "null",
+      "Null",
+      "~",
+      "true",
+      "false",
+      "True",
+      "123",
+      "-1",
+      "0",
+      "007",
+      "1e3",
+      "0x1F",
+      "0o17",
+      "1_000",
+      "3.14",
+      ".inf",
+      ".nan",
+      "2017-12-05",
+      "2017-12-05T15:16:02Z",
+      "---",
+      "...",
+      "Ünïcødé",
+      "日本語/ログ",
+      "emoji 🙂",
+      "\u00a0no-break space",
+      "line\u2028separator",
+      "zero\u200bwidth",
+      "a/b/../c",
+      ".",
+      "..",
+      "?",
+      "*",
+      "a=b&c=d",
+      std::string(4096, 'n'),
+  };
+  // A 4 KiB name that is not one repeated byte either.
+  std::string long_name;
+  while (long_name.size() < 4096) long_name += "Ünï/ \"q\": #" + std::to_string(long_name.size());
+  names.push_back(long_name);
+  return names;
+}
+
+std::vector<std::uint64_t> tricky_record_numbers() {
+  return {
+      0,
+      1,
+      std::uint64_t{1} << 32,
+      std::uint64_t{1} << 53,
+      (std::uint64_t{1} << 53) + 1,  // the first integer a double cannot hold
+      (std::uint64_t{1} << 63) - 1,
+      std::uint64_t{1} << 63,  // does not fit int64
+      std::numeric_limits<std::uint64_t>::max() - 1,
+      std::numeric_limits<std::uint64_t>::max(),
+  };
+}
+
+std::vector<Timestamp> tricky_timestamps() {
+  return {
+      Timestamp(),  // 0001-01-01T00:00:00Z
+      Timestamp::from_unix(Timestamp::kMinSeconds, 1),
+      ts("1969-12-31T23:59:59.999999999Z"),
+      Timestamp::from_unix(0),
+      Timestamp::from_unix(0, 1),  // 1 ns after the epoch
+      ts("2017-12-05T15:16:02.6721303Z"),
+      ts("2038-01-19T03:14:08Z"),  // past int32 seconds
+      Timestamp::from_unix(Timestamp::kMaxSeconds),
+      ts("9999-12-31T23:59:59.999999999Z"),
+  };
+}
+
+std::vector<std::string> tricky_bookmarks() {
+  std::string big;  // 64 KiB of XML-ish text, not one repeated byte
+  while (big.size() < 64 * 1024) {
+    big += "<Bookmark Channel='Ch" + std::to_string(big.size()) + "' RecordId='1'/>\r\n";
+  }
+  big.resize(64 * 1024);
+  return {
+      kXmlBookmark,
+      big,
+      "yes",
+      "null",
+      "~",
+      "123",
+      "1e3",
+      " leading and trailing ",
+      "\"double\" 'single' \\back\\slash",
+      "line\nbreak\n",
+      "\r\n",
+      "\ttab",
+      "# not a comment",
+      ": colon",
+      "日本語 🙂",
+      "{\"json\": [1, 2]}",
+      "- [a, b]\n- {c: d}",
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Empty stores
+
+TEST_P(StoreConformance, FreshStoreLoadsEmpty) {
+  for (int i = 0; i < 2; ++i) {  // loading must not create anything either
+    PersistedState loaded = store().load();
+    EXPECT_TRUE(loaded.update_time.is_zero())
+        << where() << ": a fresh store loaded update_time " << loaded.update_time.to_string();
+    EXPECT_TRUE(loaded.states.empty())
+        << where() << ": a fresh store loaded " << loaded.states.size() << " states";
+  }
+}
+
+TEST_P(StoreConformance, CommitWithoutStatesRoundTripsUpdateTime) {
+  // The front end's first commit, made to prove the store writable.
+  commit(ts("2017-12-05T15:16:07.841893Z"));
+  ASSERT_TRUE(stored());
+}
+
+// ---------------------------------------------------------------------------
+// Round trips
+
+TEST_P(StoreConformance, OneStateRoundTrips) {
+  put(state(kSysmon, 204, ts("2017-11-28T00:27:30.1588877Z"), kXmlBookmark));
+  commit();
+  ASSERT_TRUE(stored());
+  ASSERT_TRUE(stored());  // loading twice gives the same
+}
+
+TEST_P(StoreConformance, TenThousandStatesRoundTrip) {
+  for (std::uint64_t i = 0; i < 10'000; ++i) {
+    std::string name = "Stream-" + std::to_string(i) + (i % 7 == 0 ? "/Ünï" : "");
+    std::string bookmark;
+    if (i % 3 == 0) bookmark = "<Bookmark RecordId='" + std::to_string(i) + "'/>";
+    put(state(std::move(name), i * 1'844'674'407'370'955ull + i,
+              Timestamp::from_unix(1'500'000'000 + static_cast<std::int64_t>(i),
+                                   static_cast<std::uint32_t>(i * 99'991 % 1'000'000'000)),
+              std::move(bookmark)));
+  }
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, OverwriteReplacesEveryField) {
+  put(state("Application", 100, ts("2017-12-05T15:16:02.1Z"), kXmlBookmark));
+  put(state("System", 7));
+  commit();
+  ASSERT_TRUE(stored());
+  // New values, including an empty bookmark replacing a non-empty one.
+  put(state("Application", 250'502, ts("2018-01-01T00:00:00.000000001Z")));
+  commit();
+  ASSERT_TRUE(stored());
+  // And back: a lower record number and an earlier time are stored as given.
+  put(state("Application", 3, ts("2001-02-03T04:05:06Z"), "<b/>"));
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, RemoveForgetsState) {
+  put(state("a", 1));
+  put(state("b", 2));
+  put(state("c", 3));
+  commit();
+  ASSERT_TRUE(stored());
+  erase("b");
+  commit();
+  ASSERT_TRUE(stored());
+  erase("a");
+  erase("c");
+  commit();
+  ASSERT_TRUE(stored());  // empty again, but with the last update_time
+}
+
+TEST_P(StoreConformance, UpsertedSubsetLeavesOthersUnchanged) {
+  // Commit.states holds every state, Commit.upserted only the changed ones:
+  // a store may write just those, but must keep the others as they were.
+  for (int i = 0; i < 50; ++i) {
+    put(state("stream-" + std::to_string(i), static_cast<std::uint64_t>(i),
+              Timestamp::from_unix(1'600'000'000 + i, 1), i % 2 ? kXmlBookmark : ""));
+  }
+  commit();
+  ASSERT_TRUE(stored());
+  for (int round = 1; round <= 3; ++round) {
+    put(state("stream-" + std::to_string(round * 7), 1000u + static_cast<unsigned>(round)));
+    put(state("new-" + std::to_string(round), static_cast<std::uint64_t>(round)));
+    commit();
+    ASSERT_TRUE(stored());
+  }
+}
+
+TEST_P(StoreConformance, UpdateTimeRoundTripsExactly) {
+  put(state("Application", 1));
+  for (Timestamp t :
+       {ts("2017-12-05T15:16:07.841893123Z"), Timestamp::from_unix(0, 1),
+        ts("9999-12-31T23:59:59.999999999Z"), Timestamp::from_unix(Timestamp::kMinSeconds, 1),
+        ts("2024-02-29T12:00:00Z"), Timestamp(), ts("1969-12-31T23:59:59.999999999Z")}) {
+    commit(t);
+    ASSERT_TRUE(stored());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Exact values
+
+TEST_P(StoreConformance, ExactNames) {
+  std::uint64_t n = 0;
+  for (const auto& name : tricky_names()) put(state(name, ++n));
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, ExactRecordNumbers) {
+  int i = 0;
+  for (std::uint64_t number : tricky_record_numbers()) {
+    put(state("record-" + std::to_string(i++), number));
+  }
+  commit();
+  ASSERT_TRUE(stored());
+  // The same numbers again as an overwrite of one state.
+  for (std::uint64_t number : tricky_record_numbers()) {
+    put(state("overwritten", number));
+    commit();
+    ASSERT_TRUE(stored());
+  }
+}
+
+TEST_P(StoreConformance, ExactTimestamps) {
+  int i = 0;
+  for (Timestamp t : tricky_timestamps()) put(state("time-" + std::to_string(i++), 1, t));
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, ExactBookmarks) {
+  int i = 0;
+  for (const auto& bookmark : tricky_bookmarks()) {
+    put(state("bookmark-" + std::to_string(i++), 1, Timestamp::from_unix(0, 1), bookmark));
+  }
+  put(state("no-bookmark", 2));
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, ExactValuesTogether) {
+  // Every tricky value in one state at a time, so that fields interact.
+  auto names = tricky_names();
+  auto numbers = tricky_record_numbers();
+  auto times = tricky_timestamps();
+  auto bookmarks = tricky_bookmarks();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    put(state(names[i], numbers[i % numbers.size()], times[i % times.size()],
+              i % 4 == 3 ? "" : bookmarks[i % bookmarks.size()]));
+  }
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, ValueItCannotHoldIsAnErrorNotAChange) {
+  // Control characters (and NUL) are valid UTF-8. A store either keeps them
+  // exactly or refuses the commit with an Error and keeps the previous one.
+  put(state("before", 1));
+  commit();
+  ASSERT_TRUE(stored());
+  for (std::string text : {std::string("bell\x07"), std::string("esc\x1b[0m"),
+                           std::string("del\x7f"), std::string("nul\0inside", 10)}) {
+    SCOPED_TRACE("value " + testing::PrintToString(text));
+    const StateMap before = model();
+    const Timestamp before_time = update_time();
+    put(state(text, 2, Timestamp::from_unix(0, 1), text));
+    try {
+      commit();
+    } catch (const Error&) {
+      // Refused: the store must still hold the previous commit.
+      PersistedState loaded = store().load();
+      EXPECT_TRUE(same(loaded, before, before_time));
+      return;
+    }
+    ASSERT_TRUE(stored());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sequences of commits
+
+TEST_P(StoreConformance, RemoveThenAddAgain) {
+  put(state("Application", 1, ts("2017-01-01T00:00:00Z"), "<old/>"));
+  put(state("System", 1));
+  commit();
+  erase("Application");
+  commit();
+  ASSERT_TRUE(stored());
+  put(state("Application", 2, ts("2018-01-01T00:00:00Z")));  // back, without a bookmark
+  commit();
+  ASSERT_TRUE(stored());
+  // Removed and added again within one commit: an upsert.
+  erase("System");
+  put(state("System", 3, ts("2019-01-01T00:00:00Z"), "<new/>"));
+  commit();
+  ASSERT_TRUE(stored());
+  // Added and removed again within one commit: a removal of a name the
+  // store never held, which is not an error.
+  put(state("Transient", 9));
+  erase("Transient");
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, ManySmallCommits) {
+  for (int i = 0; i < 60; ++i) {
+    std::string name = "stream-" + std::to_string(i % 6);
+    if (i % 9 == 8) {
+      erase(name);
+    } else {
+      put(state(name, static_cast<std::uint64_t>(i) * 1'000'003,
+                Timestamp::from_unix(1'700'000'000 + i, static_cast<std::uint32_t>(i))));
+    }
+    commit();
+    if (i % 5 == 4) {
+      ASSERT_TRUE(stored());
+    }
+  }
+  ASSERT_TRUE(stored());
+}
+
+TEST_P(StoreConformance, EmptyCommitKeepsStates) {
+  put(state("Application", 250'502, ts("2017-12-05T15:16:02.6721303Z")));
+  put(state(kSysmon, 204, ts("2017-11-28T00:27:30.1588877Z"), kXmlBookmark));
+  commit();
+  commit();  // nothing upserted or removed: only update_time changes
+  ASSERT_TRUE(stored());
+  commit();
+  commit();
+  ASSERT_TRUE(stored());
+}
+
+// ---------------------------------------------------------------------------
+// Stores side by side, and the front end over the store
+
+TEST_P(StoreConformance, TwoStoresInOneDirectoryStayIndependent) {
+  // Two stores made by the same function for two sibling directories.
+  const std::filesystem::path one = dir() / "one", two = dir() / "two";
+  std::filesystem::create_directory(one);
+  std::filesystem::create_directory(two);
+  const std::string uri_one = GetParam().uri_for_dir(one), uri_two = GetParam().uri_for_dir(two);
+  ASSERT_NE(uri_one, uri_two) << where() << ": the same config string for two directories";
+
+  std::unique_ptr<StateStore> a = open_store(uri_one), b = open_store(uri_two);
+  auto reopen = [&] {
+    if (!GetParam().reopen) return;
+    a.reset();
+    b.reset();
+    a = open_store(uri_one);
+    b = open_store(uri_two);
+  };
+  StateMap in_a = {{"shared", state("shared", 1, ts("2017-01-01T00:00:00Z"), "<a/>")},
+                   {"only-a", state("only-a", 10)}};
+  StateMap in_b = {{"shared", state("shared", 2, ts("2018-01-01T00:00:00Z"))},
+                   {"only-b", state("only-b", 20)}};
+  const std::vector<std::string> upserted_a = {"only-a", "shared"},
+                                 upserted_b = {"only-b", "shared"}, none;
+  const Timestamp time_a = ts("2020-01-01T00:00:00.1Z"), time_b = ts("2020-01-01T00:00:00.2Z");
+  a->commit(Commit{time_a, in_a, upserted_a, none});
+  reopen();
+  b->commit(Commit{time_b, in_b, upserted_b, none});
+  reopen();
+  EXPECT_TRUE(same(a->load(), in_a, time_a)) << "(the store in " << one << ")";
+  EXPECT_TRUE(same(b->load(), in_b, time_b)) << "(the store in " << two << ")";
+
+  // A removal in one leaves the other alone.
+  in_a.erase("shared");
+  const std::vector<std::string> removed = {"shared"};
+  const Timestamp time_a2 = ts("2021-01-01T00:00:00Z");
+  a->commit(Commit{time_a2, in_a, none, removed});
+  reopen();
+  EXPECT_TRUE(same(a->load(), in_a, time_a2)) << "(the store in " << one << ")";
+  EXPECT_TRUE(same(b->load(), in_b, time_b)) << "(the store in " << two << ")";
+}
+
+TEST_P(StoreConformance, CheckpointPersistsShutsDownAndReopens) {
+  Options options;
+  options.max_updates = 1'000'000;                  // commits come from flush()/shutdown()
+  options.flush_interval = std::chrono::hours(24);  // never from the timer
+  options.on_error = [this](const Error& e) { ADD_FAILURE() << where() << ": " << e.what(); };
+
+  auto checkpoint = std::make_unique<Checkpoint>(uri(), options);
+  StateMap expected;
+  // Between steps the front end either flushes (KeepOpen) or is shut down
+  // and constructed again over a newly opened store (Reopen).
+  auto step = [&] {
+    expected = checkpoint->states();
+    if (GetParam().reopen) {
+      checkpoint->shutdown();
+      checkpoint.reset();
+      checkpoint = std::make_unique<Checkpoint>(uri(), options);
+      PersistedState seen{Timestamp(), {}};
+      for (const auto& [name, s] : checkpoint->states()) seen.states.push_back(s);
+      EXPECT_TRUE(same(seen, expected, Timestamp())) << "(Checkpoint::states() after reopening)";
+    } else {
+      checkpoint->flush();
+    }
+  };
+
+  checkpoint->persist("Application", 250'502, ts("2017-12-05T15:16:02.6721303Z"));
+  checkpoint->persist(kSysmon, 204, ts("2017-11-28T00:27:30.1588877Z"), kXmlBookmark);
+  checkpoint->persist("Security", std::numeric_limits<std::uint64_t>::max(),
+                      ts("9999-12-31T23:59:59.999999999Z"));
+  step();
+  checkpoint->persist("Application", 250'600, ts("2017-12-05T15:17:00Z"));
+  checkpoint->remove("Security");
+  step();
+  checkpoint->persist("Security", 1, Timestamp());
+  checkpoint->remove(kSysmon);
+  checkpoint->persist(kSysmon, 205, ts("2017-11-28T00:27:31Z"), "<BookmarkList/>");
+  expected = checkpoint->states();
+  ASSERT_EQ(expected.size(), 3u);
+  checkpoint->shutdown();
+  checkpoint.reset();
+
+  // A new front end sees what the old one had...
+  checkpoint = std::make_unique<Checkpoint>(uri(), options);
+  PersistedState seen{Timestamp(), {}};
+  for (const auto& [name, s] : checkpoint->states()) seen.states.push_back(s);
+  EXPECT_TRUE(same(seen, expected, Timestamp())) << "(Checkpoint::states() after shutdown)";
+  checkpoint.reset();
+  // ...and so does the store itself.
+  PersistedState loaded = store().load();
+  EXPECT_FALSE(loaded.update_time.is_zero())
+      << where() << ": the front end's commits set no update_time";
+  EXPECT_TRUE(same(loaded, expected, loaded.update_time)) << "(StateStore::load() after shutdown)";
+}
+
+}  // namespace
+}  // namespace checkpoint::conformance
