@@ -1,4 +1,5 @@
 // The one place that names the built-in backends.
+#include "backends/json/json_store.hpp"
 #include "backends/memory/memory_store.hpp"
 #include "backends/yaml/yaml_store.hpp"
 #include "core/registry_internal.hpp"
@@ -6,6 +7,7 @@
 namespace checkpoint::detail {
 
 void register_builtin_backends() {
+  add_backend(backends::json_backend_info(), backends::open_json_store);
   add_backend(backends::memory_backend_info(), backends::open_memory_store);
   add_backend(backends::yaml_backend_info(), backends::open_yaml_store);
 }

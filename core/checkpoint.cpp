@@ -59,7 +59,7 @@ struct Checkpoint::Impl {
 
   // Guarded by `commit_mutex`: the store and the commit-side view of it.
   std::mutex commit_mutex;
-  StateMap snapshot;                                       // what the next commit writes
+  StateMap snapshot;  // what the next commit writes
   std::unordered_set<std::string, StringHash, std::equal_to<>> unacked;  // changed, not yet durable
 
   std::thread worker;
@@ -67,8 +67,8 @@ struct Checkpoint::Impl {
   Impl(std::unique_ptr<StateStore> s, Options o) : store(std::move(s)), options(std::move(o)) {
     if (!store) throw Error(ErrorCode::invalid_argument, "Checkpoint: store is null");
     if (options.max_updates == 0) options.max_updates = 1;
-    options.flush_interval = std::max<std::chrono::milliseconds>(options.flush_interval,
-                                                                 std::chrono::seconds(1));
+    options.flush_interval =
+        std::max<std::chrono::milliseconds>(options.flush_interval, std::chrono::seconds(1));
     PersistedState loaded = store->load();
     for (auto& state : loaded.states) {
       std::string name = state.name;
@@ -87,16 +87,20 @@ struct Checkpoint::Impl {
     }
     if (value) {
       auto it = live.find(name);
-      if (it == live.end()) it = live.emplace(std::string(name), *value).first;
-      else it->second = *value;
+      if (it == live.end())
+        it = live.emplace(std::string(name), *value).first;
+      else
+        it->second = *value;
     } else {
       auto it = live.find(name);
       if (it == live.end()) return;  // absent, or its removal is already pending
       live.erase(it);
     }
     auto it = changes.find(name);
-    if (it == changes.end()) changes.emplace(std::string(name), std::move(value));
-    else it->second = std::move(value);
+    if (it == changes.end())
+      changes.emplace(std::string(name), std::move(value));
+    else
+      it->second = std::move(value);
     if (!due) {
       due = Clock::now() + options.flush_interval;
       wake.notify_one();  // the worker may be waiting without a deadline
@@ -116,8 +120,10 @@ struct Checkpoint::Impl {
       due.reset();
     }
     for (auto& [name, value] : batch) {
-      if (value) snapshot.insert_or_assign(name, std::move(*value));
-      else snapshot.erase(name);
+      if (value)
+        snapshot.insert_or_assign(name, std::move(*value));
+      else
+        snapshot.erase(name);
       unacked.insert(name);
     }
     {
@@ -169,8 +175,10 @@ struct Checkpoint::Impl {
     for (;;) {
       if (stopping) return;
       if (!commit_due()) {
-        if (due) wake.wait_until(lock, *due);
-        else wake.wait(lock);
+        if (due)
+          wake.wait_until(lock, *due);
+        else
+          wake.wait(lock);
         continue;
       }
       lock.unlock();

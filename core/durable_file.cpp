@@ -88,8 +88,8 @@ void create_directories(const std::filesystem::path& dir, std::string_view store
   if (!parent.empty()) fsync_directory(parent, store);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
-                           bool sync, std::string_view store) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
+                           std::string_view store) {
   const auto dir = parent_of(path);
   create_directories(path.parent_path(), store);
   const std::filesystem::path tmp = path.string() + ".new";

@@ -19,8 +19,8 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
 
 // With sync=false the fsyncs are skipped (unsafe: a power cut may lose or
 // tear the file). Failure: Error{io} naming `store`; FILE is left as it was.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
-                           bool sync, std::string_view store);
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
+                           std::string_view store);
 
 // Creates `dir` and its missing parents with mode 0750 (whatever the umask).
 void create_directories(const std::filesystem::path& dir, std::string_view store);

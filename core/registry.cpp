@@ -139,8 +139,7 @@ void add_backend(BackendInfo info, StoreFactory factory) {
       for (const auto& taken : other.info.extensions) {
         if (lower(taken) == lower(ext)) {
           throw Error(ErrorCode::invalid_argument, "register_backend: extension \"" + ext +
-                                                       "\" already belongs to \"" + scheme +
-                                                       "\"");
+                                                       "\" already belongs to \"" + scheme + "\"");
         }
       }
     }
@@ -222,8 +221,8 @@ StoreUri parse_store_uri(std::string_view uri) {
       std::string key = percent_decode(pair.substr(0, eq), uri);
       std::string value = percent_decode(pair.substr(eq + 1), uri);
       if (!out.options.emplace(key, std::move(value)).second) {
-        throw Error(ErrorCode::invalid_config,
-                    "config string \"" + std::string(uri) + "\": option \"" + key + "\" given twice");
+        throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri) +
+                                                   "\": option \"" + key + "\" given twice");
       }
     }
   }
@@ -246,10 +245,9 @@ std::unique_ptr<StateStore> open_store(std::string_view uri) {
     const BackendInfo& info = it->second.info;
     for (const auto& [key, value] : parsed.options) {
       if (std::find(info.options.begin(), info.options.end(), key) == info.options.end()) {
-        throw Error(ErrorCode::invalid_config, "config string \"" + parsed.text +
-                                                   "\": unknown option \"" + key + "\" for " +
-                                                   info.scheme +
-                                                   "; known options: " + join(info.options));
+        throw Error(ErrorCode::invalid_config,
+                    "config string \"" + parsed.text + "\": unknown option \"" + key + "\" for " +
+                        info.scheme + "; known options: " + join(info.options));
       }
     }
     factory = it->second.factory;

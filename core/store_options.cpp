@@ -72,25 +72,35 @@ std::uint64_t size_option(const StoreUri& uri, const std::string& key, std::uint
   }
   std::string unit = lower(std::string(digits_end, s.end()));
   std::uint64_t scale = 1;
-  if (unit.empty() || unit == "b") scale = 1;
-  else if (unit == "kib" || unit == "k") scale = 1ull << 10;
-  else if (unit == "mib" || unit == "m") scale = 1ull << 20;
-  else if (unit == "gib" || unit == "g") scale = 1ull << 30;
-  else if (unit == "tib" || unit == "t") scale = 1ull << 40;
-  else if (unit == "kb") scale = 1000ull;
-  else if (unit == "mb") scale = 1000ull * 1000;
-  else if (unit == "gb") scale = 1000ull * 1000 * 1000;
-  else if (unit == "tb") scale = 1000ull * 1000 * 1000 * 1000;
-  else bad_value(uri, key, want);
+  if (unit.empty() || unit == "b")
+    scale = 1;
+  else if (unit == "kib" || unit == "k")
+    scale = 1ull << 10;
+  else if (unit == "mib" || unit == "m")
+    scale = 1ull << 20;
+  else if (unit == "gib" || unit == "g")
+    scale = 1ull << 30;
+  else if (unit == "tib" || unit == "t")
+    scale = 1ull << 40;
+  else if (unit == "kb")
+    scale = 1000ull;
+  else if (unit == "mb")
+    scale = 1000ull * 1000;
+  else if (unit == "gb")
+    scale = 1000ull * 1000 * 1000;
+  else if (unit == "tb")
+    scale = 1000ull * 1000 * 1000 * 1000;
+  else
+    bad_value(uri, key, want);
   if (number > std::numeric_limits<std::uint64_t>::max() / scale) bad_value(uri, key, "too large");
   return number * scale;
 }
 
 std::string require_path(const StoreUri& uri) {
   if (uri.target.empty()) {
-    throw Error(ErrorCode::invalid_config,
-                "config string \"" + uri.text + "\": " + uri.scheme + " needs a file path, as in " +
-                    uri.scheme + ":/var/lib/app/state");
+    throw Error(ErrorCode::invalid_config, "config string \"" + uri.text + "\": " + uri.scheme +
+                                               " needs a file path, as in " + uri.scheme +
+                                               ":/var/lib/app/state");
   }
   return uri.target;
 }

@@ -64,8 +64,8 @@ system_clock::time_point Timestamp::to_time_point() const {
     throw Error(ErrorCode::invalid_argument,
                 "timestamp " + to_string() + " is outside std::chrono::system_clock's range");
   }
-  return system_clock::time_point(duration_cast<system_clock::duration>(seconds(seconds_) +
-                                                                        nanoseconds(nanos_)));
+  return system_clock::time_point(
+      duration_cast<system_clock::duration>(seconds(seconds_) + nanoseconds(nanos_)));
 }
 
 Timestamp Timestamp::parse(std::string_view text) {

@@ -41,8 +41,8 @@ class MemoryStore final : public StateStore {
 }  // namespace
 
 BackendInfo memory_backend_info() {
-  return {"memory", "in this process only; memory:NAME is shared by every store of that NAME", {},
-          {}};
+  return {
+      "memory", "in this process only; memory:NAME is shared by every store of that NAME", {}, {}};
 }
 
 std::unique_ptr<StateStore> open_memory_store(const StoreUri& uri) {

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "checkpoint/error.hpp"
+#include "core/state_check.hpp"
 #include "core/utf8.hpp"
 
 namespace checkpoint::backends {
@@ -399,13 +400,8 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
   out += states.empty() ? "\nevent_logs: []\n" : "\nevent_logs:\n";
   char number[24];
   for (const auto& [key, state] : states) {
-    if (state.name.empty()) invalid_state(store, state.name, "the name is empty");
+    detail::check_state(store, state);
     if (state.name != key) invalid_state(store, key, "the state's name differs from its key");
-    if (!detail::is_valid_utf8(state.name))
-      invalid_state(store, state.name, "the name is not valid UTF-8");
-    if (!detail::is_valid_utf8(state.bookmark)) {
-      invalid_state(store, state.name, "the bookmark is not valid UTF-8");
-    }
     out += "- name: ";
     append_double_quoted(out, state.name);
     out += "\n  record_number: ";

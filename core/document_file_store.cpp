@@ -1,0 +1,45 @@
+#include "core/document_file_store.hpp"
+
+#include <filesystem>
+
+#include "core/durable_file.hpp"
+#include "core/store_options.hpp"
+
+namespace checkpoint::detail {
+namespace {
+
+class DocumentFileStore final : public StateStore {
+ public:
+  DocumentFileStore(std::filesystem::path path, bool sync, DocumentFormat format)
+      : path_(std::move(path)),
+        sync_(sync),
+        format_(std::move(format)),
+        label_(format_.scheme + " store " + path_.string()) {}
+
+  PersistedState load() override {
+    auto text = read_file(path_, label_);
+    if (!text) return {};
+    return format_.parse(*text, label_);
+  }
+
+  void commit(const Commit& commit) override {
+    write_file_atomically(path_, format_.emit(commit.update_time, commit.states, label_), sync_,
+                          label_);
+  }
+
+ private:
+  std::filesystem::path path_;
+  bool sync_;
+  DocumentFormat format_;
+  std::string label_;  // "yaml store PATH", the start of every message
+};
+
+}  // namespace
+
+std::unique_ptr<StateStore> open_document_file_store(const StoreUri& uri, DocumentFormat format) {
+  std::filesystem::path path = require_path(uri);
+  bool sync = bool_option(uri, "sync", true);
+  return std::make_unique<DocumentFileStore>(std::move(path), sync, std::move(format));
+}
+
+}  // namespace checkpoint::detail
