@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backends/lmdb/lmdb_encoding.hpp"
@@ -660,6 +662,45 @@ TEST_F(LmdbStore, ReaderSeesCommitsWhileWriterIsOpen) {
   EXPECT_EQ(as_map(writer->load()), states);
 }
 
+TEST_F(LmdbStore, ReadersInOtherThreadsSeeWholeCommitsWhileTheMapGrows) {
+  // Both objects start with a 64 KiB map, which the writer's commits
+  // outgrow several times while the reader loads.
+  auto writer = open_store(uri("map_size=64KiB"));
+  auto reader = open_store(uri("map_size=64KiB"));
+  constexpr int kRounds = 40, kPerRound = 50;
+  std::atomic<bool> done{false};
+  std::thread writing([&] {
+    StateMap states;
+    for (int round = 1; round <= kRounds; ++round) {
+      for (int i = 0; i < round * kPerRound; ++i) {
+        std::string name = "stream-" + std::to_string(i);
+        states.insert_or_assign(name, state(name, static_cast<std::uint64_t>(round), Timestamp(),
+                                            std::string(500, 'b')));
+      }
+      commit_all(*writer, states, Timestamp::from_unix(round));
+    }
+    done = true;
+  });
+  int loads = 0, torn = 0;
+  std::int64_t last_round = 0;
+  while (!done || last_round < kRounds) {
+    PersistedState loaded = reader->load();
+    ++loads;
+    // A commit is all or nothing: every state carries the round of the
+    // update time, and there are as many states as that round wrote.
+    std::int64_t round = loaded.update_time.is_zero() ? 0 : loaded.update_time.unix_seconds();
+    bool whole = loaded.states.size() == static_cast<std::size_t>(round * kPerRound);
+    for (const auto& s : loaded.states)
+      whole = whole && s.record_number == static_cast<std::uint64_t>(round);
+    if (!whole) ++torn;
+    EXPECT_GE(round, last_round) << "a later load saw an older commit";
+    last_round = round;
+  }
+  writing.join();
+  EXPECT_EQ(torn, 0) << "of " << loads << " loads";
+  EXPECT_EQ(last_round, kRounds);
+}
+
 // Runs `child` in a forked process and returns its exit status (0..255), or
 // -1 if it died of a signal.
 int in_child_process(const std::function<int()>& child) {
@@ -709,6 +750,26 @@ TEST_F(LmdbStore, OtherProcessReadsWhileWriterHoldsTheStore) {
   EXPECT_EQ(status, 0);
   auto reader = open_store(uri());
   EXPECT_EQ(reader->load().states.size(), 3u);
+}
+
+TEST_F(LmdbStore, MapGrownByAnotherProcessIsFollowed) {
+  auto store = open_store(uri("map_size=64KiB"));
+  EXPECT_TRUE(store->load().states.empty());
+  // The child's commit outgrows the map this process has mapped.
+  StateMap states;
+  for (int i = 0; i < 2000; ++i) {
+    std::string name = "stream-" + std::to_string(i);
+    states.emplace(name, state(name, 1, Timestamp(), std::string(1000, 'b')));
+  }
+  int status = in_child_process([&] {
+    commit_all(*open_store(uri("map_size=64KiB")), states);
+    return 0;
+  });
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(as_map(store->load()), states);
+  states["stream-1"].record_number = 2;
+  commit(*store, states, {"stream-1"});
+  EXPECT_EQ(as_map(store->load()), states);
 }
 
 }  // namespace

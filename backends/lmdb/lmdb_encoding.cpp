@@ -1,6 +1,7 @@
 #include "backends/lmdb/lmdb_encoding.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "checkpoint/error.hpp"
 
@@ -59,6 +60,19 @@ bool get_varint(std::string_view& in, std::uint64_t& out) {
     }
   }
   return false;
+}
+
+// The timestamp in kTimestampSize bytes, or nullopt and why not.
+std::optional<Timestamp> read_timestamp(std::string_view bytes, std::string& problem) {
+  auto seconds = static_cast<std::int64_t>(get_le(bytes, 8));
+  auto nanos = static_cast<std::uint32_t>(get_le(bytes.substr(8), 4));
+  if (seconds < Timestamp::kMinSeconds || seconds > Timestamp::kMaxSeconds ||
+      nanos >= 1'000'000'000u) {
+    problem = "timestamp out of range (unix seconds " + std::to_string(seconds) + ", nanos " +
+              std::to_string(nanos) + ")";
+    return std::nullopt;
+  }
+  return Timestamp::from_unix(seconds, nanos);
 }
 
 // The fields common to decode_value() and decode_name(), in stored order.
@@ -155,7 +169,10 @@ EventLogState decode_value(std::string_view key, std::string_view value, std::st
   EventLogState state;
   state.name = std::string(f.name.empty() ? key : f.name);
   state.record_number = f.record_number;
-  state.timestamp = decode_timestamp(f.timestamp, store, describe_key(key));
+  std::string problem;
+  auto timestamp = read_timestamp(f.timestamp, problem);
+  if (!timestamp) corrupt(store, key, problem);
+  state.timestamp = *timestamp;
   state.bookmark = std::string(f.bookmark);
   return state;
 }
@@ -178,16 +195,9 @@ Timestamp decode_timestamp(std::string_view bytes, std::string_view store, std::
                                         ": timestamp of " + std::to_string(bytes.size()) +
                                         " bytes, expected " + std::to_string(kTimestampSize));
   }
-  auto seconds = static_cast<std::int64_t>(get_le(bytes, 8));
-  auto nanos = static_cast<std::uint32_t>(get_le(bytes.substr(8), 4));
-  if (seconds < Timestamp::kMinSeconds || seconds > Timestamp::kMaxSeconds ||
-      nanos >= 1'000'000'000u) {
-    throw Error(ErrorCode::corrupt, std::string(store) + ": " + std::string(what) +
-                                        ": timestamp out of range (unix seconds " +
-                                        std::to_string(seconds) + ", nanos " +
-                                        std::to_string(nanos) + ")");
-  }
-  return Timestamp::from_unix(seconds, nanos);
+  std::string problem;
+  if (auto t = read_timestamp(bytes, problem)) return *t;
+  throw Error(ErrorCode::corrupt, std::string(store) + ": " + std::string(what) + ": " + problem);
 }
 
 std::string encode_format_version(std::uint32_t version) {
