@@ -15,9 +15,12 @@
 namespace checkpoint::backends::lmdb {
 namespace {
 
-// LMDB 0.9 on-disk layout (64-bit builds; the data file is not portable
-// between word sizes anyway). A page starts with a 16-byte header; meta
-// pages 0 and 1 hold an MDB_meta right after it.
+// LMDB 0.9 on-disk layout of 64-bit builds (an LMDB data file is not
+// portable between word sizes anyway).
+static_assert(sizeof(void*) == 8 && sizeof(std::size_t) == 8,
+              "the LMDB file check reads the layout of 64-bit LMDB builds");
+// A page starts with a 16-byte header; meta pages 0 and 1 hold an MDB_meta
+// right after it.
 constexpr std::size_t kPageHeader = 16;
 constexpr std::size_t kPageFlagsAt = 10, kLowerAt = 12, kUpperAt = 14, kOverflowPagesAt = 12;
 constexpr std::uint16_t P_BRANCH = 0x01, P_LEAF = 0x02, P_OVERFLOW = 0x04, P_META = 0x08,
