@@ -4,8 +4,8 @@
 # or LMDB_ROOT point elsewhere.
 #
 # Sets LMDB_FOUND, LMDB_INCLUDE_DIR, LMDB_LIBRARY and LMDB_VERSION.
-# Installed beside checkpoint's package configuration, whose users need
-# LMDB::LMDB again when they link the static library.
+# Installed beside checkpoint's package configuration, which finds LMDB
+# again for users of the static library.
 find_package(PkgConfig QUIET)
 if(PKG_CONFIG_FOUND)
   pkg_check_modules(PC_LMDB QUIET lmdb)

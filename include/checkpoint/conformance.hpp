@@ -26,6 +26,8 @@
 #include <set>
 #include <string>
 
+#include "checkpoint/error.hpp"
+#include "checkpoint/registry.hpp"
 #include "checkpoint/state.hpp"
 #include "checkpoint/store.hpp"
 
@@ -106,14 +108,14 @@ void PrintTo(const Target& target, std::ostream* os);
 
 // The suite's name must be "StoreConformance" as TEST_P spelled it, so the
 // instantiation sits in a namespace of its own that names it unqualified.
-#define CHECKPOINT_CONFORMANCE_SUITE(Name, ...)                                         \
-  namespace checkpoint_conformance_##Name {                                             \
-    using ::checkpoint::conformance::StoreConformance;                                  \
-    [[maybe_unused]] static const int link = ::checkpoint::conformance::link_cases();   \
-    INSTANTIATE_TEST_SUITE_P(                                                           \
-        Name, StoreConformance,                                                         \
-        ::testing::Values(::checkpoint::conformance::Target{#Name, __VA_ARGS__, false}, \
-                          ::checkpoint::conformance::Target{#Name, __VA_ARGS__, true}), \
-        ::checkpoint::conformance::target_name);                                        \
-  }                                                                                     \
+#define CHECKPOINT_CONFORMANCE_SUITE(Name, ...)                                               \
+  namespace checkpoint_conformance_##Name {                                                   \
+    using ::checkpoint::conformance::StoreConformance;                                        \
+    [[maybe_unused]] static const int linked_cases = ::checkpoint::conformance::link_cases(); \
+    INSTANTIATE_TEST_SUITE_P(                                                                 \
+        Name, StoreConformance,                                                               \
+        ::testing::Values(::checkpoint::conformance::Target{#Name, __VA_ARGS__, false},       \
+                          ::checkpoint::conformance::Target{#Name, __VA_ARGS__, true}),       \
+        ::checkpoint::conformance::target_name);                                              \
+  }                                                                                           \
   static_assert(true, "")

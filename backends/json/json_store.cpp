@@ -1,0 +1,295 @@
+#include "backends/json/json_store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "checkpoint/error.hpp"
+#include "core/durable_file.hpp"
+#include "core/store_options.hpp"
+#include "core/utf8.hpp"
+
+namespace checkpoint::backends {
+namespace {
+
+// ordered_json keeps keys in the order written, the YAML format's order.
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kRecordRange = "an integer from 0 to 18446744073709551615";
+
+// Parses JSON text, failing on an object key that appears twice: the
+// parser alone would keep the last one and silently drop the other. A first
+// SAX pass finds syntax errors and repeated keys, then the DOM is built.
+// (nlohmann's parse callbacks would do it in one pass, but cost O(n^2) on a
+// long array of objects.)
+class StrictParser {
+ public:
+  explicit StrictParser(std::string label) : label_(std::move(label)) {}
+
+  Json parse(std::string_view text) const {
+    KeyChecker checker;
+    if (!Json::sax_parse(text.begin(), text.end(), &checker)) corrupt(checker.problem);
+    try {
+      return Json::parse(text.begin(), text.end());
+    } catch (const Json::exception& e) {  // the first pass should have seen it
+      corrupt(std::string("not valid JSON: ") + e.what());
+    }
+  }
+
+  [[noreturn]] void corrupt(const std::string& what) const {
+    throw Error(ErrorCode::corrupt, label_ + ": " + what);
+  }
+
+ private:
+  class KeyChecker final : public nlohmann::json_sax<Json> {
+   public:
+    std::string problem;  // why parsing stopped
+
+    bool null() override { return element_done(); }
+    bool boolean(bool) override { return element_done(); }
+    bool number_integer(number_integer_t) override { return element_done(); }
+    bool number_unsigned(number_unsigned_t) override { return element_done(); }
+    bool number_float(number_float_t, const string_t&) override { return element_done(); }
+    bool string(string_t&) override { return element_done(); }
+    bool binary(binary_t&) override { return element_done(); }
+    bool start_object(std::size_t) override {
+      stack_.push_back(Frame{true, {}, {}, 0});
+      return true;
+    }
+    bool key(string_t& key) override {
+      Frame& top = stack_.back();
+      top.key = key;
+      if (!top.keys.insert(key).second) {
+        problem = path() + " has the key \"" + key + "\" twice";
+        return false;
+      }
+      return true;
+    }
+    bool end_object() override { return end_container(); }
+    bool start_array(std::size_t) override {
+      stack_.push_back(Frame{false, {}, {}, 0});
+      return true;
+    }
+    bool end_array() override { return end_container(); }
+    bool parse_error(std::size_t, const std::string&,
+                     const nlohmann::detail::exception& e) override {
+      // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
+      std::string what = e.what();
+      if (auto tag = what.find("] "); tag != std::string::npos) what.erase(0, tag + 2);
+      problem = "not valid JSON: " + what;
+      return false;
+    }
+
+   private:
+    struct Frame {
+      bool object = false;
+      std::set<std::string> keys;  // objects: the keys seen so far
+      std::string key;             // objects: the current key
+      std::size_t index = 0;       // arrays: the current element
+    };
+
+    // "event_logs[3]": where the innermost container sits.
+    std::string path() const {
+      std::string out;
+      for (std::size_t i = 0; i + 1 < stack_.size(); ++i) {
+        const Frame& f = stack_[i];
+        if (f.object)
+          out += (out.empty() ? "" : ".") + f.key;
+        else
+          out += "[" + std::to_string(f.index) + "]";
+      }
+      return out.empty() ? "the top level" : out;
+    }
+
+    bool element_done() {
+      if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
+      return true;
+    }
+
+    bool end_container() {
+      stack_.pop_back();
+      return element_done();
+    }
+
+    std::vector<Frame> stack_;
+  };
+
+  std::string label_;
+};
+
+// Reads the fields of one document; every failure names the path in it.
+class DocumentReader {
+ public:
+  explicit DocumentReader(const StrictParser& parser) : parser_(parser) {}
+
+  PersistedState read(const Json& doc) {
+    if (!doc.is_object()) {
+      fail("the top level is " + std::string(doc.type_name()) + ", expected an object");
+    }
+    PersistedState out;
+    for (const auto& [key, value] : doc.items()) {
+      if (key != "update_time" && key != "event_logs") fail("unknown key \"" + key + "\"");
+    }
+    out.update_time = timestamp(doc, "update_time", "update_time");
+    const Json& logs = member(doc, "event_logs", "event_logs");
+    if (!logs.is_array())
+      fail("event_logs is " + std::string(logs.type_name()) + ", expected an array");
+
+    std::map<std::string, std::size_t, std::less<>> seen;  // name -> index
+    out.states.reserve(logs.size());
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+      const std::string at = "event_logs[" + std::to_string(i) + "]";
+      EventLogState state = entry(logs[i], at);
+      auto [it, fresh] = seen.emplace(state.name, i);
+      if (!fresh) {
+        fail(at + ".name \"" + state.name + "\" repeats event_logs[" + std::to_string(it->second) +
+             "]");
+      }
+      out.states.push_back(std::move(state));
+    }
+    std::sort(out.states.begin(), out.states.end(),
+              [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; });
+    return out;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { parser_.corrupt(what); }
+
+  const Json& member(const Json& object, const char* key, const std::string& at) const {
+    auto it = object.find(key);
+    if (it == object.end()) fail(at + " is missing");
+    return *it;
+  }
+
+  const std::string& string(const Json& object, const char* key, const std::string& at) const {
+    const Json& value = member(object, key, at);
+    if (!value.is_string()) {
+      fail(at + " is " + std::string(value.type_name()) + ", expected a string");
+    }
+    return value.get_ref<const std::string&>();
+  }
+
+  Timestamp timestamp(const Json& object, const char* key, const std::string& at) const {
+    const std::string& text = string(object, key, at);
+    try {
+      return Timestamp::parse(text);
+    } catch (const Error&) {
+      fail(at + " \"" + text + "\" is not an RFC 3339 time from year 1 to 9999");
+    }
+  }
+
+  EventLogState entry(const Json& value, const std::string& at) const {
+    if (!value.is_object()) {
+      fail(at + " is " + std::string(value.type_name()) + ", expected an object");
+    }
+    for (const auto& [key, ignored] : value.items()) {
+      if (key != "name" && key != "record_number" && key != "timestamp" && key != "bookmark") {
+        fail(at + " has an unknown key \"" + key + "\"");
+      }
+    }
+    EventLogState state;
+    state.name = string(value, "name", at + ".name");
+    if (state.name.empty()) fail(at + ".name is empty");
+    state.record_number =
+        record_number(member(value, "record_number", at + ".record_number"), at + ".record_number");
+    state.timestamp = timestamp(value, "timestamp", at + ".timestamp");
+    if (value.contains("bookmark")) state.bookmark = string(value, "bookmark", at + ".bookmark");
+    return state;
+  }
+
+  std::uint64_t record_number(const Json& value, const std::string& at) const {
+    // The parser gives non-negative integers up to 2^64-1 as unsigned,
+    // negative ones as signed, and fractions or larger numbers as floats.
+    if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+    if (value.is_number_integer()) fail(at + " is negative; expected " + kRecordRange);
+    if (value.is_number_float()) {
+      fail(at + " is " + value.dump() + ", not " + std::string(kRecordRange));
+    }
+    fail(at + " is " + std::string(value.type_name()) + ", expected " + kRecordRange);
+  }
+
+  const StrictParser& parser_;
+};
+
+class JsonStore final : public StateStore {
+ public:
+  JsonStore(std::filesystem::path path, bool sync)
+      : path_(std::move(path)), sync_(sync), label_("json store " + path_.string()) {}
+
+  PersistedState load() override {
+    std::optional<std::string> text = detail::read_file(path_, label_);
+    if (!text) return {};
+    StrictParser parser(label_);
+    check_text(*text, parser);
+    Json doc = parser.parse(*text);
+    return DocumentReader(parser).read(doc);
+  }
+
+  void commit(const Commit& commit) override {
+    Json logs = Json::array();
+    for (const auto& [name, state] : commit.states) {
+      check_state(state);
+      Json entry = Json::object();
+      entry["name"] = state.name;
+      entry["record_number"] = state.record_number;  // stored as an unsigned integer
+      entry["timestamp"] = state.timestamp.to_string();
+      if (!state.bookmark.empty()) entry["bookmark"] = state.bookmark;
+      logs.push_back(std::move(entry));
+    }
+    Json doc = Json::object();
+    doc["update_time"] = commit.update_time.to_string();
+    doc["event_logs"] = std::move(logs);
+    detail::write_file_atomically(path_, doc.dump(2) + "\n", sync_, label_);
+  }
+
+ private:
+  // Damage that deserves a plainer message than the parser's.
+  static void check_text(std::string_view text, const StrictParser& parser) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+      parser.corrupt("the file is empty");
+    if (text.find_first_not_of('\0') == std::string_view::npos) {
+      parser.corrupt("the file holds only NUL bytes (its data never reached the disk?)");
+    }
+    // JSON never holds a raw NUL, and the parser would take one for the end
+    // of the input and ignore what follows.
+    if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+      parser.corrupt("the file holds a NUL byte at offset " + std::to_string(nul));
+    }
+    if (!detail::is_valid_utf8(text)) parser.corrupt("the file is not valid UTF-8");
+  }
+
+  void check_state(const EventLogState& state) const {
+    if (state.name.empty()) {
+      throw Error(ErrorCode::invalid_argument, label_ + ": a state's name is empty");
+    }
+    if (!detail::is_valid_utf8(state.name)) {
+      throw Error(ErrorCode::invalid_argument, label_ + ": a state's name is not valid UTF-8");
+    }
+    if (!detail::is_valid_utf8(state.bookmark)) {
+      throw Error(ErrorCode::invalid_argument,
+                  label_ + ": the bookmark of \"" + state.name + "\" is not valid UTF-8");
+    }
+  }
+
+  std::filesystem::path path_;
+  bool sync_;
+  std::string label_;  // "json store PATH", the start of every message
+};
+
+}  // namespace
+
+BackendInfo json_backend_info() {
+  return {"json",
+          "JSON file, the YAML format's document; sync=off skips fsync (unsafe)",
+          {"sync"},
+          {".json"}};
+}
+
+std::unique_ptr<StateStore> open_json_store(const StoreUri& uri) {
+  std::string path = detail::require_path(uri);
+  bool sync = detail::bool_option(uri, "sync", true);
+  return std::make_unique<JsonStore>(std::move(path), sync);
+}
+
+}  // namespace checkpoint::backends
