@@ -98,4 +98,3 @@ BENCHMARK(BM_Parse) STATES_ARGS;
 
 }  // namespace
 
-BENCHMARK_MAIN();

@@ -1,13 +1,16 @@
 #include "checkpoint/checkpoint.hpp"
 
+#include <algorithm>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
-#include "core/utf8.hpp"
+#include "core/state_check.hpp"
 
 namespace checkpoint {
 namespace {
@@ -26,41 +29,52 @@ struct StringHash {
 using Changes =
     std::unordered_map<std::string, std::optional<EventLogState>, StringHash, std::equal_to<>>;
 
-void check_state(const EventLogState& state) {
-  if (state.name.empty()) {
-    throw Error(ErrorCode::invalid_argument, "Checkpoint: a state's name must not be empty");
-  }
-  if (!detail::is_valid_utf8(state.name)) {
-    throw Error(ErrorCode::invalid_argument, "Checkpoint: state name is not valid UTF-8");
-  }
-  if (!detail::is_valid_utf8(state.bookmark)) {
-    throw Error(ErrorCode::invalid_argument,
-                "Checkpoint: bookmark of \"" + state.name + "\" is not valid UTF-8");
+using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// Calls the user's error callback; what it throws must not end the worker
+// thread (and with it the process).
+void report(const Options& options, const Error& error) noexcept {
+  if (!options.on_error) return;
+  try {
+    options.on_error(error);
+  } catch (...) {
   }
 }
 
 }  // namespace
 
+// Two locks, never taken the other way round: `commit_mutex` (first)
+// serialises commits and guards the commit side, and is held while the store
+// writes; `mutex` guards what callers see and is never held across I/O, so
+// persist(), states() and stats() never wait for the store. persist() holds
+// it for a map lookup and a hash insert: O(log states), never O(states).
 struct Checkpoint::Impl {
   std::unique_ptr<StateStore> store;
   Options options;
 
-  // Guarded by `mutex`: what callers see and what the worker has yet to take.
+  // Guarded by `mutex`.
   mutable std::mutex mutex;
   std::condition_variable wake;
-  StateMap live;
-  Changes changes;
-  std::size_t updates = 0;  // persist()/remove() calls since the worker last took `changes`
-  std::optional<Clock::time_point> due;  // when the interval elapses for unflushed changes
-  std::size_t unacked_count = 0;         // mirror of `unacked.size()` for stats()
-  bool closed = false;
-  bool stopping = false;
+  StateMap live;                         // what callers see: every state, committed or not
+  Changes changes;                       // changed since the commit side last took them
+  std::size_t updates = 0;               // persist()/remove() calls since then
+  std::optional<Clock::time_point> due;  // when the unflushed changes must be committed
+  // The commit side's `unacked` as of the last commit attempt, for
+  // stats().pending; never modified once published.
+  std::shared_ptr<const NameSet> unacked_view;
+  bool closed = false;    // persist(), remove(), flush() refuse
+  bool stopping = false;  // the worker is told to exit
   Stats stats;
 
-  // Guarded by `commit_mutex`: the store and the commit-side view of it.
+  // Guarded by `commit_mutex`.
   std::mutex commit_mutex;
-  StateMap snapshot;  // what the next commit writes
-  std::unordered_set<std::string, StringHash, std::equal_to<>> unacked;  // changed, not yet durable
+  StateMap snapshot;  // what the next commit writes: `live` as of the last swap
+  // Names changed since the last successful commit (upserted or removed);
+  // replaced, never modified, once published as `unacked_view`.
+  std::shared_ptr<const NameSet> unacked;
+
+  std::mutex shutdown_mutex;  // makes a second shutdown() wait for the first
+  bool shut_down = false;     // guarded by `shutdown_mutex`
 
   std::thread worker;
 
@@ -75,76 +89,120 @@ struct Checkpoint::Impl {
       snapshot.insert_or_assign(std::move(name), std::move(state));
     }
     live = snapshot;
-    stats.states = live.size();
     commit_now();  // proves the store writable; throws if it is not
     worker = std::thread([this] { run(); });
   }
 
-  void record(std::string_view name, std::optional<EventLogState> value) {
+  ~Impl() {
+    // Joined here only if shutdown() ran on the worker itself (from on_error).
+    if (worker.joinable()) worker.join();
+  }
+
+  // Sets a state in `live` and `changes`. The strings are assigned in place
+  // where the entries exist, so a steady stream of updates to known names
+  // allocates nothing.
+  void upsert(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+              std::string_view bookmark) {
     std::lock_guard lock(mutex);
+    check_open();
+    auto it = live.find(name);
+    if (it == live.end()) {
+      it = live.emplace(std::string(name), EventLogState{std::string(name), record_number,
+                                                         timestamp, std::string(bookmark)})
+               .first;
+    } else {
+      it->second.record_number = record_number;
+      it->second.timestamp = timestamp;
+      it->second.bookmark.assign(bookmark);
+    }
+    auto change = changes.find(name);
+    if (change == changes.end()) {
+      changes.emplace(it->first, it->second);
+    } else if (change->second) {
+      *change->second = it->second;
+    } else {
+      change->second = it->second;
+    }
+    note_update();
+  }
+
+  void erase(std::string_view name) {
+    std::lock_guard lock(mutex);
+    check_open();
+    auto it = live.find(name);
+    if (it == live.end()) return;  // absent, or its removal is already pending
+    live.erase(it);
+    auto change = changes.find(name);
+    if (change == changes.end()) {
+      changes.emplace(std::string(name), std::nullopt);
+    } else {
+      change->second.reset();
+    }
+    note_update();
+  }
+
+  void check_open() const {  // with `mutex` held
     if (closed) {
       throw Error(ErrorCode::closed, "Checkpoint: persist() or remove() after shutdown()");
     }
-    if (value) {
-      auto it = live.find(name);
-      if (it == live.end())
-        it = live.emplace(std::string(name), *value).first;
-      else
-        it->second = *value;
-    } else {
-      auto it = live.find(name);
-      if (it == live.end()) return;  // absent, or its removal is already pending
-      live.erase(it);
+  }
+
+  void note_update() {  // with `mutex` held
+    if (!due) {
+      due = Clock::now() + options.flush_interval;
+      wake.notify_one();  // the worker may be waiting without a deadline
     }
-    auto it = changes.find(name);
-    if (it == changes.end())
-      changes.emplace(std::string(name), std::move(value));
-    else
-      it->second = std::move(value);
-    if (!due) due = Clock::now() + options.flush_interval;
     if (++updates >= options.max_updates) wake.notify_one();
   }
 
   // Takes the pending changes and commits them with everything still
-  // unacknowledged. Throws what the store threw; the changes stay unacked.
+  // unacknowledged. Throws what the store threw (as Error); the changes
+  // then stay unacknowledged and go into the next commit.
   void commit_now() {
     std::lock_guard commit_lock(commit_mutex);
     Changes batch;
     {
       std::lock_guard lock(mutex);
-      batch.swap(changes);
+      batch.swap(changes);  // O(1): persist() waits for nothing longer
       updates = 0;
       due.reset();
     }
+    // Everything below, outside `mutex`, is O(changes), except the store.
+    auto names = unacked ? std::make_shared<NameSet>(*unacked) : std::make_shared<NameSet>();
     for (auto& [name, value] : batch) {
-      if (value)
+      if (value) {
         snapshot.insert_or_assign(name, std::move(*value));
-      else
+      } else {
         snapshot.erase(name);
-      unacked.insert(name);
+      }
+      names->insert(name);
     }
+    unacked = names;
     {
       std::lock_guard lock(mutex);
-      unacked_count = unacked.size();
+      unacked_view = unacked;
     }
     std::vector<std::string> upserted, removed;
-    for (const auto& name : unacked) {
+    for (const auto& name : *unacked) {
       (snapshot.contains(name) ? upserted : removed).push_back(name);
     }
     auto start = Clock::now();
-    Timestamp update_time = Timestamp::now();
     try {
-      store->commit(Commit{update_time, snapshot, upserted, removed});
+      store->commit(Commit{Timestamp::now(), snapshot, upserted, removed});
     } catch (const Error& e) {
       record_failure(e.what(), Clock::now() - start);
       throw;
     } catch (const std::exception& e) {
       record_failure(e.what(), Clock::now() - start);
-      throw Error(ErrorCode::io, e.what());
+      throw Error(ErrorCode::io, std::string("Checkpoint: store commit failed: ") + e.what());
+    } catch (...) {
+      const std::string what = "Checkpoint: store commit threw an unknown exception";
+      record_failure(what, Clock::now() - start);
+      throw Error(ErrorCode::io, what);
     }
-    unacked.clear();
+    unacked.reset();
     std::lock_guard lock(mutex);
-    unacked_count = 0;
+    unacked_view.reset();
     stats.commits++;
     stats.last_commit_duration = Clock::now() - start;
     stats.last_error.clear();
@@ -155,8 +213,12 @@ struct Checkpoint::Impl {
     stats.failed_commits++;
     stats.last_commit_duration = took;
     stats.last_error = what;
-    // Retry at the next interval, even if nothing else changes.
-    if (!due) due = Clock::now() + options.flush_interval;
+    // Retry at the next interval, even if nothing else changes. A failed
+    // flush() runs on a caller's thread, so the worker must hear of it.
+    if (!due) {
+      due = Clock::now() + options.flush_interval;
+      wake.notify_one();
+    }
   }
 
   bool commit_due() const {
@@ -168,33 +230,44 @@ struct Checkpoint::Impl {
     for (;;) {
       if (stopping) return;
       if (!commit_due()) {
-        if (due)
+        if (due) {
           wake.wait_until(lock, *due);
-        else
+        } else {
           wake.wait(lock);
+        }
         continue;
       }
       lock.unlock();
       try {
         commit_now();
       } catch (const Error& e) {
-        if (options.on_error) options.on_error(e);
+        report(options, e);
       }
       lock.lock();
     }
   }
 
-  // Closes for callers and stops the worker. False if already stopped.
-  bool stop_worker() {
+  // The final commit, once; later calls wait for the first to finish.
+  void shutdown() {
+    std::lock_guard shutdown_lock(shutdown_mutex);
+    if (shut_down) return;
+    shut_down = true;
     {
       std::lock_guard lock(mutex);
-      if (stopping) return false;
       closed = true;
       stopping = true;
     }
     wake.notify_all();
-    worker.join();
-    return true;
+    // From on_error the worker cannot join itself; ~Impl joins it then.
+    if (worker.get_id() != std::this_thread::get_id()) worker.join();
+    commit_now();
+  }
+
+  std::size_t pending() const {  // with `mutex` held
+    if (!unacked_view) return changes.size();
+    std::size_t out = unacked_view->size();
+    for (const auto& [name, value] : changes) out += unacked_view->contains(name) ? 0 : 1;
+    return out;
   }
 };
 
@@ -206,24 +279,28 @@ Checkpoint::Checkpoint(std::unique_ptr<StateStore> store, Options options)
 
 Checkpoint::~Checkpoint() {
   try {
-    shutdown();
+    impl_->shutdown();
   } catch (const Error& e) {
-    if (impl_->options.on_error) impl_->options.on_error(e);
+    report(impl_->options, e);
+  } catch (...) {
+    // A destructor must not throw; commit_now() turns store failures into Error.
   }
 }
 
 void Checkpoint::persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
                          std::string_view bookmark) {
-  persist_state(EventLogState{std::string(name), record_number, timestamp, std::string(bookmark)});
+  detail::check_state("Checkpoint", name, bookmark);
+  impl_->upsert(name, record_number, timestamp, bookmark);
 }
 
 void Checkpoint::persist_state(EventLogState state) {
-  check_state(state);
-  std::string name = state.name;
-  impl_->record(name, std::move(state));
+  persist(state.name, state.record_number, state.timestamp, state.bookmark);
 }
 
-void Checkpoint::remove(std::string_view name) { impl_->record(name, std::nullopt); }
+void Checkpoint::remove(std::string_view name) {
+  detail::check_name("Checkpoint", name);
+  impl_->erase(name);
+}
 
 StateMap Checkpoint::states() const {
   std::lock_guard lock(impl_->mutex);
@@ -245,15 +322,13 @@ void Checkpoint::flush() {
   impl_->commit_now();
 }
 
-void Checkpoint::shutdown() {
-  if (impl_->stop_worker()) impl_->commit_now();
-}
+void Checkpoint::shutdown() { impl_->shutdown(); }
 
 Stats Checkpoint::stats() const {
   std::lock_guard lock(impl_->mutex);
   Stats out = impl_->stats;
   out.states = impl_->live.size();
-  out.pending = impl_->changes.size() + impl_->unacked_count;
+  out.pending = impl_->pending();
   return out;
 }
 

@@ -12,6 +12,13 @@
 namespace checkpoint::detail {
 namespace {
 
+// A failed system call: what was attempted and errno. The public functions
+// turn it into Error{io} naming the store (and the file being written).
+struct SysError {
+  std::string what;
+  int err;
+};
+
 [[noreturn]] void fail(std::string_view store, const std::string& what, int err) {
   throw Error(ErrorCode::io, std::string(store) + ": " + what + ": " + std::strerror(err));
 }
@@ -37,15 +44,73 @@ class Fd {
   int fd_;
 };
 
-void fsync_directory(const std::filesystem::path& dir, std::string_view store) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) fail(store, "cannot open directory " + dir.string(), errno);
-  if (::fsync(fd.get()) != 0) fail(store, "cannot fsync directory " + dir.string(), errno);
-}
-
+// "" for a relative path's parent means the working directory.
 std::filesystem::path parent_of(const std::filesystem::path& path) {
   auto parent = path.parent_path();
   return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) throw SysError{"cannot open directory " + dir.string(), errno};
+  if (::fsync(fd.get()) != 0) throw SysError{"cannot fsync directory " + dir.string(), errno};
+}
+
+void make_directories(const std::filesystem::path& dir) {
+  if (dir.empty()) return;
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) throw SysError{dir.string() + " is not a directory", ENOTDIR};
+    return;
+  }
+  auto parent = dir.parent_path();
+  if (!parent.empty() && parent != dir) make_directories(parent);
+  if (::mkdir(dir.c_str(), 0750) != 0) {
+    if (errno == EEXIST) return;  // made by someone else meanwhile
+    throw SysError{"cannot create directory " + dir.string(), errno};
+  }
+  // mkdir's mode is filtered by the umask; the contract is 0750 regardless.
+  if (::chmod(dir.c_str(), 0750) != 0) throw SysError{"cannot chmod " + dir.string(), errno};
+  // The new entry is durable only once its parent directory is synced.
+  fsync_directory(parent_of(dir));
+}
+
+void write_new_file(const std::filesystem::path& path, std::string_view contents, bool sync) {
+  make_directories(path.parent_path());
+  const std::filesystem::path tmp = path.string() + ".new";
+
+  // A stale FILE.new (a crash mid-write, or something planted, such as a
+  // symlink) is removed, not followed; O_EXCL|O_NOFOLLOW then guarantee that
+  // we write a file we created ourselves.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+    throw SysError{"cannot remove stale " + tmp.string(), errno};
+  }
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd.get() < 0) throw SysError{"cannot create " + tmp.string(), errno};
+  try {
+    // open()'s mode is filtered by the umask; the contract is 0600 regardless.
+    if (::fchmod(fd.get(), 0600) != 0) throw SysError{"cannot chmod " + tmp.string(), errno};
+    const char* p = contents.data();
+    std::size_t left = contents.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd.get(), p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw SysError{"cannot write " + tmp.string(), errno};
+      }
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    if (sync && ::fsync(fd.get()) != 0) throw SysError{"cannot fsync " + tmp.string(), errno};
+    if (fd.close() != 0) throw SysError{"cannot close " + tmp.string(), errno};
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      throw SysError{"cannot rename " + tmp.string() + " to " + path.string(), errno};
+    }
+  } catch (const SysError&) {
+    ::unlink(tmp.c_str());  // FILE is untouched; do not leave the half-written copy
+    throw;
+  }
+  if (sync) fsync_directory(parent_of(path));
 }
 
 }  // namespace
@@ -71,58 +136,20 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
 }
 
 void create_directories(const std::filesystem::path& dir, std::string_view store) {
-  if (dir.empty()) return;
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) fail(store, dir.string() + " is not a directory", ENOTDIR);
-    return;
+  try {
+    make_directories(dir);
+  } catch (const SysError& e) {
+    fail(store, e.what, e.err);
   }
-  auto parent = dir.parent_path();
-  if (!parent.empty() && parent != dir) create_directories(parent, store);
-  if (::mkdir(dir.c_str(), 0750) != 0) {
-    if (errno == EEXIST) return;
-    fail(store, "cannot create directory " + dir.string(), errno);
-  }
-  // mkdir's mode is filtered by the umask; the contract is 0750 regardless.
-  if (::chmod(dir.c_str(), 0750) != 0) fail(store, "cannot chmod " + dir.string(), errno);
-  if (!parent.empty()) fsync_directory(parent, store);
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
                            std::string_view store) {
-  const auto dir = parent_of(path);
-  create_directories(path.parent_path(), store);
-  const std::filesystem::path tmp = path.string() + ".new";
-
-  // A stale FILE.new (a crash mid-write, or something planted) is removed;
-  // O_EXCL|O_NOFOLLOW then guarantee we write a file we created ourselves.
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
-    fail(store, "cannot remove stale " + tmp.string(), errno);
+  try {
+    write_new_file(path, contents, sync);
+  } catch (const SysError& e) {
+    fail(store, "cannot write " + path.string() + ": " + e.what, e.err);
   }
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (fd.get() < 0) fail(store, "cannot create " + tmp.string(), errno);
-  auto discard = [&](const std::string& what, int err) {
-    ::unlink(tmp.c_str());
-    fail(store, what, err);
-  };
-  if (::fchmod(fd.get(), 0600) != 0) discard("cannot chmod " + tmp.string(), errno);
-  const char* p = contents.data();
-  std::size_t left = contents.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd.get(), p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      discard("cannot write " + tmp.string(), errno);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (sync && ::fsync(fd.get()) != 0) discard("cannot fsync " + tmp.string(), errno);
-  if (fd.close() != 0) discard("cannot close " + tmp.string(), errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    discard("cannot rename " + tmp.string() + " to " + path.string(), errno);
-  }
-  if (sync) fsync_directory(dir, store);
 }
 
 }  // namespace checkpoint::detail

@@ -18,7 +18,9 @@ namespace checkpoint::detail {
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store);
 
 // With sync=false the fsyncs are skipped (unsafe: a power cut may lose or
-// tear the file). Failure: Error{io} naming `store`; FILE is left as it was.
+// tear the file). Failure: Error{io} naming `store` and FILE. A failure
+// before the rename leaves FILE as it was and removes FILE.new; only the
+// final directory fsync can fail after FILE was replaced.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
                            std::string_view store);
 

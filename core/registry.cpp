@@ -36,8 +36,10 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// A letter, then letters, digits, '+', '-' or '.'; at least two characters,
+// because "C:" in "C:\state.yml" is a drive letter, not a scheme.
 bool valid_scheme(std::string_view s) {
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  if (s.size() < 2 || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
   });
@@ -75,21 +77,32 @@ std::string percent_decode(std::string_view s, std::string_view uri) {
                                                  "\": bad percent escape at \"" +
                                                  std::string(s.substr(i, 3)) + "\"");
     }
+    // A NUL would cut a path short at the operating system: a different file.
+    if (hi == 0 && lo == 0) {
+      throw Error(ErrorCode::invalid_config,
+                  "config string \"" + std::string(uri) + "\": %00 (NUL) is not allowed");
+    }
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
   return out;
 }
 
-// The backend whose extensions include the path's, or nullptr.
+// The backend with the longest extension that ends the path (".tar.gz" over
+// ".gz"), or nullptr.
 const Backend* backend_for_extension(const Registry& r, std::string_view path) {
   std::string p = lower(path);
+  const Backend* best = nullptr;
+  std::size_t best_size = 0;
   for (const auto& [scheme, backend] : r.backends) {
     for (const auto& ext : backend.info.extensions) {
-      if (p.size() > ext.size() && p.ends_with(lower(ext))) return &backend;
+      if (p.size() > ext.size() && ext.size() > best_size && p.ends_with(lower(ext))) {
+        best = &backend;
+        best_size = ext.size();
+      }
     }
   }
-  return nullptr;
+  return best;
 }
 
 std::string known_extensions(const Registry& r) {
@@ -115,17 +128,24 @@ void add_backend(BackendInfo info, StoreFactory factory) {
   if (!valid_scheme(info.scheme)) {
     throw Error(ErrorCode::invalid_argument,
                 "register_backend: invalid scheme \"" + info.scheme +
-                    "\" (a letter, then letters, digits, '+', '-' or '.')");
+                    "\" (a letter, then at least one more letter, digit, '+', '-' or '.')");
   }
   if (!factory) {
     throw Error(ErrorCode::invalid_argument,
                 "register_backend: backend \"" + info.scheme + "\" has no factory");
   }
-  for (const auto& ext : info.extensions) {
+  for (std::size_t i = 0; i < info.extensions.size(); ++i) {
+    const auto& ext = info.extensions[i];
     if (ext.size() < 2 || ext[0] != '.') {
-      throw Error(ErrorCode::invalid_argument, "register_backend: backend \"" + info.scheme +
-                                                   "\": extension \"" + ext +
-                                                   "\" must start with '.'");
+      throw Error(ErrorCode::invalid_argument,
+                  "register_backend: backend \"" + info.scheme + "\": extension \"" + ext +
+                      "\" must be a '.' followed by at least one character");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (lower(info.extensions[j]) == lower(ext)) {
+        throw Error(ErrorCode::invalid_argument, "register_backend: backend \"" + info.scheme +
+                                                     "\" lists extension \"" + ext + "\" twice");
+      }
     }
   }
   auto& r = registry();
@@ -171,8 +191,8 @@ StoreUri parse_store_uri(std::string_view uri) {
 
   auto colon = uri.find(':');
   std::string_view scheme = colon == std::string_view::npos ? "" : uri.substr(0, colon);
-  // One letter before the colon is a Windows drive, not a scheme.
-  if (scheme.size() < 2 || !valid_scheme(scheme)) {
+  // Not a scheme (e.g. "./a:b.yml", or "C:" a drive letter): a plain path.
+  if (!valid_scheme(scheme)) {
     // A plain path: the extension picks the backend; no decoding, no options.
     ensure_builtins();
     auto& r = registry();

@@ -5,12 +5,10 @@
 
 #include <string_view>
 
-#include "checkpoint/state.hpp"
-
 namespace checkpoint::detail {
 
-// Error{invalid_argument} starting with `who` (the store or "Checkpoint")
-// and naming the state.
-void check_state(std::string_view who, const EventLogState& state);
+// Error{invalid_argument} starting with `who` (the store or "Checkpoint").
+void check_name(std::string_view who, std::string_view name);
+void check_state(std::string_view who, std::string_view name, std::string_view bookmark);
 
 }  // namespace checkpoint::detail

@@ -70,7 +70,7 @@ system_clock::time_point Timestamp::to_time_point() const {
 
 Timestamp Timestamp::parse(std::string_view text) {
   std::size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
       !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
       !read_digits(text, pos, 2, day)) {

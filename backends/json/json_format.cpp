@@ -232,7 +232,7 @@ std::string emit_json_document(Timestamp update_time, const StateMap& states,
                                std::string_view store) {
   Json logs = Json::array();
   for (const auto& [name, state] : states) {
-    detail::check_state(store, state);
+    detail::check_state(store, state.name, state.bookmark);
     Json entry = Json::object();
     entry["name"] = state.name;
     entry["record_number"] = state.record_number;  // stored as an unsigned integer

@@ -400,7 +400,7 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
   out += states.empty() ? "\nevent_logs: []\n" : "\nevent_logs:\n";
   char number[24];
   for (const auto& [key, state] : states) {
-    detail::check_state(store, state);
+    detail::check_state(store, state.name, state.bookmark);
     if (state.name != key) invalid_state(store, key, "the state's name differs from its key");
     out += "- name: ";
     append_double_quoted(out, state.name);

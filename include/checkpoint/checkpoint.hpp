@@ -27,8 +27,9 @@ struct Options {
   std::size_t max_updates = 100;
   // Commit this long after the first unflushed change; clamped to >= 1 s.
   std::chrono::milliseconds flush_interval = std::chrono::seconds(5);
-  // Called on the worker thread when a background commit fails. The failed
-  // changes are kept and retried at the next interval.
+  // Called on the worker thread when a background commit fails (flush() and
+  // shutdown() throw instead). The failed changes are kept and retried at
+  // the next interval. What the callback throws is ignored.
   std::function<void(const Error&)> on_error;
 };
 
@@ -50,12 +51,12 @@ class Checkpoint {
   Checkpoint(const Checkpoint&) = delete;
   Checkpoint& operator=(const Checkpoint&) = delete;
 
-  // Records a position. Never waits for I/O. Empty name:
-  // Error{invalid_argument}; after shutdown(): Error{closed}.
+  // Records a position. Never waits for I/O. Empty name, or name or bookmark
+  // not valid UTF-8: Error{invalid_argument}; after shutdown(): Error{closed}.
   void persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
                std::string_view bookmark = {});
   void persist_state(EventLogState state);
-  // Forgets a stream; a name not present is not an error.
+  // Forgets a stream; a name not present is not an error. Errors as persist().
   void remove(std::string_view name);
 
   StateMap states() const;
@@ -64,8 +65,9 @@ class Checkpoint {
   // Commits everything pending now and waits; throws what the commit threw
   // (the changes stay pending). After shutdown(): Error{closed}.
   void flush();
-  // Final commit, then stops the worker. Idempotent; throws what the final
-  // commit threw the first time.
+  // Stops the worker, then commits what is pending. Idempotent: a second call
+  // (from any thread) waits for the first, and only the first throws what
+  // the final commit threw. states() and stats() keep working afterwards.
   void shutdown();
 
   Stats stats() const;
