@@ -1,11 +1,11 @@
 // Runs the built checkpointctl binary and checks its output and exit codes.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
 
 #include "checkpoint/registry.hpp"
@@ -139,9 +139,7 @@ TEST_F(Ctl, DumpJsonIsAValidJsonStore) {
   ASSERT_EQ(run({"set", store, "yes", "-r", "9007199254740993", "-t", "now"}).code, 0);
   auto r = run({"dump", store, "--format", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
-  {
-    std::ofstream(path("copy.json")) << r.out;
-  }
+  { std::ofstream(path("copy.json")) << r.out; }
   auto a = run({"dump", store, "--format", "yaml"});
   auto b = run({"dump", "json:" + path("copy.json"), "--format", "yaml"});
   ASSERT_EQ(b.code, 0) << b.err;

@@ -62,9 +62,12 @@ int cmd_backends(std::ostream& out) {
 
 int cmd_dump(const std::string& uri, const std::string& format, std::ostream& out) {
   PersistedState loaded = checkpoint::open_store(uri)->load();
-  if (format == "yaml") out << yaml_document(loaded);
-  else if (format == "json") out << json_document(loaded);
-  else print_table(loaded, out);
+  if (format == "yaml")
+    out << yaml_document(loaded);
+  else if (format == "json")
+    out << json_document(loaded);
+  else
+    print_table(loaded, out);
   return 0;
 }
 
@@ -89,7 +92,8 @@ int cmd_set(const SetArgs& args, std::ostream& out) {
   if (auto it = states.find(args.name); it != states.end()) state = it->second;
   state.record_number = args.record_number;
   if (args.timestamp) {
-    state.timestamp = *args.timestamp == "now" ? Timestamp::now() : Timestamp::parse(*args.timestamp);
+    state.timestamp =
+        *args.timestamp == "now" ? Timestamp::now() : Timestamp::parse(*args.timestamp);
   }
   if (args.bookmark) state.bookmark = *args.bookmark;
   states.insert_or_assign(args.name, state);
@@ -126,7 +130,8 @@ int cmd_verify(const std::string& uri, std::ostream& out) {
   for (std::size_t i = 0; i < loaded.states.size(); ++i) {
     const auto& name = loaded.states[i].name;
     std::string problem;
-    if (name.empty()) problem = "state " + std::to_string(i) + " has an empty name";
+    if (name.empty())
+      problem = "state " + std::to_string(i) + " has an empty name";
     else if (i > 0 && !(loaded.states[i - 1].name < name)) {
       problem = "state \"" + name + "\" is duplicated or out of order";
     }

@@ -20,9 +20,9 @@ std::uint64_t parse_record_number(const std::string& text) {
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    throw checkpoint::Error(checkpoint::ErrorCode::invalid_argument,
-                            "--record-number \"" + text +
-                                "\" is not an integer from 0 to 18446744073709551615");
+    throw checkpoint::Error(
+        checkpoint::ErrorCode::invalid_argument,
+        "--record-number \"" + text + "\" is not an integer from 0 to 18446744073709551615");
   }
   return value;
 }
@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(example("checkpointctl dump .winlogbeat.yml --format table"));
 
-  auto* backends = app.add_subcommand("backends", "List the backends, their options and extensions");
+  auto* backends =
+      app.add_subcommand("backends", "List the backends, their options and extensions");
   backends->footer(example("checkpointctl backends"));
 
   std::string uri, dst, name, format = "table", timestamp, bookmark;
@@ -48,9 +49,11 @@ int main(int argc, char** argv) {
 
   auto* dump = app.add_subcommand("dump", "Print every state of a store");
   dump->add_option("STORE", uri, "Store config string")->required();
-  dump->add_option("-f,--format", format, "table (for people), yaml or json (the backends' documents)")
+  dump->add_option("-f,--format", format,
+                   "table (for people), yaml or json (the backends' documents)")
       ->check(CLI::IsMember({"table", "yaml", "json"}));
-  dump->footer(example("checkpointctl dump sqlite:/var/lib/shipper/state.db --format json > state.json"));
+  dump->footer(
+      example("checkpointctl dump sqlite:/var/lib/shipper/state.db --format json > state.json"));
 
   auto* get = app.add_subcommand("get", "Print one state; exit 1 if it is absent");
   get->add_option("STORE", uri, "Store config string")->required();
@@ -66,7 +69,8 @@ int main(int argc, char** argv) {
                                  "RFC 3339 time or \"now\" (default: keep the current one)");
   auto* bm_opt = set->add_option("-b,--bookmark", bookmark,
                                  "Bookmark text (default: keep the current one; \"\" clears it)");
-  set->footer(example("checkpointctl set .winlogbeat.yml Application --record-number 0 --timestamp now"));
+  set->footer(
+      example("checkpointctl set .winlogbeat.yml Application --record-number 0 --timestamp now"));
 
   auto* rm = app.add_subcommand("rm", "Remove one state, so its stream is read from the start");
   rm->add_option("STORE", uri, "Store config string")->required();
@@ -81,8 +85,10 @@ int main(int argc, char** argv) {
       "convert", "Copy every state from SRC to DST in one commit, then compare them");
   convert->add_option("SRC", uri, "Source store config string (never modified)")->required();
   convert->add_option("DST", dst, "Destination store config string")->required();
-  convert->add_flag("--force", force, "Replace what DST holds (by default a non-empty DST is refused)");
-  convert->footer(example("checkpointctl convert .winlogbeat.yml sqlite:/var/lib/shipper/state.db"));
+  convert->add_flag("--force", force,
+                    "Replace what DST holds (by default a non-empty DST is refused)");
+  convert->footer(
+      example("checkpointctl convert .winlogbeat.yml sqlite:/var/lib/shipper/state.db"));
 
   try {
     app.parse(argc, argv);
