@@ -6,6 +6,9 @@ set -euo pipefail
 
 packages=(
   cmake make g++ clang pkg-config
+  # clang's sanitizer and libFuzzer runtimes, and llvm-symbolizer for their
+  # stack traces (presets asan and fuzz)
+  clang-14 libclang-rt-14-dev llvm
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
 )

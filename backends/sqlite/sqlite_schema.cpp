@@ -1,0 +1,120 @@
+#include "backends/sqlite/sqlite_schema.hpp"
+
+#include <vector>
+
+#include "checkpoint/error.hpp"
+
+namespace checkpoint::backends::sqlite {
+namespace {
+
+// The comments are kept by SQLite and shown by the shell's .schema command.
+constexpr const char* kCreateTables = R"sql(
+CREATE TABLE states (
+  name TEXT NOT NULL PRIMARY KEY,
+  record_number INTEGER NOT NULL,      -- uint64 stored as signed 64-bit: >= 2^63 shows negative
+  timestamp_seconds INTEGER NOT NULL,  -- Unix seconds, UTC (years 1 to 9999)
+  timestamp_nanos INTEGER NOT NULL,    -- 0 to 999999999
+  bookmark TEXT NOT NULL               -- '' when there is none
+) WITHOUT ROWID;
+CREATE TABLE meta (
+  id INTEGER PRIMARY KEY CHECK (id = 0),  -- a single row
+  update_time_seconds INTEGER NOT NULL,
+  update_time_nanos INTEGER NOT NULL
+);
+CREATE VIEW states_readable AS
+SELECT name,
+       printf('%u', record_number) AS record_number,
+       strftime('%Y-%m-%dT%H:%M:%S', timestamp_seconds, 'unixepoch')
+         || CASE timestamp_nanos WHEN 0 THEN '' ELSE rtrim(printf('.%09d', timestamp_nanos), '0') END
+         || 'Z' AS timestamp,
+       bookmark
+FROM states;
+)sql";
+
+std::string create_schema_sql() {
+  return std::string(kCreateTables) + "PRAGMA user_version = " + std::to_string(kSchemaVersion) +
+         ";";
+}
+
+// The tables the check compares; the view is a convenience and may be dropped.
+constexpr const char* kTables[] = {"states", "meta"};
+
+// "name TEXT PRIMARY KEY, record_number INTEGER, ..." for one table, or
+// empty if there is no such table.
+std::string describe_columns(Database& db, const char* table) {
+  Statement columns(db,
+                    "SELECT p.name, upper(p.type), p.pk FROM sqlite_schema AS s, "
+                    "pragma_table_info(s.name) AS p WHERE s.type = 'table' AND s.name = ?1 "
+                    "ORDER BY p.cid",
+                    "cannot read the schema");
+  columns.bind(1, std::string_view(table));
+  ResetOnExit reset(columns);
+  std::string out;
+  while (columns.step("cannot read the schema")) {
+    if (!out.empty()) out += ", ";
+    out += columns.column_text(0);
+    out += ' ';
+    out += columns.column_text(1);
+    if (columns.column_int64(2) != 0) out += " PRIMARY KEY";
+  }
+  return out;
+}
+
+// Compares each table with the same table created from kCreateTables in a
+// scratch in-memory database, so the schema is written down only once.
+void check_shape(Database& db) {
+  Database reference(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, db.label());
+  reference.exec(create_schema_sql().c_str(), "cannot create the reference schema");
+  for (const char* table : kTables) {
+    std::string expected = describe_columns(reference, table);
+    std::string actual = describe_columns(db, table);
+    if (actual.empty()) {
+      throw Error(ErrorCode::corrupt, db.label() + ": table " + table + " is missing");
+    }
+    if (actual != expected) {
+      throw Error(ErrorCode::corrupt, db.label() + ": table " + table + " has columns (" + actual +
+                                          "), expected (" + expected + ")");
+    }
+  }
+}
+
+std::int64_t single_integer(Database& db, const char* sql) {
+  Statement query(db, sql, "cannot read the database");
+  ResetOnExit reset(query);
+  if (!query.step("cannot read the database")) return 0;
+  return query.column_int64(0);
+}
+
+}  // namespace
+
+void prepare_schema(Database& db) {
+  // BEGIN IMMEDIATE reads the file header (a foreign file fails here) and
+  // holds the write lock, so two processes cannot both create the schema.
+  db.exec("BEGIN IMMEDIATE", "cannot read the database");
+  try {
+    std::int64_t version = single_integer(db, "PRAGMA user_version");
+    // Counting the objects parses the whole schema, which finds more damage.
+    std::int64_t objects = single_integer(db, "SELECT count(*) FROM sqlite_schema");
+    if (version > kSchemaVersion) {
+      throw Error(ErrorCode::unsupported, db.label() + ": schema version " +
+                                              std::to_string(version) +
+                                              " is newer than this program understands (" +
+                                              std::to_string(kSchemaVersion) + ")");
+    }
+    if (version == kSchemaVersion) {
+      check_shape(db);
+    } else if (version == 0 && objects == 0) {
+      db.exec(create_schema_sql().c_str(), "cannot create the schema");
+    } else {
+      throw Error(ErrorCode::corrupt, db.label() + ": not a checkpoint store (user_version " +
+                                          std::to_string(version) + ", " + std::to_string(objects) +
+                                          " schema objects)");
+    }
+    db.exec("COMMIT", "cannot commit the schema");
+  } catch (...) {
+    db.rollback();
+    throw;
+  }
+}
+
+}  // namespace checkpoint::backends::sqlite
