@@ -19,9 +19,11 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <sstream>
 
 #include "checkpoint/checkpoint.hpp"
 #include "tests/test_files.hpp"
@@ -184,6 +186,8 @@ struct FileFormat {
   std::string extension;
   std::function<std::string(const Doc&)> spell;  // the tree in the format's syntax
 };
+
+void PrintTo(const FileFormat& format, std::ostream* out) { *out << format.scheme; }
 
 const FileFormat kFileFormats[] = {
     {"yaml", ".yml", [](const Doc& d) { return spell_yaml(d); }},
@@ -537,6 +541,309 @@ TEST_P(DamagedFile, WrongTypes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FileFormats, DamagedFile, ::testing::ValuesIn(kFileFormats),
+                         [](const auto& info) { return info.param.scheme; });
+
+// ---- Databases -----------------------------------------------------------------
+//
+// SQLite and LMDB keep pages of rows. A damaged file: Error{corrupt} (or
+// Error{unsupported} where a damaged header names another version) naming
+// the file, or exactly the states of a commit that was made; an empty file
+// is an empty store. Neither format checksums its pages, so the backends
+// store a checksum with every state (core/checksum.hpp).
+
+struct DatabaseFormat {
+  std::string scheme;
+  std::string extension;
+  std::vector<std::string> side_files;  // suffixes of the files the database keeps beside it
+  // A log of recent commits beside the data file, if any: its suffix, the
+  // size of its header and of each frame (one page and its header).
+  std::string log;
+  std::size_t log_header = 0, log_frame = 0;
+  // Options that skip fsync, for the damaged copies thrown away after loading.
+  std::string no_sync;
+};
+
+constexpr std::size_t kPageSize = 4096;  // both formats' page size on Linux
+
+void PrintTo(const DatabaseFormat& format, std::ostream* out) { *out << format.scheme; }
+
+const DatabaseFormat kDatabaseFormats[] = {
+    {"sqlite", ".db", {"-wal", "-shm", "-journal"}, "-wal", 32, 24 + kPageSize, "?synchronous=off"},
+    {"lmdb", ".lmdb", {"-lock"}, "", 0, 0, "?sync=off"},
+};
+
+// update_time and every state after one commit.
+struct Snapshot {
+  Timestamp update_time;
+  StateMap states;
+};
+
+// kStates, 2000 streams, and a 64 KiB bookmark (SQLite overflow pages,
+// LMDB overflow pages).
+Snapshot many_states() {
+  Snapshot s{kUpdateTime, {}};
+  for (const auto& state : kStates) s.states.emplace(state.name, state);
+  for (int i = 0; i < 2000; ++i) {
+    std::string name = "stream-" + std::to_string(i);
+    s.states.emplace(name, EventLogState{name, static_cast<std::uint64_t>(i) * 7919,
+                                         Timestamp::from_unix(1'500'000'000 + i, i),
+                                         "<Bookmark RecordId='" + std::to_string(i) + "'/>"});
+  }
+  std::string big;
+  while (big.size() < 64 * 1024) big += "<Bookmark Channel='big' RecordId='1'/>\r\n";
+  s.states.emplace("big", EventLogState{"big", 1, Timestamp(), big});
+  return s;
+}
+
+// The next commit: `step` removes some streams, changes others, adds a few.
+Snapshot changed(const Snapshot& before, int step) {
+  Snapshot s = before;
+  s.update_time = Timestamp::from_unix(before.update_time.unix_seconds() + 60);
+  for (int i = step; i < 2000; i += 7) s.states.erase("stream-" + std::to_string(i));
+  for (int i = step + 1; i < 2000; i += 5) {
+    auto it = s.states.find("stream-" + std::to_string(i));
+    if (it != s.states.end()) it->second.record_number += 1000 + step;
+  }
+  for (int i = 0; i < 5; ++i) {
+    std::string name = "new-" + std::to_string(step) + "-" + std::to_string(i);
+    s.states.emplace(name, EventLogState{name, 1, Timestamp(), ""});
+  }
+  return s;
+}
+
+// Commits the difference from `before` to `after`.
+void commit_change(StateStore& store, const Snapshot& before, const Snapshot& after) {
+  std::vector<std::string> upserted, removed;
+  for (const auto& [name, state] : after.states) {
+    auto it = before.states.find(name);
+    if (it == before.states.end() || it->second != state) upserted.push_back(name);
+  }
+  for (const auto& [name, state] : before.states) {
+    if (!after.states.contains(name)) removed.push_back(name);
+  }
+  store.commit(Commit{after.update_time, after.states, upserted, removed});
+}
+
+// The first difference between what was committed and what loaded.
+std::string difference(const Snapshot& want, const PersistedState& got) {
+  std::ostringstream out;
+  if (want.update_time != got.update_time) {
+    out << "; update_time " << got.update_time.to_string() << " instead of "
+        << want.update_time.to_string();
+  }
+  std::size_t extra = 0, changed = 0;
+  std::string example;
+  StateMap got_map;
+  for (const auto& s : got.states) {
+    got_map.emplace(s.name, s);
+    auto it = want.states.find(s.name);
+    if (it == want.states.end()) {
+      ++extra;
+      if (example.empty()) example = "state \"" + s.name + "\" was never committed";
+    } else if (it->second != s) {
+      ++changed;
+      if (example.empty()) {
+        example = "state \"" + s.name + "\": record_number " + std::to_string(s.record_number) +
+                  " (committed " + std::to_string(it->second.record_number) + "), timestamp " +
+                  s.timestamp.to_string() + " (" + it->second.timestamp.to_string() +
+                  "), bookmark of " + std::to_string(s.bookmark.size()) + " bytes (" +
+                  std::to_string(it->second.bookmark.size()) + ")";
+      }
+    }
+  }
+  std::size_t missing = 0;
+  for (const auto& [name, state] : want.states) missing += got_map.contains(name) ? 0 : 1;
+  out << "; " << missing << " missing, " << extra << " not committed, " << changed
+      << " with other values";
+  if (!example.empty()) out << "; e.g. " << example;
+  return out.str();
+}
+
+class DamagedDatabase : public ::testing::TestWithParam<DatabaseFormat> {
+ protected:
+  // Two commits, so that both formats have free pages beside the live ones.
+  void SetUp() override {
+    snapshots_.push_back(many_states());
+    snapshots_.push_back(changed(snapshots_[0], 1));
+    const std::filesystem::path path = dir_ / ("valid" + GetParam().extension);
+    {
+      auto store = open_store(GetParam().scheme + ":" + path.string());
+      commit_change(*store, Snapshot{}, snapshots_[0]);
+      commit_change(*store, snapshots_[0], snapshots_[1]);
+    }
+    valid_ = read_bytes(path);
+    ASSERT_GT(valid_.size(), 20 * kPageSize);
+  }
+
+  void TearDown() override {
+    RecordProperty("damaged_inputs", static_cast<int>(tried_));
+    std::printf("[ damaged  ] %s: %zu inputs, %zu loaded\n", GetParam().scheme.c_str(), tried_,
+                loaded_);
+  }
+
+  // Loads a store whose data file holds `bytes` (and whose side files hold
+  // `side`, by suffix): Error{corrupt} or Error{unsupported} naming the
+  // file, or exactly the states of the last commit (or, given `earlier`,
+  // of any commit up to it).
+  void expect_refused_or_committed(std::string_view bytes,
+                                   const std::map<std::string, std::string>& side = {},
+                                   bool earlier = false) {
+    const std::filesystem::path path =
+        dir_ / ("damaged-" + std::to_string(tried_++) + GetParam().extension);
+    write_bytes(path, bytes);
+    for (const auto& [suffix, content] : side) write_bytes(path.string() + suffix, content);
+    try {
+      PersistedState loaded =
+          open_store(GetParam().scheme + ":" + path.string() + GetParam().no_sync)->load();
+      ++loaded_;
+      // An empty data file is a new store (SQLite keeps its first commits in
+      // the -wal file).
+      if (bytes.empty() && side.empty() && loaded.states.empty() && loaded.update_time.is_zero()) {
+        return remove(path);
+      }
+      StateMap map;
+      for (auto& s : loaded.states) map.emplace(s.name, s);
+      auto same = [&](const Snapshot& s) {
+        return s.update_time == loaded.update_time && s.states == map;
+      };
+      EXPECT_TRUE(earlier ? std::any_of(snapshots_.begin(), snapshots_.end(), same)
+                          : same(snapshots_.back()))
+          << "loaded " << loaded.states.size() << " states, not those of "
+          << (earlier ? "a commit" : "the last commit") << difference(snapshots_.back(), loaded);
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.code() == ErrorCode::corrupt || e.code() == ErrorCode::unsupported) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(path.string()));
+    }
+    remove(path);
+  }
+
+  void remove(const std::filesystem::path& path) const {
+    std::filesystem::remove(path);
+    for (const auto& suffix : GetParam().side_files) {
+      std::filesystem::remove(path.string() + suffix);
+    }
+  }
+
+  TempDir dir_{"damaged-database-test"};
+  std::vector<Snapshot> snapshots_;
+  std::string valid_;
+  std::size_t tried_ = 0, loaded_ = 0;
+};
+
+TEST_P(DamagedDatabase, TheUndamagedFileLoads) {
+  const std::filesystem::path path = dir_ / ("copy" + GetParam().extension);
+  write_bytes(path, valid_);
+  PersistedState loaded = open_store(GetParam().scheme + ":" + path.string())->load();
+  EXPECT_EQ(loaded.update_time, snapshots_.back().update_time);
+  std::vector<EventLogState> expected;
+  for (const auto& [name, state] : snapshots_.back().states) expected.push_back(state);
+  EXPECT_EQ(loaded.states, expected);
+}
+
+TEST_P(DamagedDatabase, CutAtASpreadOfOffsets) {
+  for (std::size_t cut = 0; cut < valid_.size(); cut += cut < 3 * kPageSize ? 512 : kPageSize) {
+    for (std::size_t size : {cut, cut + 1, cut + 2048, cut + kPageSize - 1}) {
+      if (size >= valid_.size()) continue;
+      SCOPED_TRACE(::testing::Message() << "cut at " << size << " of " << valid_.size());
+      expect_refused_or_committed(std::string_view(valid_).substr(0, size));
+    }
+  }
+}
+
+TEST_P(DamagedDatabase, PagesOfNulsOrRandomBytes) {
+  for (std::size_t page = 0; page * kPageSize < valid_.size(); ++page) {
+    const std::size_t offset = page * kPageSize;
+    const std::size_t length = std::min(kPageSize, valid_.size() - offset);
+    SCOPED_TRACE(::testing::Message() << "page " << page);
+    std::string damaged = valid_;
+    damaged.replace(offset, length, length, '\0');
+    expect_refused_or_committed(damaged);
+
+    std::mt19937_64 random(page);
+    for (std::size_t i = 0; i < length; ++i) damaged[offset + i] = static_cast<char>(random());
+    expect_refused_or_committed(damaged);
+  }
+  // The whole file.
+  expect_refused_or_committed(std::string(valid_.size(), '\0'));
+}
+
+// Commits kept in the log (SQLite's write-ahead log, before it is copied
+// into the database): the log cut short, frames of it overwritten, or the
+// log gone, yield the states of an earlier commit, never a mix; a damaged
+// page of the database that the log does not replace is refused.
+class DamagedDatabaseLog : public DamagedDatabase {};
+
+TEST_P(DamagedDatabaseLog, CommitsInTheLog) {
+  const std::filesystem::path path = dir_ / ("live" + GetParam().extension);
+  const std::string uri = GetParam().scheme + ":" + path.string();
+  // Snapshot 1 in the database (closing the store copies the log into it),
+  // 2 to 4 only in the log: copied while the store is open, the files are
+  // what a crash would leave.
+  {
+    auto store = open_store(uri);
+    commit_change(*store, Snapshot{}, snapshots_[0]);
+    commit_change(*store, snapshots_[0], snapshots_[1]);
+  }
+  snapshots_.erase(snapshots_.begin());
+  std::string database, log;
+  {
+    auto store = open_store(uri);
+    for (int step = 2; step <= 4; ++step) {
+      snapshots_.push_back(changed(snapshots_.back(), step));
+      commit_change(*store, snapshots_[snapshots_.size() - 2], snapshots_.back());
+    }
+    database = read_bytes(path);
+    log = read_bytes(path.string() + GetParam().log);
+  }
+  const std::size_t frame = GetParam().log_frame, header = GetParam().log_header;
+  ASSERT_GT(log.size(), header + 3 * frame) << "the commits are not in the log";
+  const auto with_log = [&](std::string_view bytes) {
+    return std::map<std::string, std::string>{{GetParam().log, std::string(bytes)}};
+  };
+
+  expect_refused_or_committed(database, with_log(log));  // the last commit
+  expect_refused_or_committed(database, {}, true);       // the log gone
+  for (std::size_t size : {std::size_t{0}, std::size_t{16}, header - 1}) {
+    expect_refused_or_committed(database, with_log(log.substr(0, size)), true);
+  }
+  // Cut before each frame and inside it (its header written, its page not);
+  // every fourth frame overwritten.
+  for (std::size_t at = header, index = 0; at < log.size(); at += frame, ++index) {
+    SCOPED_TRACE(::testing::Message() << "log frame at " << at);
+    for (std::size_t cut : {at, at + 24}) {
+      expect_refused_or_committed(database, with_log(log.substr(0, cut)), true);
+    }
+    if (index % 4 != 0) continue;
+    std::string damaged = log;
+    damaged.replace(at, frame, frame, '\0');
+    expect_refused_or_committed(database, with_log(damaged), true);
+    std::mt19937_64 random(at);
+    for (std::size_t i = at; i < at + frame; ++i) damaged[i] = static_cast<char>(random());
+    expect_refused_or_committed(database, with_log(damaged), true);
+  }
+  std::string nul_header = log;
+  nul_header.replace(0, header, header, '\0');
+  expect_refused_or_committed(database, with_log(nul_header), true);
+  // Pages of the database with the log intact.
+  for (std::size_t offset = 0; offset < database.size(); offset += kPageSize) {
+    SCOPED_TRACE(::testing::Message() << "database page at " << offset);
+    std::string damaged = database;
+    damaged.replace(offset, kPageSize, std::min(kPageSize, database.size() - offset), '\0');
+    expect_refused_or_committed(damaged, with_log(log));
+  }
+}
+
+std::vector<DatabaseFormat> formats_with_a_log() {
+  std::vector<DatabaseFormat> out;
+  for (const auto& format : kDatabaseFormats) {
+    if (!format.log.empty()) out.push_back(format);
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, DamagedDatabase, ::testing::ValuesIn(kDatabaseFormats),
+                         [](const auto& info) { return info.param.scheme; });
+INSTANTIATE_TEST_SUITE_P(Databases, DamagedDatabaseLog, ::testing::ValuesIn(formats_with_a_log()),
                          [](const auto& info) { return info.param.scheme; });
 
 }  // namespace

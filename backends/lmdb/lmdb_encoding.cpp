@@ -4,11 +4,13 @@
 #include <optional>
 
 #include "checkpoint/error.hpp"
+#include "core/checksum.hpp"
 
 namespace checkpoint::backends::lmdb {
 namespace {
 
 constexpr std::size_t kTimestampSize = 8 + 4;
+constexpr std::size_t kChecksumSize = 4;
 
 [[noreturn]] void corrupt(std::string_view store, std::string_view key, const std::string& what) {
   throw Error(ErrorCode::corrupt, std::string(store) + ": " + describe_key(key) + ": " + what);
@@ -81,6 +83,7 @@ struct Fields {
   std::string_view timestamp;  // kTimestampSize bytes
   std::string_view name;       // empty under a direct key
   std::string_view bookmark;
+  std::uint32_t checksum = 0;
 };
 
 Fields split_value(std::string_view key, std::string_view value, std::string_view store) {
@@ -100,7 +103,10 @@ Fields split_value(std::string_view key, std::string_view value, std::string_vie
   if (!get_varint(rest, name_size)) corrupt(store, key, "value too short (name length)");
   if (name_size > rest.size()) corrupt(store, key, "value too short (name)");
   f.name = rest.substr(0, name_size);
-  f.bookmark = rest.substr(name_size);
+  rest.remove_prefix(name_size);
+  if (rest.size() < kChecksumSize) corrupt(store, key, "value too short (checksum)");
+  f.bookmark = rest.substr(0, rest.size() - kChecksumSize);
+  f.checksum = static_cast<std::uint32_t>(get_le(rest.substr(f.bookmark.size()), 4));
 
   // The key and the name must agree, or lookups would miss this entry.
   if (is_hashed_key(key)) {
@@ -162,6 +168,7 @@ void encode_value(const EventLogState& state, bool embed_name, std::string& out)
     put_varint(out, 0);
   }
   out += state.bookmark;
+  put_le(out, detail::state_checksum(state), 4);
 }
 
 EventLogState decode_value(std::string_view key, std::string_view value, std::string_view store) {
@@ -174,6 +181,9 @@ EventLogState decode_value(std::string_view key, std::string_view value, std::st
   if (!timestamp) corrupt(store, key, problem);
   state.timestamp = *timestamp;
   state.bookmark = std::string(f.bookmark);
+  if (detail::state_checksum(state) != f.checksum) {
+    corrupt(store, key, "the value does not match its checksum: the file is damaged");
+  }
   return state;
 }
 
@@ -198,6 +208,27 @@ Timestamp decode_timestamp(std::string_view bytes, std::string_view store, std::
   std::string problem;
   if (auto t = read_timestamp(bytes, problem)) return *t;
   throw Error(ErrorCode::corrupt, std::string(store) + ": " + std::string(what) + ": " + problem);
+}
+
+std::string encode_update_time(Timestamp t) {
+  std::string out = encode_timestamp(t);
+  put_le(out, detail::timestamp_checksum(t), 4);
+  return out;
+}
+
+Timestamp decode_update_time(std::string_view bytes, std::string_view store) {
+  if (bytes.size() != kTimestampSize + kChecksumSize) {
+    throw Error(ErrorCode::corrupt, std::string(store) + ": update_time of " +
+                                        std::to_string(bytes.size()) + " bytes, expected " +
+                                        std::to_string(kTimestampSize + kChecksumSize));
+  }
+  Timestamp t = decode_timestamp(bytes.substr(0, kTimestampSize), store, "update_time");
+  if (detail::timestamp_checksum(t) != get_le(bytes.substr(kTimestampSize), 4)) {
+    throw Error(
+        ErrorCode::corrupt,
+        std::string(store) + ": update_time does not match its checksum: the file is damaged");
+  }
+  return t;
 }
 
 std::string encode_format_version(std::uint32_t version) {

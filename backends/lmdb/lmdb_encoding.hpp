@@ -15,10 +15,13 @@
 //          4 bytes      timestamp nanoseconds (uint32, LE)
 //          varint       name length: 0 under a direct key (the key is the
 //                       name); under a hashed key, the length, then the name
-//          the rest     bookmark bytes
+//          the rest     bookmark bytes, then
+//          4 bytes      state_checksum() of the state (uint32, LE), since
+//                       LMDB does not checksum its pages
 // Database "meta":
 //   "format_version"  uint32 LE; kFormatVersion for this code
-//   "update_time"     8 + 4 bytes as the timestamp above; absent before the
+//   "update_time"     8 + 4 bytes as the timestamp above, then its
+//                     timestamp_checksum() (uint32, LE); absent before the
 //                     first commit
 //
 // Decoders throw Error{corrupt} naming the store and the key; nothing here
@@ -67,6 +70,10 @@ std::string decode_name(std::string_view key, std::string_view value, std::strin
 
 std::string encode_timestamp(Timestamp t);
 Timestamp decode_timestamp(std::string_view bytes, std::string_view store, std::string_view what);
+
+// The "update_time" value: the timestamp and its checksum.
+std::string encode_update_time(Timestamp t);
+Timestamp decode_update_time(std::string_view bytes, std::string_view store);
 
 std::string encode_format_version(std::uint32_t version);
 // Any 4-byte value; the caller decides what an unknown version means.

@@ -159,8 +159,8 @@ class Checker {
     walk(meta.main_root, meta.main_depth, Tree::main, "main database");
   }
 
-  // Which leaves are read: those of the free-page and main databases
-  // (small; LMDB reads them when writing), not those of named databases.
+  // Which tree a page belongs to: named databases are found in the leaves
+  // of the main one.
   enum class Tree { free, main, named };
 
   std::uint16_t u16(std::size_t at) const { return static_cast<std::uint16_t>(le(&page_[at], 2)); }
@@ -191,7 +191,6 @@ class Checker {
     if (++visited_ > file_pages_) throw Damage{what + " refers to pages more than once"};
     const std::string page_what = what + " page " + std::to_string(pgno);
     bool branch = levels_left > 1;
-    if (!branch && tree == Tree::named) return;  // leaves of named databases: see header
     read_at(pgno * page_size_, page_.data(), page_size_);
     std::uint16_t flags = u16(kPageFlagsAt);
     if (le(&page_[0], 8) != pgno) throw Damage{page_what + " is not the page it should be"};

@@ -3,13 +3,15 @@
 // LMDB trusts its data file. It refuses a file whose meta pages are wrong
 // (MDB_INVALID), but it maps the file and follows page numbers without
 // checking them against the file's size, so a truncated environment kills
-// the process with SIGBUS at the first read past the end. This check reads
-// the two meta pages and every branch page with pread() (never through a
-// mapping) and verifies that each page the trees reach lies inside the file
-// and looks like the page it should be. Leaf pages of the named databases
-// are not read here (that would read the whole file twice on every open);
-// their page numbers are checked, and the store checks each value's bytes
-// against the file's size before touching them.
+// the process with SIGBUS at the first read past the end, and it asserts
+// (aborting the process) when a page is not of the kind it expects. This
+// check reads the two meta pages and every branch and leaf page with
+// pread() (never through a mapping) and verifies that each page the trees
+// reach lies inside the file and looks like the page it should be, with
+// its nodes and values inside it, and that overflow pages are where their
+// values say. A store reads all its leaves at every load anyway; the check
+// reads them once more when a process opens the file. The bytes of values
+// are not checked here: each value carries its own checksum.
 //
 // A writer in another process may commit while the check runs and reuse
 // pages of the snapshot being walked; a failed walk is therefore retried

@@ -77,6 +77,13 @@ class LmdbStore final : public StateStore {
       (is_hashed_key(k) ? hashed : out.states).push_back(std::move(state));
     }
     if (rc != MDB_NOTFOUND) throw_mdb_error(rc, store(), "cannot read");
+    // LMDB counts the entries of a database apart from its pages: a leaf
+    // page that lost entries without looking damaged shows here.
+    if (out.states.size() + hashed.size() != stat.ms_entries) {
+      throw Error(ErrorCode::corrupt,
+                  store() + ": " + std::to_string(out.states.size() + hashed.size()) +
+                      " states found, but the database counts " + std::to_string(stat.ms_entries));
+    }
 
     if (!hashed.empty()) {
       auto by_name = [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; };
@@ -131,7 +138,7 @@ class LmdbStore final : public StateStore {
     if (!bounds.readable(value.mv_data, value.mv_size)) {
       throw Error(ErrorCode::corrupt, store() + ": update time lies past the end of the file");
     }
-    return decode_timestamp(as_view(value), store(), "update_time");
+    return decode_update_time(as_view(value), store());
   }
 
   // Writes the changes; returns 0 or MDB_MAP_FULL, throws other failures.
@@ -145,7 +152,7 @@ class LmdbStore final : public StateStore {
         if (rc != 0) return rc;
       }
     }
-    std::string time = encode_timestamp(commit.update_time);
+    std::string time = encode_update_time(commit.update_time);
     MDB_val key = as_val(kUpdateTimeKey), value = as_val(time);
     return checked(mdb_put(txn.get(), env_->meta_db(), &key, &value, 0), "cannot write");
   }

@@ -14,12 +14,14 @@ CREATE TABLE states (
   record_number INTEGER NOT NULL,      -- uint64 stored as signed 64-bit: >= 2^63 shows negative
   timestamp_seconds INTEGER NOT NULL,  -- Unix seconds, UTC (years 1 to 9999)
   timestamp_nanos INTEGER NOT NULL,    -- 0 to 999999999
-  bookmark TEXT NOT NULL               -- '' when there is none
+  bookmark TEXT NOT NULL,              -- '' when there is none
+  checksum INTEGER NOT NULL            -- CRC-32C of the state (core/checksum.hpp): damage shows
 ) WITHOUT ROWID;
 CREATE TABLE meta (
   id INTEGER PRIMARY KEY CHECK (id = 0),  -- a single row
   update_time_seconds INTEGER NOT NULL,
-  update_time_nanos INTEGER NOT NULL
+  update_time_nanos INTEGER NOT NULL,
+  checksum INTEGER NOT NULL               -- CRC-32C of the update time
 );
 CREATE VIEW states_readable AS
 SELECT name,

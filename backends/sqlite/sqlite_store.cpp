@@ -13,6 +13,7 @@
 #include "backends/sqlite/sqlite_handle.hpp"
 #include "backends/sqlite/sqlite_schema.hpp"
 #include "checkpoint/error.hpp"
+#include "core/checksum.hpp"
 #include "core/durable_file.hpp"
 #include "core/store_options.hpp"
 #include "core/utf8.hpp"
@@ -47,6 +48,29 @@ Settings read_settings(const StoreUri& uri) {
   return s;
 }
 
+// SQLite takes a file too short to hold its header for an empty database
+// and would write a new one over it. Empty is a new file (ours, or one
+// whose first commit is still in its -wal file); any other file must start
+// with SQLite's header and hold at least one page.
+void check_header(const std::filesystem::path& path, const std::string& label) {
+  static constexpr char kHeader[] = "SQLite format 3";  // and its NUL: 16 bytes
+  static constexpr std::size_t kMinPageSize = 512;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // SQLite reports what is wrong
+  char header[sizeof kHeader] = {};
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 &&
+            (st.st_size == 0 || (static_cast<std::size_t>(st.st_size) >= kMinPageSize &&
+                                 ::pread(fd, header, sizeof header, 0) == sizeof header &&
+                                 std::memcmp(header, kHeader, sizeof header) == 0));
+  ::close(fd);
+  if (!ok) {
+    throw Error(ErrorCode::corrupt, label + ": cannot open: file is not a database (" +
+                                        std::to_string(st.st_size) +
+                                        " bytes without SQLite's header)");
+  }
+}
+
 // Creates a missing database file with mode 0600 (whatever the umask),
 // since SQLite gives its -wal and -shm files the mode of the database file.
 // The new directory entry becomes durable with the schema's commit: SQLite
@@ -56,6 +80,7 @@ Settings read_settings(const StoreUri& uri) {
 std::string create_file(const std::filesystem::path& path, const std::string& label) {
   detail::create_directories(path.parent_path(), label);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) check_header(path, label);
   if (fd >= 0) {
     int rc = ::fchmod(fd, 0600);
     int err = errno;
@@ -81,22 +106,26 @@ struct Statements {
       : begin_read(db, "BEGIN"),
         begin_write(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
-        select_meta(db, "SELECT update_time_seconds, update_time_nanos FROM meta WHERE id = 0"),
+        select_meta(db,
+                    "SELECT update_time_seconds, update_time_nanos, checksum FROM meta "
+                    "WHERE id = 0"),
         select_states(db,
-                      "SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark "
-                      "FROM states ORDER BY name"),
+                      "SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark, "
+                      "checksum FROM states ORDER BY name"),
         upsert(db,
                "INSERT INTO states (name, record_number, timestamp_seconds, timestamp_nanos, "
-               "bookmark) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET "
-               "record_number = excluded.record_number, "
+               "bookmark, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO UPDATE "
+               "SET record_number = excluded.record_number, "
                "timestamp_seconds = excluded.timestamp_seconds, "
-               "timestamp_nanos = excluded.timestamp_nanos, bookmark = excluded.bookmark"),
+               "timestamp_nanos = excluded.timestamp_nanos, bookmark = excluded.bookmark, "
+               "checksum = excluded.checksum"),
         erase(db, "DELETE FROM states WHERE name = ?1"),
         write_meta(db,
-                   "INSERT INTO meta (id, update_time_seconds, update_time_nanos) "
-                   "VALUES (0, ?1, ?2) ON CONFLICT (id) DO UPDATE SET "
+                   "INSERT INTO meta (id, update_time_seconds, update_time_nanos, checksum) "
+                   "VALUES (0, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
                    "update_time_seconds = excluded.update_time_seconds, "
-                   "update_time_nanos = excluded.update_time_nanos") {}
+                   "update_time_nanos = excluded.update_time_nanos, checksum = excluded.checksum") {
+  }
 
   Statement begin_read, begin_write, commit;
   Statement select_meta, select_states;
@@ -128,6 +157,12 @@ class SqliteStore final : public StateStore {
         if (meta.step("cannot read table meta")) {
           auto where = [] { return std::string("table meta"); };
           out.update_time = read_time(meta, 0, "update_time_seconds", "update_time_nanos", where);
+          if (read_integer(meta, 2, "checksum", where) !=
+              detail::timestamp_checksum(out.update_time)) {
+            corrupt(label_,
+                    "table meta: the update time does not match its checksum: the file "
+                    "is damaged");
+          }
         }
       }
       {
@@ -164,11 +199,13 @@ class SqliteStore final : public StateStore {
         upsert.bind(3, state.timestamp.unix_seconds());
         upsert.bind(4, static_cast<std::int64_t>(state.timestamp.nanos()));
         upsert.bind(5, std::string_view(state.bookmark));
+        upsert.bind(6, std::int64_t{detail::state_checksum(state)});
         upsert.run("cannot write a state");
       }
       Statement& meta = sql_->write_meta;
       meta.bind(1, commit.update_time.unix_seconds());
       meta.bind(2, static_cast<std::int64_t>(commit.update_time.nanos()));
+      meta.bind(3, std::int64_t{detail::timestamp_checksum(commit.update_time)});
       meta.run("cannot write update_time");
       sql_->commit.run("cannot commit");
     } catch (...) {
@@ -241,6 +278,11 @@ class SqliteStore final : public StateStore {
         static_cast<std::uint64_t>(read_integer(row, 1, "record_number", by_name));
     state.timestamp = read_time(row, 2, "timestamp_seconds", "timestamp_nanos", by_name);
     state.bookmark = read_text(row, 4, "bookmark", by_name);
+    // SQLite does not checksum its pages: without this, damage inside a
+    // row would read back as another value.
+    if (read_integer(row, 5, "checksum", by_name) != detail::state_checksum(state)) {
+      corrupt(label_, by_name() + ": the values do not match their checksum: the file is damaged");
+    }
     return state;
   }
 

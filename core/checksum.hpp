@@ -1,0 +1,34 @@
+// Checksums for the database backends (sqlite, lmdb). Neither SQLite nor
+// LMDB checksums its pages, so a page of NULs or stray bytes over a stored
+// value would read back as another value. Each state is stored with the
+// checksum of its fields, and a state that no longer matches its checksum
+// is Error{corrupt}, never a changed value.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "checkpoint/state.hpp"
+
+namespace checkpoint::detail {
+
+// CRC-32C (Castagnoli), fed piece by piece.
+class Crc32c {
+ public:
+  Crc32c& add(std::string_view bytes) noexcept;
+  Crc32c& add(std::uint64_t value) noexcept;  // as 8 bytes, little-endian
+  std::uint32_t value() const noexcept { return ~crc_; }
+
+ private:
+  std::uint32_t crc_ = 0xFFFFFFFFu;
+};
+
+// The CRC-32C of every field of `state`: name, record number, timestamp
+// and bookmark, each string preceded by its length. Part of the stored
+// formats: never change it.
+std::uint32_t state_checksum(const EventLogState& state) noexcept;
+
+// The same for an update time.
+std::uint32_t timestamp_checksum(Timestamp t) noexcept;
+
+}  // namespace checkpoint::detail
