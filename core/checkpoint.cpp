@@ -148,7 +148,10 @@ struct Checkpoint::Impl {
   }
 
   void note_update() {  // with `mutex` held
-    if (!due) due = Clock::now() + options.flush_interval;
+    if (!due) {
+      due = Clock::now() + options.flush_interval;
+      wake.notify_one();  // the worker may be waiting without a deadline
+    }
     if (++updates >= options.max_updates) wake.notify_one();
   }
 
@@ -210,8 +213,12 @@ struct Checkpoint::Impl {
     stats.failed_commits++;
     stats.last_commit_duration = took;
     stats.last_error = what;
-    // Retry at the next interval, even if nothing else changes.
-    if (!due) due = Clock::now() + options.flush_interval;
+    // Retry at the next interval, even if nothing else changes. A failed
+    // flush() runs on a caller's thread, so the worker must hear of it.
+    if (!due) {
+      due = Clock::now() + options.flush_interval;
+      wake.notify_one();
+    }
   }
 
   bool commit_due() const {

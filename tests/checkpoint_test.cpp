@@ -291,6 +291,26 @@ TEST_F(CheckpointTest, NothingIsCommittedBelowMaxUpdatesBeforeTheInterval) {
   EXPECT_EQ(journal_->commit(1).upserted.size(), 99u);
 }
 
+// Takes about a second. The worker is idle, waiting with no deadline, when
+// the first change arrives: that change must still be committed on time.
+TEST_F(CheckpointTest, IntervalCommitsAFirstChangeWhileTheWorkerIsIdle) {
+  Options options;
+  options.max_updates = 1000;
+  options.flush_interval = 1ms;  // clamped to 1 s
+  Checkpoint cp(store(), options);
+  ASSERT_EQ(journal_->commit_count(), 1u);
+  // Lets the worker reach its wait. The result must be the same whether it
+  // has or not; the pause only makes the idle case the one tested.
+  std::this_thread::sleep_for(100ms);
+  Clock::time_point before = Clock::now();
+  cp.persist_state(state("a", 1));
+  ASSERT_TRUE(journal_->wait([&] { return journal_->commits.size() >= 2; }))
+      << "a change below max_updates was never committed by the interval";
+  Recorded second = journal_->commit(1);
+  EXPECT_THAT(second.upserted, ElementsAre("a"));
+  EXPECT_GE(second.started - before, 1s);
+}
+
 // Takes about a second: the interval cannot be shorter.
 TEST_F(CheckpointTest, IntervalCommitsBelowMaxUpdatesAndRetriesFailedCommits) {
   ErrorLog errors;

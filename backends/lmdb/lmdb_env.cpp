@@ -1,0 +1,379 @@
+#include "backends/lmdb/lmdb_env.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "backends/lmdb/lmdb_encoding.hpp"
+#include "backends/lmdb/lmdb_file_check.hpp"
+#include "checkpoint/error.hpp"
+#include "core/durable_file.hpp"
+
+namespace checkpoint::backends::lmdb {
+namespace {
+
+constexpr unsigned kOpenFlags = MDB_NOSUBDIR | MDB_NOTLS;
+constexpr mdb_mode_t kFileMode = 0600;
+
+[[noreturn]] void throw_errno(ErrorCode code, std::string_view store, const std::string& what,
+                              int err) {
+  throw Error(code, std::string(store) + ": " + what + ": " + std::strerror(err));
+}
+
+MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+// Every environment open in this process, by the data file's identity.
+struct Registry {
+  struct Entry {
+    Environment* env;
+    std::weak_ptr<Environment> weak;
+    pid_t pid;
+  };
+  std::mutex mutex;
+  std::condition_variable closed;  // an environment left the table
+  std::map<std::pair<dev_t, ino_t>, Entry> open;
+};
+
+Registry& registry() {
+  // Never destroyed: stores may be closed during static destruction.
+  static Registry* r = new Registry;
+  return *r;
+}
+
+void fsync_directory(const std::filesystem::path& dir, std::string_view store) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_errno(ErrorCode::io, store, "cannot open directory " + dir.string(), errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) throw_errno(ErrorCode::io, store, "cannot fsync directory " + dir.string(), err);
+}
+
+// Closes an MDB_env when it goes out of scope.
+struct EnvCloser {
+  MDB_env* env = nullptr;
+  ~EnvCloser() {
+    if (env != nullptr) mdb_env_close(env);
+  }
+};
+
+}  // namespace
+
+void throw_mdb_error(int rc, std::string_view store, std::string_view what) {
+  ErrorCode code = ErrorCode::io;
+  switch (rc) {
+    case MDB_INVALID:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INCOMPATIBLE:
+    case MDB_BAD_VALSIZE:
+      code = ErrorCode::corrupt;
+      break;
+    case MDB_VERSION_MISMATCH:
+      code = ErrorCode::unsupported;
+      break;
+    default:
+      break;
+  }
+  throw Error(code, std::string(store) + ": " + std::string(what) + ": " + mdb_strerror(rc));
+}
+
+Environment::Environment(std::filesystem::path path, std::string store)
+    : path_(std::move(path)), store_(std::move(store)) {}
+
+Environment::~Environment() {
+  if (env_ == nullptr) return;
+  // A parent's environment, inherited by fork(): LMDB must not touch it.
+  if (pid_ != ::getpid()) return;
+  if (!registered_) {
+    mdb_env_close(env_);
+    return;
+  }
+  // Closed under the table's lock, so that no other environment on this
+  // file opens before this one's locks are gone.
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  mdb_env_close(env_);
+  auto it = r.open.find({dev_, ino_});
+  if (it != r.open.end() && it->second.env == this) r.open.erase(it);
+  r.closed.notify_all();
+}
+
+std::shared_ptr<Environment> Environment::open(const std::filesystem::path& path,
+                                               std::uint64_t map_size) {
+  std::string store = "lmdb store " + path.string();
+  detail::create_directories(path.parent_path(), store);
+  auto& r = registry();
+  std::unique_lock lock(r.mutex);
+  for (;;) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) throw_errno(ErrorCode::io, store, "cannot stat", errno);
+      create(path, store, map_size);
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      throw Error(ErrorCode::invalid_config,
+                  store +
+                      ": is a directory; the target must be the data file itself "
+                      "(LMDB's lock file is created beside it)");
+    }
+    auto it = r.open.find({st.st_dev, st.st_ino});
+    if (it != r.open.end() && it->second.pid == ::getpid()) {
+      if (auto env = it->second.weak.lock()) {
+        env->ensure_map_size(map_size);
+        return env;
+      }
+      r.closed.wait(lock);  // its last user is closing it; open it anew afterwards
+      continue;
+    }
+    std::shared_ptr<Environment> env(new Environment(path, store));
+    env->open_existing(map_size);
+    r.open.insert_or_assign({env->dev_, env->ino_}, Registry::Entry{env.get(), env, env->pid_});
+    env->registered_ = true;
+    return env;
+  }
+}
+
+// Builds a complete, empty store under a temporary name and moves it to
+// `path` without replacing anything there: a store file therefore always
+// holds its databases and format version, and an empty or half-written
+// file at `path` is damage, never a creation that was cut short.
+void Environment::create(const std::filesystem::path& path, const std::string& store,
+                         std::uint64_t map_size) {
+  const std::string tmp = path.string() + ".new-" + std::to_string(::getpid());
+  const std::string tmp_lock = tmp + "-lock";
+  auto remove_tmp = [&] {
+    ::unlink(tmp.c_str());
+    ::unlink(tmp_lock.c_str());
+  };
+  remove_tmp();  // left by a crash of an earlier process with this pid
+  try {
+    EnvCloser env;
+    int rc = mdb_env_create(&env.env);
+    if (rc != 0) throw_mdb_error(rc, store, "cannot create an environment handle");
+    if ((rc = mdb_env_set_maxdbs(env.env, 2)) != 0 ||
+        (rc = mdb_env_set_mapsize(env.env, map_size)) != 0 ||
+        (rc = mdb_env_open(env.env, tmp.c_str(), kOpenFlags, kFileMode)) != 0) {
+      throw_mdb_error(rc, store, "cannot create " + tmp);
+    }
+    // The umask can only remove bits; this makes the mode exactly 0600.
+    mdb_filehandle_t fd;
+    if (mdb_env_get_fd(env.env, &fd) == 0 && ::fchmod(fd, kFileMode) != 0) {
+      throw_errno(ErrorCode::io, store, "cannot chmod " + tmp, errno);
+    }
+    MDB_txn* txn;
+    if ((rc = mdb_txn_begin(env.env, nullptr, 0, &txn)) != 0) {
+      throw_mdb_error(rc, store, "cannot initialise " + tmp);
+    }
+    MDB_dbi states, meta;
+    std::string version = encode_format_version(kFormatVersion);
+    MDB_val key = as_val(kFormatVersionKey), value = as_val(version);
+    if ((rc = mdb_dbi_open(txn, std::string(kStatesDb).c_str(), MDB_CREATE, &states)) != 0 ||
+        (rc = mdb_dbi_open(txn, std::string(kMetaDb).c_str(), MDB_CREATE, &meta)) != 0 ||
+        (rc = mdb_put(txn, meta, &key, &value, 0)) != 0) {
+      mdb_txn_abort(txn);
+      throw_mdb_error(rc, store, "cannot initialise " + tmp);
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) throw_mdb_error(rc, store, "cannot initialise " + tmp);
+  } catch (...) {
+    remove_tmp();
+    throw;
+  }
+
+  // Another process may have created the store meanwhile: then its file stays.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+    int err = errno;
+    if (err == EINVAL || err == ENOSYS || err == ENOTSUP) {
+      // No RENAME_NOREPLACE on this file system: link() does not replace either.
+      err = ::link(tmp.c_str(), path.c_str()) == 0 ? 0 : errno;
+    }
+    if (err != 0 && err != EEXIST) {
+      remove_tmp();
+      throw_errno(ErrorCode::io, store, "cannot move " + tmp + " to " + path.string(), err);
+    }
+  }
+  remove_tmp();
+  auto dir = path.parent_path();
+  fsync_directory(dir.empty() ? std::filesystem::path(".") : dir, store);
+}
+
+void Environment::open_existing(std::uint64_t map_size) {
+  check_lmdb_file(path_, store_);
+  int rc = mdb_env_create(&env_);
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot create an environment handle");
+  pid_ = ::getpid();
+  if ((rc = mdb_env_set_maxdbs(env_, 2)) != 0 ||
+      (rc = mdb_env_open(env_, path_.c_str(), kOpenFlags, kFileMode)) != 0) {
+    mdb_env_close(env_);  // required after a failed mdb_env_open()
+    env_ = nullptr;
+    throw_mdb_error(rc, store_, "cannot open");
+  }
+  mdb_filehandle_t fd;
+  struct stat st;
+  if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &st) != 0) {
+    throw_errno(ErrorCode::io, store_, "cannot stat", errno);
+  }
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  if (static_cast<std::size_t>(mdb_env_get_maxkeysize(env_)) < kMaxDirectKeySize) {
+    throw Error(ErrorCode::unsupported, store_ + ": this LMDB library allows keys of only " +
+                                            std::to_string(mdb_env_get_maxkeysize(env_)) +
+                                            " bytes; the format needs " +
+                                            std::to_string(kMaxDirectKeySize));
+  }
+  // Reader slots of crashed processes would pin old pages forever.
+  int dead = 0;
+  mdb_reader_check(env_, &dead);
+  ensure_map_size(map_size);
+  check_format();
+}
+
+// Opens the two named databases (their handles serve every later
+// transaction) and checks the format version.
+void Environment::check_format() {
+  Transaction txn(*this, false);
+  int rc = mdb_dbi_open(txn.get(), std::string(kStatesDb).c_str(), 0, &states_);
+  if (rc == 0) rc = mdb_dbi_open(txn.get(), std::string(kMetaDb).c_str(), 0, &meta_);
+  if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+    throw Error(ErrorCode::corrupt, store_ +
+                                        ": an LMDB environment, but not a checkpoint store (no "
+                                        "\"states\" and \"meta\" databases)");
+  }
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot open its databases");
+  MDB_val key = as_val(kFormatVersionKey), value;
+  rc = mdb_get(txn.get(), meta_, &key, &value);
+  if (rc == MDB_NOTFOUND) {
+    throw Error(ErrorCode::corrupt, store_ + ": no format version in its \"meta\" database");
+  }
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot read its format version");
+  if (!file_bounds().readable(value.mv_data, value.mv_size)) {
+    throw Error(ErrorCode::corrupt, store_ + ": format version lies past the end of the file");
+  }
+  std::uint32_t version = decode_format_version(
+      std::string_view(static_cast<const char*>(value.mv_data), value.mv_size), store_);
+  if (version > kFormatVersion) {
+    throw Error(ErrorCode::unsupported, store_ + ": format version " + std::to_string(version) +
+                                            " is newer than this library's " +
+                                            std::to_string(kFormatVersion));
+  }
+  if (version != kFormatVersion) {
+    throw Error(ErrorCode::corrupt, store_ + ": invalid format version " + std::to_string(version));
+  }
+  // Committing a read-only transaction keeps the database handles open.
+  if ((rc = txn.commit()) != 0) throw_mdb_error(rc, store_, "cannot open its databases");
+}
+
+void Environment::ensure_map_size(std::uint64_t map_size) {
+  std::unique_lock lock(txn_mutex_);
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  if (info.me_mapsize >= map_size) return;
+  if (int rc = mdb_env_set_mapsize(env_, map_size); rc != 0) {
+    broken_ = true;
+    throw_mdb_error(rc, store_, "cannot map " + std::to_string(map_size) + " bytes");
+  }
+}
+
+void Environment::grow_map() {
+  std::unique_lock lock(txn_mutex_);
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  if (info.me_mapsize >= kMaxMapSize) {
+    throw Error(ErrorCode::io, store_ + ": the map is full at " + std::to_string(info.me_mapsize) +
+                                   " bytes and may grow no further");
+  }
+  std::uint64_t next = std::min<std::uint64_t>(std::uint64_t{info.me_mapsize} * 2, kMaxMapSize);
+  if (int rc = mdb_env_set_mapsize(env_, next); rc != 0) {
+    // LMDB has unmapped the old map and failed to map the new one.
+    broken_ = true;
+    throw_mdb_error(rc, store_, "cannot grow the map to " + std::to_string(next) + " bytes");
+  }
+}
+
+Environment::FileBounds Environment::file_bounds() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  mdb_filehandle_t fd;
+  struct stat st;
+  if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &st) != 0) {
+    throw_errno(ErrorCode::io, store_, "cannot stat", errno);
+  }
+  return {reinterpret_cast<std::uintptr_t>(info.me_mapaddr), info.me_mapsize,
+          static_cast<std::uint64_t>(st.st_size)};
+}
+
+std::shared_ptr<void> Environment::lock_for_writing() {
+  std::lock_guard guard(lock_mutex_);
+  if (auto held = write_lock_.lock()) return held;
+  struct WriteLock {
+    explicit WriteLock(int f) : fd(f) {}
+    ~WriteLock() { ::close(fd); }  // releases the flock()
+    WriteLock(const WriteLock&) = delete;
+    WriteLock& operator=(const WriteLock&) = delete;
+    int fd;
+  };
+  // A descriptor of our own: LMDB's locks are record locks on its lock
+  // file, independent of a flock() on the data file.
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno(ErrorCode::io, store_, "cannot open for locking", errno);
+  auto lock = std::make_shared<WriteLock>(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw_errno(ErrorCode::io, store_, "cannot stat", errno);
+  if (st.st_dev != dev_ || st.st_ino != ino_) {
+    throw Error(ErrorCode::io, store_ + ": the file was replaced while open; reopen the store");
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      throw Error(ErrorCode::locked,
+                  store_ + ": another process is writing to it (it holds the file's lock)");
+    }
+    throw_errno(ErrorCode::io, store_, "cannot lock", errno);
+  }
+  write_lock_ = lock;
+  return lock;
+}
+
+Transaction::Transaction(Environment& env, bool write) : lock_(env.txn_mutex_) {
+  for (;;) {
+    if (env.broken_) {
+      throw Error(ErrorCode::io, env.store() + ": unusable after a failed map resize; reopen it");
+    }
+    int rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &txn_);
+    if (rc == 0) return;
+    if (rc != MDB_MAP_RESIZED) {
+      throw_mdb_error(rc, env.store(), write ? "cannot begin a write" : "cannot begin a read");
+    }
+    // Another process grew the map past ours: adopt its size.
+    lock_.unlock();
+    {
+      std::unique_lock resize(env.txn_mutex_);
+      if (int rc2 = mdb_env_set_mapsize(env.get(), 0); rc2 != 0) {
+        env.broken_ = true;
+        throw_mdb_error(rc2, env.store(), "cannot follow the map size another process set");
+      }
+    }
+    lock_.lock();
+  }
+}
+
+Transaction::~Transaction() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+int Transaction::commit() {
+  int rc = mdb_txn_commit(txn_);  // frees the transaction, even on failure
+  txn_ = nullptr;
+  return rc;
+}
+
+}  // namespace checkpoint::backends::lmdb

@@ -1,0 +1,130 @@
+// One open LMDB environment per data file and process, shared by every
+// lmdb: store object on that file.
+//
+// LMDB forbids opening the same environment twice in one process: its locks
+// are POSIX record locks, which belong to the process, so closing a second
+// handle would silently drop the locks of the first. Environment::open()
+// therefore returns the environment already open on the same file (same
+// device and inode) when there is one, and a new one is opened only after
+// the last user of the old one has closed it. After fork(), the child never
+// uses its parent's environments (LMDB does not allow it); it opens its own.
+//
+// Within the process, transactions run under a shared lock and map resizes
+// under an exclusive one, since LMDB requires that no transaction be active
+// while the map is resized.
+#pragma once
+
+#include <lmdb.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+namespace checkpoint::backends::lmdb {
+
+// The map never grows beyond this: a commit that needs more is refused
+// rather than asking for ever larger address ranges.
+inline constexpr std::uint64_t kMaxMapSize = std::uint64_t{16} << 40;  // 16 TiB
+
+// Throws the Error that an LMDB return code stands for: Error{corrupt} for
+// damaged data, Error{unsupported} for another LMDB version's files,
+// Error{io} for the rest. The message names `store`, `what` and LMDB's text.
+[[noreturn]] void throw_mdb_error(int rc, std::string_view store, std::string_view what);
+
+class Environment {
+ public:
+  // The environment of the data file `path` (MDB_NOSUBDIR; LMDB's lock file
+  // is `path`-lock). A missing file is created atomically with both named
+  // databases and the format version, so an existing file that lacks them
+  // is not a store. The map is at least `map_size` bytes.
+  static std::shared_ptr<Environment> open(const std::filesystem::path& path,
+                                           std::uint64_t map_size);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+  // "lmdb store PATH", for messages.
+  const std::string& store() const { return store_; }
+  MDB_env* get() const { return env_; }
+  MDB_dbi states_db() const { return states_; }
+  MDB_dbi meta_db() const { return meta_; }
+
+  // Serialises write transactions of this process: LMDB would too, but the
+  // sync flag is set per commit and belongs to the environment.
+  std::mutex& write_mutex() { return write_mutex_; }
+
+  // Doubles the map; call with no transaction open through this object.
+  void grow_map();
+
+  // The part of the map that the data file backs now. Committed pages lie
+  // inside it; reading past it through the map would kill the process with
+  // SIGBUS, so values are checked against it before they are read. Valid
+  // while a transaction is open (a resize moves the map).
+  struct FileBounds {
+    std::uintptr_t map = 0;
+    std::uint64_t map_size = 0, file_size = 0;
+    // False if `p`..`p + n` lies in the map but not all inside the file.
+    // Pages a write transaction has changed are outside the map (LMDB keeps
+    // them in memory until the commit); they are always readable.
+    bool readable(const void* p, std::size_t n) const {
+      auto at = reinterpret_cast<std::uintptr_t>(p);
+      if (at < map || at - map >= map_size) return true;
+      return at - map <= file_size && n <= file_size - (at - map);
+    }
+  };
+  FileBounds file_bounds() const;
+
+  // Exclusive permission to write, across processes: the first call in
+  // this process takes an exclusive flock() on the data file, and the
+  // returned token holds it; the lock is released when every token is gone.
+  // Another process holding it: Error{locked}.
+  std::shared_ptr<void> lock_for_writing();
+
+ private:
+  friend class Transaction;
+  Environment(std::filesystem::path path, std::string store);
+  static void create(const std::filesystem::path& path, const std::string& store,
+                     std::uint64_t map_size);
+  void open_existing(std::uint64_t map_size);
+  void check_format();
+  void ensure_map_size(std::uint64_t map_size);
+
+  std::filesystem::path path_;
+  std::string store_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi states_ = 0, meta_ = 0;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  pid_t pid_ = 0;
+  bool registered_ = false;  // in the process-wide table of open environments
+  std::shared_mutex txn_mutex_;
+  std::mutex write_mutex_;
+  std::mutex lock_mutex_;
+  std::weak_ptr<void> write_lock_;
+  bool broken_ = false;  // a failed resize left the map unusable; guarded by txn_mutex_
+};
+
+// A read or write transaction, aborted unless committed.
+class Transaction {
+ public:
+  Transaction(Environment& env, bool write);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  MDB_txn* get() const { return txn_; }
+  // Commits; returns LMDB's code (MDB_MAP_FULL is the caller's to handle).
+  // The transaction is over either way.
+  int commit();
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+  MDB_txn* txn_ = nullptr;
+};
+
+}  // namespace checkpoint::backends::lmdb
