@@ -263,7 +263,8 @@ TEST_P(AcrossProcesses, LockOfAKilledWriterIsReleased) {
 INSTANTIATE_TEST_SUITE_P(FileBackends, AcrossProcesses,
                          ::testing::Values(Backend{"yaml", "state.yml"},
                                            Backend{"json", "state.json"},
-                                           Backend{"sqlite", "state.db"}),
+                                           Backend{"sqlite", "state.db"},
+                                           Backend{"lmdb", "state.lmdb"}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

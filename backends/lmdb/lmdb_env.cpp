@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -310,37 +309,6 @@ Environment::FileBounds Environment::file_bounds() const {
   }
   return {reinterpret_cast<std::uintptr_t>(info.me_mapaddr), info.me_mapsize,
           static_cast<std::uint64_t>(st.st_size)};
-}
-
-std::shared_ptr<void> Environment::lock_for_writing() {
-  std::lock_guard guard(lock_mutex_);
-  if (auto held = write_lock_.lock()) return held;
-  struct WriteLock {
-    explicit WriteLock(int f) : fd(f) {}
-    ~WriteLock() { ::close(fd); }  // releases the flock()
-    WriteLock(const WriteLock&) = delete;
-    WriteLock& operator=(const WriteLock&) = delete;
-    int fd;
-  };
-  // A descriptor of our own: LMDB's locks are record locks on its lock
-  // file, independent of a flock() on the data file.
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno(ErrorCode::io, store_, "cannot open for locking", errno);
-  auto lock = std::make_shared<WriteLock>(fd);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) throw_errno(ErrorCode::io, store_, "cannot stat", errno);
-  if (st.st_dev != dev_ || st.st_ino != ino_) {
-    throw Error(ErrorCode::io, store_ + ": the file was replaced while open; reopen the store");
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      throw Error(ErrorCode::locked,
-                  store_ + ": another process is writing to it (it holds the file's lock)");
-    }
-    throw_errno(ErrorCode::io, store_, "cannot lock", errno);
-  }
-  write_lock_ = lock;
-  return lock;
 }
 
 Transaction::Transaction(Environment& env, bool write) : lock_(env.txn_mutex_) {
