@@ -228,6 +228,8 @@ struct Backend {
   std::string file;  // in the test's directory
 };
 
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
 class AcrossProcesses : public ::testing::WithParamInterface<Backend>, public TempDir {
  protected:
   std::string uri() const { return GetParam().name + ":" + (dir_ / GetParam().file).string(); }
