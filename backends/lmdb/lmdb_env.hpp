@@ -88,10 +88,12 @@ class Environment {
   void open_existing(std::uint64_t map_size);
   void check_format();
   void ensure_map_size(std::uint64_t map_size);
+  void reopen();
 
   std::filesystem::path path_;
   std::string store_;
-  MDB_env* env_ = nullptr;
+  MDB_env* env_ = nullptr;      // null only while reopening after an I/O error failed
+  std::uint64_t map_size_ = 0;  // the largest asked for; guarded by txn_mutex_
   MDB_dbi states_ = 0, meta_ = 0;
   dev_t dev_ = 0;
   ino_t ino_ = 0;

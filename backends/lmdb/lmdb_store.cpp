@@ -109,12 +109,15 @@ class LmdbStore final : public StateStore {
     // another. LMDB's own lock file, PATH-lock, serves its readers.
     if (!lock_.held()) lock_ = WriterLock::acquire(env_->path(), store());
     std::lock_guard writing(env_->write_mutex());
-    if (int rc = mdb_env_set_flags(env_->get(), MDB_NOSYNC, sync_ ? 0 : 1); rc != 0) {
-      throw_mdb_error(rc, store(), "cannot set the sync mode");
-    }
     for (;;) {
       {
         Transaction txn(*env_, true);
+        // Set here, with the transaction open: LMDB reads the flag when
+        // the transaction commits, and may have reopened the handle when
+        // it began (see Environment::reopen()).
+        if (int rc = mdb_env_set_flags(env_->get(), MDB_NOSYNC, sync_ ? 0 : 1); rc != 0) {
+          throw_mdb_error(rc, store(), "cannot set the sync mode");
+        }
         int rc = write(txn, commit);
         if (rc == 0) rc = txn.commit();
         if (rc == 0) return;
