@@ -1,0 +1,271 @@
+// Runs the built checkpointctl binary and checks its output and exit codes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "checkpoint/registry.hpp"
+#include "checkpoint/timestamp.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Ctl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("checkpointctl_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs checkpointctl with `args` (no shell: each argument passed as is).
+  Result run(std::vector<std::string> args) {
+    args.insert(args.begin(), CHECKPOINTCTL);
+    fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      std::freopen(out.c_str(), "w", stdout);
+      std::freopen(err.c_str(), "w", stderr);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  fs::path dir_;
+};
+
+TEST_F(Ctl, BackendsListsEveryRegisteredScheme) {
+  auto r = run({"backends"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& info : checkpoint::registered_backends()) {
+    EXPECT_NE(r.out.find(info.scheme + "\n"), std::string::npos) << info.scheme;
+    for (const auto& ext : info.extensions) EXPECT_NE(r.out.find(ext), std::string::npos);
+  }
+}
+
+TEST_F(Ctl, SetGetRmDumpRoundTrip) {
+  std::string store = "yaml:" + path("s.yml");
+  auto r = run({"set", store, "Application", "--record-number", "18446744073709551615",
+                "--timestamp", "2017-12-05T07:16:38.25-08:00", "--bookmark", "<a/>\r\n"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run({"get", store, "Application"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("record_number: 18446744073709551615"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2017-12-05T15:16:38.25Z"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("<a/>\\r\\n"), std::string::npos) << r.out;
+
+  // set keeps the timestamp and bookmark it is not given.
+  r = run({"set", store, "Application", "--record-number", "7"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run({"get", store, "Application"});
+  EXPECT_NE(r.out.find("record_number: 7\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2017-12-05T15:16:38.25Z"), std::string::npos) << r.out;
+
+  r = run({"set", store, "Security", "-r", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run({"dump", store});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("NAME"), 0u) << r.out;
+  EXPECT_NE(r.out.find("Application"), std::string::npos);
+  EXPECT_NE(r.out.find("Security"), std::string::npos);
+  EXPECT_NE(r.out.find("2 states"), std::string::npos);
+
+  r = run({"rm", store, "Application"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run({"get", store, "Application"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("Application"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  r = run({"rm", store, "Application"});
+  EXPECT_EQ(r.code, 1);
+}
+
+TEST_F(Ctl, TableColumnsAreAligned) {
+  std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "a", "-r", "1", "-t", "2020-01-01T00:00:00Z", "-b", "x"}).code, 0);
+  ASSERT_EQ(run({"set", store, "much-longer-name", "-r", "123456", "-t", "2020-01-01T00:00:00Z",
+                 "-b", "y"})
+                .code,
+            0);
+  auto r = run({"dump", store, "--format", "table"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::vector<std::size_t> ts_columns;
+  while (std::getline(lines, line)) {
+    auto pos = line.find("2020-01-01T00:00:00Z");
+    if (pos == std::string::npos) pos = line.find("TIMESTAMP");
+    if (pos != std::string::npos) ts_columns.push_back(pos);
+  }
+  ASSERT_EQ(ts_columns.size(), 3u) << r.out;
+  EXPECT_EQ(ts_columns[0], ts_columns[1]) << r.out;
+  EXPECT_EQ(ts_columns[1], ts_columns[2]) << r.out;
+}
+
+TEST_F(Ctl, DumpJsonIsAValidJsonStore) {
+  std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "yes", "-r", "9007199254740993", "-t", "now"}).code, 0);
+  auto r = run({"dump", store, "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  { std::ofstream(path("copy.json")) << r.out; }
+  auto a = run({"dump", store, "--format", "yaml"});
+  auto b = run({"dump", "json:" + path("copy.json"), "--format", "yaml"});
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.out, slurp(path("s.yml"))) << "dump --format yaml prints the yaml document";
+}
+
+TEST_F(Ctl, VerifyReportsCountAndDamage) {
+  std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "a", "-r", "1"}).code, 0);
+  auto r = run({"verify", store});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 states"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("update_time"), std::string::npos) << r.out;
+
+  std::ofstream(path("bad.yml"), std::ios::binary) << std::string(64, '\0');
+  r = run({"verify", "yaml:" + path("bad.yml")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bad.yml"), std::string::npos) << r.err;
+}
+
+TEST_F(Ctl, ConvertRoundTripsTrickyValuesThroughEveryBackend) {
+  std::string start = "yaml:" + path("start.yml");
+  struct S {
+    std::string name, record, ts, bookmark;
+  };
+  std::vector<S> tricky = {
+      {"yes", "0", "0001-01-01T00:00:00Z", ""},
+      {"null", "18446744073709551615", "9999-12-31T23:59:59.999999999Z", "<B>\r\n  x='1'</B>"},
+      {"key: value #x", "9007199254740993", "1970-01-01T00:00:00.000000001Z", "\"q\" \\ \t"},
+      {" leading and\nnewline ", "9223372036854775808", "2017-12-05T15:16:38.2530588Z", "ü"},
+  };
+  for (const auto& s : tricky) {
+    auto r = run({"set", start, s.name, "-r", s.record, "-t", s.ts, "-b", s.bookmark});
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  std::vector<std::string> chain = {start, "sqlite:" + path("a.db"), "lmdb:" + path("b.lmdb"),
+                                    "json:" + path("c.json"), "yaml:" + path("end.yml")};
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+    auto r = run({"convert", chain[i], chain[i + 1]});
+    ASSERT_EQ(r.code, 0) << chain[i] << " -> " << chain[i + 1] << ": " << r.err;
+    EXPECT_NE(r.out.find("converted 4 states"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(slurp(path("start.yml")), slurp(path("end.yml")));
+}
+
+TEST_F(Ctl, ConvertRefusesNonEmptyDestinationWithoutForce) {
+  std::string src = "yaml:" + path("src.yml"), dst = "json:" + path("dst.json");
+  ASSERT_EQ(run({"set", src, "a", "-r", "1"}).code, 0);
+  ASSERT_EQ(run({"set", dst, "b", "-r", "2"}).code, 0);
+  std::string before = slurp(path("dst.json"));
+  auto r = run({"convert", src, dst});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(path("dst.json")), before) << "refused: destination untouched";
+
+  std::string src_before = slurp(path("src.yml"));
+  r = run({"convert", src, dst, "--force"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(path("src.yml")), src_before) << "the source is never modified";
+  r = run({"get", dst, "b"});
+  EXPECT_EQ(r.code, 1) << "--force replaces what the destination held";
+  EXPECT_EQ(run({"get", dst, "a"}).code, 0);
+}
+
+TEST_F(Ctl, ConvertFromDamagedSourceFailsAndWritesNothing) {
+  std::ofstream(path("bad.yml")) << "update_time: [unterminated\n";
+  auto r = run({"convert", "yaml:" + path("bad.yml"), "json:" + path("out.json")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bad.yml"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("out.json")));
+}
+
+TEST_F(Ctl, SalvageCopiesWhatADamagedFileStillHolds) {
+  for (std::string scheme : {"yaml", "json"}) {
+    std::string src = scheme + ":" + path("src." + scheme);
+    for (std::string name : {"alpha", "bravo", "charlie"}) {
+      ASSERT_EQ(run({"set", src, name, "-r", "7", "-t", "2020-01-01T00:00:00Z", "-b", name}).code,
+                0);
+    }
+    std::string text = slurp(path("src." + scheme));
+    text.replace(text.find("bravo"), 5, std::string(5, '\0'));  // power-loss damage
+    std::ofstream(path("src." + scheme), std::ios::binary) << text;
+    ASSERT_EQ(run({"verify", src}).code, 1);
+
+    std::string dst = "sqlite:" + path(scheme + "-salvaged.db");
+    auto r = run({"salvage", src, dst});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("salvaged 2 states"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("could not read 1"), std::string::npos) << r.out;
+    EXPECT_EQ(slurp(path("src." + scheme)), text) << "the source is never modified";
+    r = run({"get", dst, "charlie"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("bookmark:      charlie"), std::string::npos) << r.out;
+    EXPECT_EQ(run({"get", dst, "alpha"}).code, 0);
+    EXPECT_EQ(run({"get", dst, "bravo"}).code, 1);
+    EXPECT_EQ(run({"salvage", src, dst}).code, 1) << "a non-empty destination needs --force";
+  }
+  auto r = run({"salvage", "sqlite:" + path("yaml-salvaged.db"), "json:" + path("x.json")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("yaml and json"), std::string::npos) << r.err;
+}
+
+TEST_F(Ctl, UsageErrorsExitTwo) {
+  auto r = run({"get", "yaml:" + path("s.yml")});
+  EXPECT_EQ(r.code, 2) << "missing NAME";
+  r = run({});
+  EXPECT_EQ(r.code, 2) << "no subcommand";
+  r = run({"dump", "nosuch:" + path("x")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown scheme"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("yaml"), std::string::npos) << "lists the known schemes: " << r.err;
+  r = run({"set", "yaml:" + path("s.yml"), "a", "-r", "-1"});
+  EXPECT_EQ(r.code, 2) << "negative record number";
+  r = run({"set", "yaml:" + path("s.yml"), "a", "-r", "1", "-t", "yesterday"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("yesterday"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("s.yml"))) << "a rejected set writes nothing";
+}
+
+TEST_F(Ctl, EverySubcommandHasHelpWithAnExample) {
+  for (std::string sub : {"backends", "dump", "get", "set", "rm", "verify", "convert", "salvage"}) {
+    auto r = run({sub, "--help"});
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("Example:\n  checkpointctl " + sub), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,139 @@
+// checkpointctl: inspect, edit, verify and convert checkpoint stores.
+//
+// Exit codes: 0 success, 1 failure (one line on stderr naming the store and
+// the cause), 2 usage error.
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <iostream>
+
+#include "checkpoint/error.hpp"
+#include "tools/checkpointctl/commands.hpp"
+
+namespace {
+
+constexpr int kUsage = 2;
+
+std::string example(const std::string& text) { return "\nExample:\n  " + text + "\n"; }
+
+// Decimal digits only: CLI11 would wrap "-1" around to 2^64-1.
+std::uint64_t parse_record_number(const std::string& text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    throw checkpoint::Error(
+        checkpoint::ErrorCode::invalid_argument,
+        "--record-number \"" + text + "\" is not an integer from 0 to 18446744073709551615");
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace checkpointctl;
+  CLI::App app{
+      "checkpointctl: inspect, edit, verify and convert checkpoint stores.\n"
+      "A STORE is a config string such as yaml:/var/lib/winlogbeat/.winlogbeat.yml,\n"
+      "sqlite:state.db or a plain path whose extension names the backend.",
+      "checkpointctl"};
+  app.require_subcommand(1);
+  app.footer(example("checkpointctl dump .winlogbeat.yml --format table"));
+
+  auto* backends =
+      app.add_subcommand("backends", "List the backends, their options and extensions");
+  backends->footer(example("checkpointctl backends"));
+
+  std::string uri, dst, name, format = "table", timestamp, bookmark;
+  std::string record_number;
+  bool force = false;
+
+  auto* dump = app.add_subcommand("dump", "Print every state of a store");
+  dump->add_option("STORE", uri, "Store config string")->required();
+  dump->add_option("-f,--format", format,
+                   "table (for people), yaml or json (the backends' documents)")
+      ->check(CLI::IsMember({"table", "yaml", "json"}));
+  dump->footer(
+      example("checkpointctl dump sqlite:/var/lib/shipper/state.db --format json > state.json"));
+
+  auto* get = app.add_subcommand("get", "Print one state; exit 1 if it is absent");
+  get->add_option("STORE", uri, "Store config string")->required();
+  get->add_option("NAME", name, "Stream name")->required();
+  get->footer(example("checkpointctl get .winlogbeat.yml Application"));
+
+  auto* set = app.add_subcommand("set", "Add or change one state");
+  set->add_option("STORE", uri, "Store config string")->required();
+  set->add_option("NAME", name, "Stream name")->required();
+  set->add_option("-r,--record-number", record_number, "Record number (0 to 18446744073709551615)")
+      ->required();
+  auto* ts_opt = set->add_option("-t,--timestamp", timestamp,
+                                 "RFC 3339 time or \"now\" (default: keep the current one)");
+  auto* bm_opt = set->add_option("-b,--bookmark", bookmark,
+                                 "Bookmark text (default: keep the current one; \"\" clears it)");
+  set->footer(
+      example("checkpointctl set .winlogbeat.yml Application --record-number 0 --timestamp now"));
+
+  auto* rm = app.add_subcommand("rm", "Remove one state, so its stream is read from the start");
+  rm->add_option("STORE", uri, "Store config string")->required();
+  rm->add_option("NAME", name, "Stream name")->required();
+  rm->footer(example("checkpointctl rm .winlogbeat.yml Security"));
+
+  auto* verify = app.add_subcommand("verify", "Load a store and check it; exit 1 if it is damaged");
+  verify->add_option("STORE", uri, "Store config string")->required();
+  verify->footer(example("checkpointctl verify lmdb:/var/lib/shipper/state.lmdb"));
+
+  auto* convert = app.add_subcommand(
+      "convert", "Copy every state from SRC to DST in one commit, then compare them");
+  convert->add_option("SRC", uri, "Source store config string (never modified)")->required();
+  convert->add_option("DST", dst, "Destination store config string")->required();
+  convert->add_flag("--force", force,
+                    "Replace what DST holds (by default a non-empty DST is refused)");
+  convert->footer(
+      example("checkpointctl convert .winlogbeat.yml sqlite:/var/lib/shipper/state.db"));
+
+  auto* salvage = app.add_subcommand(
+      "salvage", "Copy every state still readable from a damaged yaml or json file to DST");
+  salvage->add_option("SRC", uri, "Damaged yaml: or json: store (never modified)")->required();
+  salvage->add_option("DST", dst, "Destination store config string")->required();
+  salvage->add_flag("--force", force, "Replace what DST holds");
+  salvage->footer(
+      example("checkpointctl salvage .winlogbeat.yml yaml:.winlogbeat.salvaged.yml\n"
+              "Reads each state on its own, keeps those that read back exactly, and lists\n"
+              "what it could not read. Check the list, then move the new file into place."));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+
+  try {
+    if (*backends) return cmd_backends(std::cout);
+    if (*dump) return cmd_dump(uri, format, std::cout);
+    if (*get) return cmd_get(uri, name, std::cout);
+    if (*set) {
+      SetArgs args{uri, name, parse_record_number(record_number), std::nullopt, std::nullopt};
+      if (*ts_opt) args.timestamp = timestamp;
+      if (*bm_opt) args.bookmark = bookmark;
+      return cmd_set(args, std::cout);
+    }
+    if (*rm) return cmd_rm(uri, name, std::cout);
+    if (*verify) return cmd_verify(uri, std::cout);
+    if (*convert) return cmd_convert(uri, dst, force, std::cout);
+    if (*salvage) return cmd_salvage(uri, dst, force, std::cout);
+  } catch (const checkpoint::Error& e) {
+    std::cerr << "checkpointctl: " << e.what() << "\n";
+    return e.code() == checkpoint::ErrorCode::invalid_config ||
+                   e.code() == checkpoint::ErrorCode::invalid_argument
+               ? kUsage
+               : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "checkpointctl: " << e.what() << "\n";
+    return 1;
+  }
+  return kUsage;
+}
