@@ -115,8 +115,6 @@ int main(int argc, char** argv) {
     std::string value = FIU_POSIX_PRELOAD;
     if (preload != nullptr && *preload != '\0') value += std::string(":") + preload;
     ::setenv("LD_PRELOAD", value.c_str(), 1);
-    // A sanitizer runtime would otherwise insist on being loaded first.
-    ::setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
     ::execv("/proc/self/exe", argv);
     std::perror("lmdb_fault_test: cannot run again with " FIU_POSIX_PRELOAD);
     return 1;
