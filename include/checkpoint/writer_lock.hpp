@@ -19,7 +19,10 @@
 // lock is never left stale. The file is created with mode 0600 and never
 // removed: removing it could let two writers lock two different files. The
 // holder writes its process id into it, for the message others get. The
-// lock is advisory: it keeps out writers that use it, nothing else.
+// lock is advisory: it keeps out writers that use it, nothing else. A child
+// made by fork() shares its parent's lock until it execs (the descriptor is
+// close-on-exec) or exits. On NFS, Linux emulates flock() with POSIX record
+// locks, which do not tell two store objects of one process apart.
 #pragma once
 
 #include <filesystem>
