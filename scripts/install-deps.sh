@@ -11,6 +11,7 @@ packages=(
   clang-14 libclang-rt-14-dev llvm
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  libfiu-dev fiu-utils
 )
 
 missing=()
