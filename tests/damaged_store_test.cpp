@@ -1,17 +1,21 @@
-// Damaged stores, for every built-in file format: a file cut short at every
-// byte, NUL-filled, random bytes, documents of the wrong shape, repeated
-// names and keys, numbers and times out of range, values of the wrong type.
+// Damaged stores, for every built-in backend that keeps a file.
+//
+// Text formats (yaml, json): a file cut short at every byte, NUL-filled,
+// random bytes, documents of the wrong shape, repeated names and keys,
+// numbers and times out of range, values of the wrong type. Databases
+// (sqlite, lmdb): files cut short, pages overwritten, SQLite's log damaged.
 //
 // The contract (DESIGN.md, "Bad input"): load() throws Error{corrupt} whose
-// message names the file, or -- only for a cut that leaves a whole document
-// -- returns some of the original states with exactly their values. Never a
-// crash (the asan preset runs this under AddressSanitizer and UBSan), never
-// a changed value, never another error.
+// message names the file, or -- only where the damage leaves a whole
+// document or a whole commit -- returns exactly the states that were
+// committed; an empty file may be an empty store. Never a crash (the asan
+// preset runs this under AddressSanitizer and UBSan), never a changed
+// value, never another error.
 //
-// Each format is one row of kFileFormats: its scheme, its extension and how
-// it spells a document tree. Every damaged document below is one that every
-// format must refuse; what a single format alone refuses or accepts (YAML's
-// plain scalars, JSON's unknown keys) is tested with that format.
+// Each backend is one row of kFileFormats or kDatabaseFormats. Every
+// damaged document below is one that every text format must refuse; what a
+// single format alone refuses or accepts (YAML's plain scalars, JSON's
+// unknown keys) is tested with that format.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
