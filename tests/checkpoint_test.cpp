@@ -469,6 +469,19 @@ TEST_F(CheckpointTest, EmptyOrInvalidUtf8IsRejectedAndNothingChanges) {
   EXPECT_EQ(cp.stats().pending, 0u);
 }
 
+// persist() checks a known name only once, when it is added; the bookmark
+// is checked on every call.
+TEST_F(CheckpointTest, AKnownNameWithAnInvalidBookmarkKeepsItsState) {
+  Checkpoint cp(store(), quiet());
+  cp.persist_state(state("a", 1, "ok"));
+  cp.flush();
+  EXPECT_THROW(cp.persist("a", 2, Timestamp(), "\xFF"), Error);
+  EXPECT_THROW(cp.persist("b", 2, Timestamp(), "\xFF"), Error);
+  EXPECT_EQ(cp.state("a"), state("a", 1, "ok"));
+  EXPECT_EQ(cp.state("b"), std::nullopt);
+  EXPECT_EQ(cp.stats().pending, 0u);
+}
+
 // --- shutdown ---
 
 TEST_F(CheckpointTest, ShutdownCommitsPendingAndIsIdempotent) {
