@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "core/chunked_vector.hpp"
 #include "core/live_states.hpp"
 #include "core/state_check.hpp"
 #include "core/utf8.hpp"
@@ -28,7 +29,30 @@ struct StringHash {
   }
 };
 
-using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+// Names changed since the last successful commit: what the next commit
+// lists. Both sorted (databases write keys fastest in order) and disjoint.
+struct Unacked {
+  std::vector<std::string> upserted, removed;
+
+  std::size_t size() const { return upserted.size() + removed.size(); }
+  bool contains(std::string_view name) const {
+    return std::binary_search(upserted.begin(), upserted.end(), name, std::less<>()) ||
+           std::binary_search(removed.begin(), removed.end(), name, std::less<>());
+  }
+};
+
+// (names \ drop) ∪ add, all sorted.
+std::vector<std::string> merged(const std::vector<std::string>& names,
+                                const std::vector<std::string>& drop,
+                                const std::vector<std::string>& add) {
+  std::vector<std::string> kept, out;
+  std::set_difference(names.begin(), names.end(), drop.begin(), drop.end(),
+                      std::back_inserter(kept));
+  out.reserve(kept.size() + add.size());
+  std::set_union(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),
+                 add.begin(), add.end(), std::back_inserter(out));
+  return out;
+}
 
 // One name's change since the commit side last took the changes: its latest
 // value, or its removal.
@@ -39,9 +63,10 @@ struct Change {
 
 // The changes since the commit side last took them, one entry per name.
 // Entries from `size` on are spare: they keep their string buffers, so once
-// the set has grown to its working size, updates allocate nothing.
+// the set has grown to its working size, updates allocate nothing. Entries
+// never move, so a growing set never makes persist() copy it.
 struct ChangeSet {
-  std::vector<Change> entries;
+  detail::ChunkedVector<Change> entries;
   std::size_t size = 0;
   // Names removed in this set, with their entry: a name persisted again
   // takes its entry back rather than getting a second one.
@@ -60,6 +85,12 @@ struct ChangeSet {
     entries.swap(other.entries);
     std::swap(size, other.size);
     removed.swap(other.removed);
+  }
+
+  // Makes entries up to `count`, so that persist() need not (called on a
+  // set that persist() does not use at the time).
+  void prepare(std::size_t count) {
+    while (entries.size() < count) entries.emplace_back();
   }
 
   void clear() {  // keeps the spare entries
@@ -104,7 +135,7 @@ struct Checkpoint::Impl {
   std::optional<Clock::time_point> due;  // when the unflushed changes must be committed
   // The commit side's `unacked` as of the last commit attempt, for
   // stats().pending; never modified once published.
-  std::shared_ptr<const NameSet> unacked_view;
+  std::shared_ptr<const Unacked> unacked_view;
   bool closed = false;    // persist(), remove(), flush() refuse
   bool stopping = false;  // the worker is told to exit
   Stats stats;
@@ -115,7 +146,7 @@ struct Checkpoint::Impl {
   StateMap snapshot;  // what the next commit writes: `live` as of the last swap
   // Names changed since the last successful commit (upserted or removed);
   // replaced, never modified, once published as `unacked_view`.
-  std::shared_ptr<const NameSet> unacked;
+  std::shared_ptr<const Unacked> unacked;
 
   std::mutex shutdown_mutex;  // makes a second shutdown() wait for the first
   bool shut_down = false;     // guarded by `shutdown_mutex`
@@ -135,6 +166,10 @@ struct Checkpoint::Impl {
       std::string name = state.name;
       snapshot.insert_or_assign(std::move(name), std::move(state));
     }
+    // Entries for every known name in both change sets, made now rather
+    // than by persist() calls.
+    changes.prepare(live.size());
+    taken.prepare(live.size());
     commit_now();  // proves the store writable; throws if it is not
     worker = std::thread([this] { run(); });
   }
@@ -219,37 +254,31 @@ struct Checkpoint::Impl {
   // then stay unacknowledged and go into the next commit.
   void commit_now() {
     std::lock_guard commit_lock(commit_mutex);
+    std::size_t states = 0;
     {
       std::lock_guard lock(mutex);
       taken.swap(changes);  // O(1): persist() waits for nothing longer
+      states = live.size();
       ++generation;
       updates = 0;
       due.reset();
     }
-    // Everything below, outside `mutex`, is O(changes), except the store.
-    auto names = unacked ? std::make_shared<NameSet>(*unacked) : std::make_shared<NameSet>();
-    for (std::size_t i = 0; i < taken.size; ++i) {
-      const Change& change = taken.entries[i];
-      const std::string& name = change.state.name;
-      if (change.removed) {
-        snapshot.erase(name);
-      } else if (auto it = snapshot.find(name); it != snapshot.end()) {
-        it->second = change.state;  // reuses the strings' buffers
-      } else {
-        snapshot.emplace(name, change.state);
-      }
-      names->insert(name);
-    }
+    // Everything below, outside `mutex`, is O(changes log changes) (or
+    // O(states) when that is less), except the store.
+    auto batch = std::make_shared<Unacked>(apply_taken());
     taken.clear();
-    unacked = names;
-    publish_unacked(unacked);
-    std::vector<std::string> upserted, removed;
-    for (const auto& name : *unacked) {
-      (snapshot.contains(name) ? upserted : removed).push_back(name);
+    taken.prepare(states);  // the next swap hands it to persist() ready
+    if (unacked) {          // the last commit failed: its changes go into this one
+      auto all = std::make_shared<Unacked>();
+      all->upserted = merged(unacked->upserted, batch->removed, batch->upserted);
+      all->removed = merged(unacked->removed, batch->upserted, batch->removed);
+      batch = std::move(all);
     }
+    unacked = batch;
+    publish_unacked(unacked);
     auto start = Clock::now();
     try {
-      store->commit(Commit{Timestamp::now(), snapshot, upserted, removed});
+      store->commit(Commit{Timestamp::now(), snapshot, unacked->upserted, unacked->removed});
     } catch (const Error& e) {
       record_failure(e.what(), Clock::now() - start);
       throw;
@@ -265,7 +294,7 @@ struct Checkpoint::Impl {
     auto took = Clock::now() - start;
     // Declared before the lock, so destroyed after its release: it may hold
     // a million names.
-    std::shared_ptr<const NameSet> acked;
+    std::shared_ptr<const Unacked> acked;
     std::lock_guard lock(mutex);
     acked.swap(unacked_view);
     stats.commits++;
@@ -273,9 +302,42 @@ struct Checkpoint::Impl {
     stats.last_error.clear();
   }
 
-  // Makes `names` what stats().pending sees. The set it replaces is
+  // Applies the changes in `taken` to `snapshot` in name order, and lists
+  // them. A large batch is merged into the snapshot in one ordered walk.
+  Unacked apply_taken() {
+    std::vector<const Change*> order(taken.size);
+    for (std::size_t i = 0; i < taken.size; ++i) order[i] = &taken.entries[i];
+    std::sort(order.begin(), order.end(),
+              [](const Change* a, const Change* b) { return a->state.name < b->state.name; });
+    Unacked out;
+    const bool walk = order.size() * 16 > snapshot.size();
+    auto it = snapshot.begin();
+    for (const Change* change : order) {
+      const std::string& name = change->state.name;
+      if (walk) {
+        while (it != snapshot.end() && it->first < name) ++it;
+      } else {
+        it = snapshot.lower_bound(name);
+      }
+      const bool present = it != snapshot.end() && it->first == name;
+      if (change->removed) {
+        if (present) it = snapshot.erase(it);
+        out.removed.push_back(name);
+      } else {
+        if (present) {
+          it->second = change->state;  // reuses the strings' buffers
+        } else {
+          it = snapshot.emplace_hint(it, name, change->state);
+        }
+        out.upserted.push_back(name);
+      }
+    }
+    return out;
+  }
+
+  // Makes `names` what stats().pending sees. The list it replaces is
   // destroyed outside `mutex`: freeing a million names takes a while.
-  void publish_unacked(std::shared_ptr<const NameSet> names) {
+  void publish_unacked(std::shared_ptr<const Unacked> names) {
     {
       std::lock_guard lock(mutex);
       unacked_view.swap(names);

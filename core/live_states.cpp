@@ -85,7 +85,6 @@ void LiveStates::reserve(std::size_t states) {
   std::size_t buckets = 16;
   while (buckets < 2 * states) buckets *= 2;
   if (buckets > buckets_.size()) grow(buckets);
-  slots_.reserve(states);
 }
 
 void LiveStates::grow(std::size_t buckets) {
