@@ -1,7 +1,9 @@
 # Thin wrapper: the real build is CMake (see CMakePresets.json).
 #   make test   install missing packages, build, run every test
 #   make demo   install missing packages, build, run the tailer demo
-.PHONY: all deps build test demo release clean
+#   make bench  install missing packages (gnuplot too), build release, run
+#               every benchmark, write build/bench/ (report.md, *.png, *.json)
+.PHONY: all deps build test demo release bench clean
 
 all: build
 
@@ -21,6 +23,10 @@ release: deps
 
 demo: release
 	scripts/demo.sh build/release
+
+bench: release
+	@scripts/install-deps.sh bench
+	scripts/bench.sh build/release build/bench
 
 clean:
 	rm -rf build

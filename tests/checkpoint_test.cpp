@@ -410,10 +410,15 @@ TEST_F(CheckpointTest, CommitListsExactlyWhatChangedSinceTheLastCommit) {
 // some commits failing: every successful commit holds exactly the states
 // of a model and lists exactly the names changed since the last success.
 TEST_F(CheckpointTest, CommitsMatchAModelThroughRandomChanges) {
+  auto stream = [](unsigned n) {  // appended, as g++ -O2 warns wrongly about "s" + ...
+    std::string out = "s";
+    out += std::to_string(1000 + n);
+    return out;
+  };
   std::map<std::string, std::uint64_t> model;
-  for (int i = 0; i < 200; ++i) {
-    journal_->stored.states.push_back(state("s" + std::to_string(1000 + i), 1));
-    model["s" + std::to_string(1000 + i)] = 1;
+  for (unsigned i = 0; i < 200; ++i) {
+    journal_->stored.states.push_back(state(stream(i), 1));
+    model[stream(i)] = 1;
   }
   Checkpoint cp(store(), quiet());
   std::mt19937 random(7);
@@ -422,7 +427,7 @@ TEST_F(CheckpointTest, CommitsMatchAModelThroughRandomChanges) {
   for (int round = 0; round < 40; ++round) {
     const int changes = round % 3 == 0 ? 300 : 3;
     for (int i = 0; i < changes; ++i) {
-      const std::string name = "s" + std::to_string(1000 + random() % 300);
+      const std::string name = stream(random() % 300);
       if (random() % 4 == 0) {
         cp.remove(name);
         if (model.erase(name) == 1) touched.insert(name);  // absent: not a change

@@ -35,7 +35,8 @@ TEST(LiveStates, InsertFindErase) {
   Slot& a = table.insert("a");
   EXPECT_EQ(a.state.name, "a");
   a.state.record_number = 7;
-  table.insert("b").state.bookmark = "x";
+  const std::string bookmark = "x";
+  table.insert("b").state.bookmark = bookmark;
   ASSERT_NE(table.find("a"), nullptr);
   EXPECT_EQ(table.find("a")->state.record_number, 7u);
   EXPECT_EQ(table.find("b")->state.bookmark, "x");
