@@ -2,8 +2,13 @@
 // which the suite macro calls, keeps every one of them in the program: the
 // cases register themselves from static initialisers, which a static
 // library's unreferenced object files would never run.
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -507,6 +512,155 @@ TEST_P(StoreConformance, CheckpointPersistsShutsDownAndReopens) {
   EXPECT_FALSE(loaded.update_time.is_zero())
       << where() << ": the front end's commits set no update_time";
   EXPECT_TRUE(same(loaded, expected, loaded.update_time)) << "(StateStore::load() after shutdown)";
+}
+
+// ---------------------------------------------------------------------------
+// One writer at a time
+
+// Runs `attempt`, which must throw Error{locked} naming the store; returns
+// a failure saying otherwise.
+template <typename Attempt>
+::testing::AssertionResult refused_as_locked(const std::string& where, const std::string& target,
+                                             Attempt attempt) {
+  try {
+    attempt();
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::locked) {
+      return ::testing::AssertionFailure() << where << ": expected Error{locked}, got Error{"
+                                           << to_string(e.code()) << "}: " << e.what();
+    }
+    if (std::string(e.what()).find(target) == std::string::npos) {
+      return ::testing::AssertionFailure()
+             << where << ": the Error{locked} message does not name the store (" << target
+             << "): " << e.what();
+    }
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << where << ": a second writer was not refused";
+}
+
+TEST_P(StoreConformance, SecondWriterIsRefusedReadersStillLoad) {
+  // The store objects are this case's own: the first writer is kept while
+  // the others are opened, whatever the Reopen setting.
+  const std::string target = parse_store_uri(uri()).target;
+  const std::vector<std::string> upserted = {"Application"}, none;
+  auto states = [](std::uint64_t n) { return StateMap{{"Application", state("Application", n)}}; };
+  auto time = [](std::int64_t n) { return Timestamp::from_unix(1'700'000'000 + n, 1); };
+
+  auto first = open_store(uri());
+  const StateMap one = states(1), two = states(2), three = states(3);
+  first->commit(Commit{time(1), one, upserted, none});
+
+  // A second store object on the same store: it reads, but may not write.
+  auto second = open_store(uri());
+  EXPECT_TRUE(same(second->load(), one, time(1))) << "(a reader while a writer holds the store)";
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] {
+    second->commit(Commit{time(2), two, upserted, none});
+  }));
+  EXPECT_TRUE(same(second->load(), one, time(1))) << "(after a refused commit)";
+
+  // The holder goes on writing; the other sees it and is still refused.
+  first->commit(Commit{time(3), three, upserted, none});
+  EXPECT_TRUE(same(second->load(), three, time(3))) << "(a reader after the writer's commit)";
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] {
+    second->commit(Commit{time(4), two, upserted, none});
+  }));
+
+  // Once the first is destroyed, the second may write, and then holds it.
+  first.reset();
+  second->commit(Commit{time(5), two, upserted, none});
+  auto third = open_store(uri());
+  EXPECT_TRUE(same(third->load(), two, time(5))) << "(written by the writer that came second)";
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] {
+    third->commit(Commit{time(6), one, upserted, none});
+  }));
+}
+
+TEST_P(StoreConformance, CheckpointHoldsTheStoreForItsLifetime) {
+  const std::string target = parse_store_uri(uri()).target;
+  Options options;
+  options.max_updates = 1'000'000;
+  options.flush_interval = std::chrono::hours(24);
+  options.on_error = [this](const Error& e) { ADD_FAILURE() << where() << ": " << e.what(); };
+
+  auto checkpoint = std::make_unique<Checkpoint>(uri(), options);
+  checkpoint->persist("Application", 7, ts("2017-12-05T15:16:02Z"));
+  checkpoint->flush();
+  EXPECT_TRUE(refused_as_locked(where() + " (a second Checkpoint)", target,
+                                [&] { Checkpoint second(uri(), options); }));
+  // A reader, as checkpointctl dump is, loads meanwhile.
+  PersistedState loaded = open_store(uri())->load();
+  ASSERT_EQ(loaded.states.size(), 1u) << where();
+  EXPECT_EQ(loaded.states[0].record_number, 7u) << where();
+
+  checkpoint.reset();
+  Checkpoint after(uri(), options);  // free again once the first is gone
+  EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 7u) << where();
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+// Sets the process's umask for a scope.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+// Every file under `top` that is not 0600 and every directory that is not
+// 0750, one per line.
+std::string loose_modes(const std::filesystem::path& top) {
+  std::string out;
+  auto check = [&](const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;  // gone meanwhile (a journal SQLite removed)
+    mode_t mode = st.st_mode & 07777;
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+    if (S_ISREG(st.st_mode) && mode != 0600) {
+      out += "\n  file " + path.string() + " has mode " + text + ", expected 0600";
+    } else if (S_ISDIR(st.st_mode) && mode != 0750) {
+      out += "\n  directory " + path.string() + " has mode " + text + ", expected 0750";
+    }
+  };
+  std::error_code ec;
+  check(top);
+  for (auto it = std::filesystem::recursive_directory_iterator(top, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    check(it->path());
+  }
+  return out;
+}
+
+TEST_P(StoreConformance, FilesAre0600AndDirectories0750WhateverTheUmask) {
+  // The store is given a directory that does not exist yet, so that the
+  // directories it creates are checked too.
+  for (mode_t mask : {mode_t{0}, mode_t{077}}) {
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mask));
+    const std::filesystem::path top = dir() / (std::string("umask-") + octal);
+    const std::string uri = GetParam().uri_for_dir(top / "missing");
+    SCOPED_TRACE(std::string("umask ") + octal + ", store " + uri);
+    std::string loose;
+    {
+      ScopedUmask umask(mask);
+      auto writer = open_store(uri);
+      const StateMap states = {{"Application", state("Application", 1)}};
+      const std::vector<std::string> upserted = {"Application"}, none;
+      writer->commit(Commit{Timestamp::from_unix(1, 1), states, upserted, none});
+      writer->commit(Commit{Timestamp::from_unix(2, 1), states, upserted, none});
+      EXPECT_TRUE(same(writer->load(), states, Timestamp::from_unix(2, 1)));
+      loose = loose_modes(top);  // with the store open: its temporary files too
+    }
+    loose += loose_modes(top);  // and what stays once it is closed
+    EXPECT_TRUE(loose.empty()) << where() << ": under umask " << octal << ":" << loose;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "checkpoint/writer_lock.hpp"
 #include "core/durable_file.hpp"
 #include "core/store_options.hpp"
 
@@ -22,7 +23,10 @@ class DocumentFileStore final : public StateStore {
     return format_.parse(*text, label_);
   }
 
+  // The first commit takes the writer lock, which the store then holds
+  // until it is destroyed; load() alone never takes it.
   void commit(const Commit& commit) override {
+    if (!lock_.held()) lock_ = WriterLock::acquire(path_, label_);
     write_file_atomically(path_, format_.emit(commit.update_time, commit.states, label_), sync_,
                           label_);
   }
@@ -32,6 +36,7 @@ class DocumentFileStore final : public StateStore {
   bool sync_;
   DocumentFormat format_;
   std::string label_;  // "yaml store PATH", the start of every message
+  WriterLock lock_;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The store behind the whole-file formats (yaml, json): one document per
 // file, rewritten at every commit through write_file_atomically(). A format
 // supplies only how to write and read its document; this class does the
-// file handling, the `sync` option and the messages, once for all of them.
+// file handling, the `sync` option, the writer lock (taken at the first
+// commit, see checkpoint/writer_lock.hpp) and the messages, once for all of
+// them.
 #pragma once
 
 #include <functional>

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "checkpoint/error.hpp"
+#include "core/system_calls.hpp"
 
 namespace checkpoint::detail {
 namespace {
@@ -28,14 +29,14 @@ class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
   ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) sys().close(fd_);
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
   // Closes now, reporting the error that close() may carry (NFS, quotas).
   int close() {
-    int rc = ::close(fd_);
+    int rc = sys().close(fd_);
     fd_ = -1;
     return rc;
   }
@@ -51,26 +52,26 @@ std::filesystem::path parent_of(const std::filesystem::path& path) {
 }
 
 void fsync_directory(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd fd(sys().open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
   if (fd.get() < 0) throw SysError{"cannot open directory " + dir.string(), errno};
-  if (::fsync(fd.get()) != 0) throw SysError{"cannot fsync directory " + dir.string(), errno};
+  if (sys().fsync(fd.get()) != 0) throw SysError{"cannot fsync directory " + dir.string(), errno};
 }
 
 void make_directories(const std::filesystem::path& dir) {
   if (dir.empty()) return;
   struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
+  if (sys().stat(dir.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) throw SysError{dir.string() + " is not a directory", ENOTDIR};
     return;
   }
   auto parent = dir.parent_path();
   if (!parent.empty() && parent != dir) make_directories(parent);
-  if (::mkdir(dir.c_str(), 0750) != 0) {
+  if (sys().mkdir(dir.c_str(), 0750) != 0) {
     if (errno == EEXIST) return;  // made by someone else meanwhile
     throw SysError{"cannot create directory " + dir.string(), errno};
   }
   // mkdir's mode is filtered by the umask; the contract is 0750 regardless.
-  if (::chmod(dir.c_str(), 0750) != 0) throw SysError{"cannot chmod " + dir.string(), errno};
+  if (sys().chmod(dir.c_str(), 0750) != 0) throw SysError{"cannot chmod " + dir.string(), errno};
   // The new entry is durable only once its parent directory is synced.
   fsync_directory(parent_of(dir));
 }
@@ -82,18 +83,18 @@ void write_new_file(const std::filesystem::path& path, std::string_view contents
   // A stale FILE.new (a crash mid-write, or something planted, such as a
   // symlink) is removed, not followed; O_EXCL|O_NOFOLLOW then guarantee that
   // we write a file we created ourselves.
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+  if (sys().unlink(tmp.c_str()) != 0 && errno != ENOENT) {
     throw SysError{"cannot remove stale " + tmp.string(), errno};
   }
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  Fd fd(sys().open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw SysError{"cannot create " + tmp.string(), errno};
   try {
     // open()'s mode is filtered by the umask; the contract is 0600 regardless.
-    if (::fchmod(fd.get(), 0600) != 0) throw SysError{"cannot chmod " + tmp.string(), errno};
+    if (sys().fchmod(fd.get(), 0600) != 0) throw SysError{"cannot chmod " + tmp.string(), errno};
     const char* p = contents.data();
     std::size_t left = contents.size();
     while (left > 0) {
-      ssize_t n = ::write(fd.get(), p, left);
+      ssize_t n = sys().write(fd.get(), p, left);
       if (n < 0) {
         if (errno == EINTR) continue;
         throw SysError{"cannot write " + tmp.string(), errno};
@@ -101,13 +102,13 @@ void write_new_file(const std::filesystem::path& path, std::string_view contents
       p += n;
       left -= static_cast<std::size_t>(n);
     }
-    if (sync && ::fsync(fd.get()) != 0) throw SysError{"cannot fsync " + tmp.string(), errno};
+    if (sync && sys().fsync(fd.get()) != 0) throw SysError{"cannot fsync " + tmp.string(), errno};
     if (fd.close() != 0) throw SysError{"cannot close " + tmp.string(), errno};
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (sys().rename(tmp.c_str(), path.c_str()) != 0) {
       throw SysError{"cannot rename " + tmp.string() + " to " + path.string(), errno};
     }
   } catch (const SysError&) {
-    ::unlink(tmp.c_str());  // FILE is untouched; do not leave the half-written copy
+    sys().unlink(tmp.c_str());  // FILE is untouched; do not leave the half-written copy
     throw;
   }
   if (sync) fsync_directory(parent_of(path));
@@ -116,7 +117,7 @@ void write_new_file(const std::filesystem::path& path, std::string_view contents
 }  // namespace
 
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(sys().open(path.c_str(), O_RDONLY | O_CLOEXEC, 0));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
     fail(store, "cannot open " + path.string(), errno);
@@ -124,7 +125,7 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
   std::string out;
   char buf[1 << 16];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = sys().read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail(store, "cannot read " + path.string(), errno);

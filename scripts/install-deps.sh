@@ -11,6 +11,7 @@ packages=(
   cmake make g++ clang pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  libfiu-dev fiu-utils
 )
 case "${1:-}" in
   "") ;;

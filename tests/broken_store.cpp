@@ -10,8 +10,8 @@ namespace {
 
 class BrokenStore final : public StateStore {
  public:
-  BrokenStore(std::unique_ptr<StateStore> inner, Defect defect)
-      : inner_(std::move(inner)), defect_(defect) {}
+  BrokenStore(std::string inner_uri, Defect defect)
+      : inner_uri_(std::move(inner_uri)), inner_(open_store(inner_uri_)), defect_(defect) {}
 
   PersistedState load() override { return inner_->load(); }
 
@@ -45,12 +45,17 @@ class BrokenStore final : public StateStore {
       }
       case Defect::in_memory_only:
         break;  // the defect is in which inner store it gets
+      case Defect::no_writer_lock:
+        // A store object of its own for each commit, gone right after it.
+        open_store(inner_uri_)->commit(Commit{commit.update_time, states, upserted, removed});
+        return;
     }
     // The inner memory store applies upserted and removed from `states`.
     inner_->commit(Commit{commit.update_time, states, upserted, removed});
   }
 
  private:
+  std::string inner_uri_;
   std::unique_ptr<StateStore> inner_;
   Defect defect_;
 };
@@ -66,7 +71,7 @@ void BrokenStoreEnvironment::SetUp() {
                      std::string inner = defect == Defect::in_memory_only
                                              ? "memory:"
                                              : "memory:" + uri.scheme + ":" + uri.target;
-                     return std::make_unique<BrokenStore>(open_store(inner), defect);
+                     return std::make_unique<BrokenStore>(inner, defect);
                    });
 }
 

@@ -14,6 +14,7 @@ enum class Defect {
   ignores_removed,  // never deletes what Commit::removed names
   upserted_only,    // writes only the upserted states and loses the rest
   in_memory_only,   // keeps data in the store object: reopening loses it
+  no_writer_lock,   // holds the store only during each commit: two writers can write
 };
 
 // Registers a backend with `defect` under `scheme` before the tests run.

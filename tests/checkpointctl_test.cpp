@@ -213,6 +213,36 @@ TEST_F(Ctl, ConvertFromDamagedSourceFailsAndWritesNothing) {
   EXPECT_FALSE(fs::exists(path("out.json")));
 }
 
+TEST_F(Ctl, SalvageCopiesWhatADamagedFileStillHolds) {
+  for (std::string scheme : {"yaml", "json"}) {
+    std::string src = scheme + ":" + path("src." + scheme);
+    for (std::string name : {"alpha", "bravo", "charlie"}) {
+      ASSERT_EQ(run({"set", src, name, "-r", "7", "-t", "2020-01-01T00:00:00Z", "-b", name}).code,
+                0);
+    }
+    std::string text = slurp(path("src." + scheme));
+    text.replace(text.find("bravo"), 5, std::string(5, '\0'));  // power-loss damage
+    std::ofstream(path("src." + scheme), std::ios::binary) << text;
+    ASSERT_EQ(run({"verify", src}).code, 1);
+
+    std::string dst = "sqlite:" + path(scheme + "-salvaged.db");
+    auto r = run({"salvage", src, dst});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("salvaged 2 states"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("could not read 1"), std::string::npos) << r.out;
+    EXPECT_EQ(slurp(path("src." + scheme)), text) << "the source is never modified";
+    r = run({"get", dst, "charlie"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("bookmark:      charlie"), std::string::npos) << r.out;
+    EXPECT_EQ(run({"get", dst, "alpha"}).code, 0);
+    EXPECT_EQ(run({"get", dst, "bravo"}).code, 1);
+    EXPECT_EQ(run({"salvage", src, dst}).code, 1) << "a non-empty destination needs --force";
+  }
+  auto r = run({"salvage", "sqlite:" + path("yaml-salvaged.db"), "json:" + path("x.json")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("yaml and json"), std::string::npos) << r.err;
+}
+
 TEST_F(Ctl, UsageErrorsExitTwo) {
   auto r = run({"get", "yaml:" + path("s.yml")});
   EXPECT_EQ(r.code, 2) << "missing NAME";
@@ -231,7 +261,7 @@ TEST_F(Ctl, UsageErrorsExitTwo) {
 }
 
 TEST_F(Ctl, EverySubcommandHasHelpWithAnExample) {
-  for (std::string sub : {"backends", "dump", "get", "set", "rm", "verify", "convert"}) {
+  for (std::string sub : {"backends", "dump", "get", "set", "rm", "verify", "convert", "salvage"}) {
     auto r = run({sub, "--help"});
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Example:\n  checkpointctl " + sub), std::string::npos) << r.out;

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "checkpoint/state.hpp"
+#include "core/salvage.hpp"
 
 namespace checkpoint::backends {
 
@@ -29,5 +30,9 @@ std::string emit_json_document(Timestamp update_time, const StateMap& states,
 // JSON, NUL bytes, wrong types, repeated keys or names, missing or unknown
 // fields): Error{corrupt} naming `store` and where in the document.
 PersistedState parse_json_document(std::string_view text, std::string_view store);
+
+// Reads each state of a damaged document on its own (see core/salvage.hpp),
+// for checkpointctl salvage. Never throws Error{corrupt}.
+detail::Salvaged salvage_json_document(std::string_view text);
 
 }  // namespace checkpoint::backends

@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -91,18 +91,18 @@ Environment::Environment(std::filesystem::path path, std::string store)
     : path_(std::move(path)), store_(std::move(store)) {}
 
 Environment::~Environment() {
-  if (env_ == nullptr) return;
   // A parent's environment, inherited by fork(): LMDB must not touch it.
   if (pid_ != ::getpid()) return;
   if (!registered_) {
-    mdb_env_close(env_);
+    if (env_ != nullptr) mdb_env_close(env_);
     return;
   }
   // Closed under the table's lock, so that no other environment on this
-  // file opens before this one's locks are gone.
+  // file opens before this one's locks are gone. (env_ is null if reopening
+  // after an I/O error failed; the entry must go all the same.)
   auto& r = registry();
   std::lock_guard lock(r.mutex);
-  mdb_env_close(env_);
+  if (env_ != nullptr) mdb_env_close(env_);
   auto it = r.open.find({dev_, ino_});
   if (it != r.open.end() && it->second.env == this) r.open.erase(it);
   r.closed.notify_all();
@@ -275,6 +275,8 @@ void Environment::check_format() {
 
 void Environment::ensure_map_size(std::uint64_t map_size) {
   std::unique_lock lock(txn_mutex_);
+  map_size_ = std::max(map_size_, map_size);
+  if (env_ == nullptr) return;  // reopen() maps map_size_
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   if (info.me_mapsize >= map_size) return;
@@ -286,6 +288,7 @@ void Environment::ensure_map_size(std::uint64_t map_size) {
 
 void Environment::grow_map() {
   std::unique_lock lock(txn_mutex_);
+  if (env_ == nullptr) return;  // the next transaction reopens it first
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   if (info.me_mapsize >= kMaxMapSize) {
@@ -312,35 +315,48 @@ Environment::FileBounds Environment::file_bounds() const {
           static_cast<std::uint64_t>(st.st_size)};
 }
 
-std::shared_ptr<void> Environment::lock_for_writing() {
-  std::lock_guard guard(lock_mutex_);
-  if (auto held = write_lock_.lock()) return held;
-  struct WriteLock {
-    explicit WriteLock(int f) : fd(f) {}
-    ~WriteLock() { ::close(fd); }  // releases the flock()
-    WriteLock(const WriteLock&) = delete;
-    WriteLock& operator=(const WriteLock&) = delete;
-    int fd;
-  };
-  // A descriptor of our own: LMDB's locks are record locks on its lock
-  // file, independent of a flock() on the data file.
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno(ErrorCode::io, store_, "cannot open for locking", errno);
-  auto lock = std::make_shared<WriteLock>(fd);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) throw_errno(ErrorCode::io, store_, "cannot stat", errno);
-  if (st.st_dev != dev_ || st.st_ino != ino_) {
-    throw Error(ErrorCode::io, store_ + ": the file was replaced while open; reopen the store");
+// LMDB makes its handle unusable (every call then fails with MDB_PANIC)
+// when writing a meta page fails, after putting the previous meta page back:
+// what is on disk is the previous commit. Closing the handle and opening it
+// again in place, with no transaction open, makes every store object that
+// shares this Environment work again once the fault has cleared, instead of
+// failing until the process restarts. If opening fails too, env_ stays null
+// and the next transaction tries again.
+void Environment::reopen() {
+  // With txn_mutex_ held exclusively.
+  if (env_ != nullptr) {
+    MDB_txn* probe = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &probe);
+    if (rc == 0) mdb_txn_abort(probe);
+    if (rc != MDB_PANIC) return;  // reopened by another thread meanwhile
+    MDB_envinfo info;
+    if (mdb_env_info(env_, &info) == 0)
+      map_size_ = std::max<std::uint64_t>(map_size_, info.me_mapsize);
+    mdb_env_close(env_);
+    env_ = nullptr;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      throw Error(ErrorCode::locked,
-                  store_ + ": another process is writing to it (it holds the file's lock)");
-    }
-    throw_errno(ErrorCode::io, store_, "cannot lock", errno);
+  EnvCloser env;
+  int rc = mdb_env_create(&env.env);
+  if (rc == 0) rc = mdb_env_set_maxdbs(env.env, 2);
+  if (rc == 0) rc = mdb_env_set_mapsize(env.env, map_size_);
+  if (rc == 0) rc = mdb_env_open(env.env, path_.c_str(), kOpenFlags, kFileMode);
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen after an I/O error");
+  // The named databases, opened in the same order as the first time, get
+  // the same handles, which store objects keep using.
+  MDB_txn* txn = nullptr;
+  MDB_dbi states = 0, meta = 0;
+  rc = mdb_txn_begin(env.env, nullptr, MDB_RDONLY, &txn);
+  if (rc == 0) {
+    rc = mdb_dbi_open(txn, std::string(kStatesDb).c_str(), 0, &states);
+    if (rc == 0) rc = mdb_dbi_open(txn, std::string(kMetaDb).c_str(), 0, &meta);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
   }
-  write_lock_ = lock;
-  return lock;
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen its databases after an I/O error");
+  if (states != states_ || meta != meta_) {
+    broken_ = true;
+    throw Error(ErrorCode::io, store_ + ": its databases changed handles when reopened");
+  }
+  env_ = std::exchange(env.env, nullptr);
 }
 
 Transaction::Transaction(Environment& env, bool write) : lock_(env.txn_mutex_) {
@@ -348,8 +364,19 @@ Transaction::Transaction(Environment& env, bool write) : lock_(env.txn_mutex_) {
     if (env.broken_) {
       throw Error(ErrorCode::io, env.store() + ": unusable after a failed map resize; reopen it");
     }
-    int rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &txn_);
+    int rc = env.get() == nullptr
+                 ? MDB_PANIC
+                 : mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &txn_);
     if (rc == 0) return;
+    if (rc == MDB_PANIC) {
+      lock_.unlock();
+      {
+        std::unique_lock reopening(env.txn_mutex_);
+        env.reopen();
+      }
+      lock_.lock();
+      continue;
+    }
     if (rc != MDB_MAP_RESIZED) {
       throw_mdb_error(rc, env.store(), write ? "cannot begin a write" : "cannot begin a read");
     }

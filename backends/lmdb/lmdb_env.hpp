@@ -50,6 +50,7 @@ class Environment {
 
   // "lmdb store PATH", for messages.
   const std::string& store() const { return store_; }
+  const std::filesystem::path& path() const { return path_; }
   MDB_env* get() const { return env_; }
   MDB_dbi states_db() const { return states_; }
   MDB_dbi meta_db() const { return meta_; }
@@ -79,12 +80,6 @@ class Environment {
   };
   FileBounds file_bounds() const;
 
-  // Exclusive permission to write, across processes: the first call in
-  // this process takes an exclusive flock() on the data file, and the
-  // returned token holds it; the lock is released when every token is gone.
-  // Another process holding it: Error{locked}.
-  std::shared_ptr<void> lock_for_writing();
-
  private:
   friend class Transaction;
   Environment(std::filesystem::path path, std::string store);
@@ -93,10 +88,12 @@ class Environment {
   void open_existing(std::uint64_t map_size);
   void check_format();
   void ensure_map_size(std::uint64_t map_size);
+  void reopen();
 
   std::filesystem::path path_;
   std::string store_;
-  MDB_env* env_ = nullptr;
+  MDB_env* env_ = nullptr;      // null only while reopening after an I/O error failed
+  std::uint64_t map_size_ = 0;  // the largest asked for; guarded by txn_mutex_
   MDB_dbi states_ = 0, meta_ = 0;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
@@ -104,8 +101,6 @@ class Environment {
   bool registered_ = false;  // in the process-wide table of open environments
   std::shared_mutex txn_mutex_;
   std::mutex write_mutex_;
-  std::mutex lock_mutex_;
-  std::weak_ptr<void> write_lock_;
   bool broken_ = false;  // a failed resize left the map unusable; guarded by txn_mutex_
 };
 

@@ -8,6 +8,7 @@
 #include "backends/lmdb/lmdb_encoding.hpp"
 #include "backends/lmdb/lmdb_env.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/writer_lock.hpp"
 #include "core/store_options.hpp"
 
 namespace checkpoint::backends {
@@ -103,14 +104,20 @@ class LmdbStore final : public StateStore {
         throw Error(ErrorCode::invalid_argument, store() + ": a state's name must not be empty");
       }
     }
+    // The first commit takes the writer lock (PATH.lock), held until this
+    // store object is destroyed: one writer at a time, in this process or
+    // another. LMDB's own lock file, PATH-lock, serves its readers.
+    if (!lock_.held()) lock_ = WriterLock::acquire(env_->path(), store());
     std::lock_guard writing(env_->write_mutex());
-    if (!write_lock_) write_lock_ = env_->lock_for_writing();
-    if (int rc = mdb_env_set_flags(env_->get(), MDB_NOSYNC, sync_ ? 0 : 1); rc != 0) {
-      throw_mdb_error(rc, store(), "cannot set the sync mode");
-    }
     for (;;) {
       {
         Transaction txn(*env_, true);
+        // Set here, with the transaction open: LMDB reads the flag when
+        // the transaction commits, and may have reopened the handle when
+        // it began (see Environment::reopen()).
+        if (int rc = mdb_env_set_flags(env_->get(), MDB_NOSYNC, sync_ ? 0 : 1); rc != 0) {
+          throw_mdb_error(rc, store(), "cannot set the sync mode");
+        }
         int rc = write(txn, commit);
         if (rc == 0) rc = txn.commit();
         if (rc == 0) return;
@@ -225,8 +232,8 @@ class LmdbStore final : public StateStore {
 
   std::shared_ptr<Environment> env_;
   bool sync_;
-  std::shared_ptr<void> write_lock_;  // taken at the first commit
-  std::string buffer_;                // the value being written
+  WriterLock lock_;     // taken at the first commit
+  std::string buffer_;  // the value being written
 };
 
 [[noreturn]] void bad_map_size(const StoreUri& uri) {

@@ -7,10 +7,10 @@
 // returns. LMDB never overwrites live pages (copy-on-write), so a crash at
 // any point leaves the previous commit intact. load() reads one consistent
 // snapshot and never blocks or is blocked by a writer, in this process or
-// another. Two processes cannot both write: the first commit takes an
-// exclusive lock on the file, held while any store of this process that
-// has committed stays open; another process's commit is then
-// Error{locked}, while its load() still works.
+// another. One store object writes at a time: the first commit takes the
+// store's WriterLock (the file PATH.lock, mode 0600), held until the store
+// object is destroyed; another store object's commit, in this process or
+// another, is then Error{locked}, while its load() still works.
 //
 // Options:
 //   map_size  the initial size of the memory map (default 1GiB, which holds

@@ -15,6 +15,7 @@
 #include "backends/sqlite/sqlite_handle.hpp"
 #include "backends/sqlite/sqlite_schema.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/writer_lock.hpp"
 #include "core/durable_file.hpp"
 #include "core/store_options.hpp"
 #include "core/utf8.hpp"
@@ -126,7 +127,8 @@ struct Statements {
 class SqliteStore final : public StateStore {
  public:
   explicit SqliteStore(const Settings& settings)
-      : label_("sqlite store " + settings.path),
+      : path_(settings.path),
+        label_("sqlite store " + settings.path),
         // Not SQLITE_OPEN_CREATE: the file exists by now, with our mode.
         db_(create_file(settings.path, label_), SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
             label_) {
@@ -166,6 +168,11 @@ class SqliteStore final : public StateStore {
   }
 
   void commit(const Commit& commit) override {
+    // The first commit takes the writer lock, held until the store is
+    // destroyed. It is a flock() on PATH.lock, never a lock on the database
+    // file itself: closing any other descriptor of that file would drop
+    // SQLite's own POSIX locks on it.
+    if (!lock_.held()) lock_ = WriterLock::acquire(path_, label_);
     sql_->begin_write.run("cannot begin a transaction");
     try {
       Statement& erase = sql_->erase;
@@ -277,7 +284,9 @@ class SqliteStore final : public StateStore {
     return state;
   }
 
+  std::filesystem::path path_;
   std::string label_;
+  WriterLock lock_;
   Database db_;
   std::optional<Statements> sql_;  // after db_: finalised before it closes
 };

@@ -1,7 +1,10 @@
 // sqlite:PATH — states kept in a SQLite database, one row per state, so a
 // commit writes only the states that changed, in one transaction. Durable
 // by default (WAL journal, synchronous=FULL). The schema is described in
-// sqlite_schema.cpp; the database can be read with the sqlite3 shell.
+// sqlite_schema.cpp; the database can be read with the sqlite3 shell. The
+// first commit takes the store's WriterLock (PATH.lock), held until the store
+// is destroyed, so a second writer is refused with Error{locked} at once
+// instead of waiting on SQLite's own locks.
 #pragma once
 
 #include <memory>

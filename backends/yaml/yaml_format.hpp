@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "checkpoint/state.hpp"
+#include "core/salvage.hpp"
 
 namespace checkpoint::backends {
 
@@ -39,5 +40,9 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
 // missing or duplicate names): Error{corrupt} naming `store`, the line and
 // what is wrong. Unknown keys are ignored, as Winlogbeat does.
 PersistedState parse_yaml_document(std::string_view text, std::string_view store);
+
+// Reads each state of a damaged document on its own (see core/salvage.hpp),
+// for checkpointctl salvage. Never throws Error{corrupt}.
+detail::Salvaged salvage_yaml_document(std::string_view text);
 
 }  // namespace checkpoint::backends

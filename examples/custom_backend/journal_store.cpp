@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <checkpoint/checkpoint.hpp>
+#include <checkpoint/writer_lock.hpp>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -84,6 +85,9 @@ class JournalStore final : public checkpoint::StateStore {
   }
 
   void commit(const checkpoint::Commit& commit) override {
+    // One writer at a time: the first commit takes the lock (PATH.lock) and
+    // the store holds it until it is destroyed; load() never needs it.
+    if (!lock_.held()) lock_ = checkpoint::WriterLock::acquire(path_, label_);
     if (!scanned_) {
       checkpoint::Timestamp ignored;
       scan(ignored);
@@ -272,7 +276,8 @@ class JournalStore final : public checkpoint::StateStore {
   }
 
   std::filesystem::path path_;
-  std::string label_;          // "journal store PATH", the start of every message
+  std::string label_;  // "journal store PATH", the start of every message
+  checkpoint::WriterLock lock_;
   bool scanned_ = false;       // valid_end_ and entries_ describe the file
   std::size_t valid_end_ = 0;  // where the last intact record ends
   std::size_t entries_ = 0;    // changes recorded in the file

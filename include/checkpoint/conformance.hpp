@@ -8,7 +8,14 @@
 //   });
 //
 // The function returns a config string for a fresh store inside `dir`, an
-// empty directory the suite creates for each test and removes afterwards.
+// empty directory the suite creates for each test and removes afterwards,
+// or a directory below it that does not exist yet: a store that keeps files
+// creates it (mode 0750; its files mode 0600, whatever the umask).
+//
+// Besides round trips, the suite requires one writer at a time: the first
+// store object to commit holds the store until it is destroyed, and another
+// store object's commit(), in this process or another, is Error{locked}
+// naming the store, while its load() still works (see writer_lock.hpp).
 // Stores are opened only through open_store(), so registration is checked
 // too: a backend registered with register_backend() must be registered
 // before RUN_ALL_TESTS() runs (in main() or a ::testing::Environment), since

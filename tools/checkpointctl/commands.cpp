@@ -5,8 +5,11 @@
 #include <iostream>
 #include <set>
 
+#include "backends/json/json_format.hpp"
+#include "backends/yaml/yaml_format.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
+#include "core/durable_file.hpp"
 #include "tools/checkpointctl/format.hpp"
 
 namespace checkpointctl {
@@ -145,11 +148,13 @@ int cmd_verify(const std::string& uri, std::ostream& out) {
   return 0;
 }
 
-int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool force,
-                std::ostream& out) {
-  PersistedState src = checkpoint::open_store(src_uri)->load();
-  Progress progress("convert", src.states.size());
+namespace {
 
+// Writes `src` into the store at `dst_uri` in one commit, replacing what it
+// held (only with `force` if it held states), then reads it back through a
+// fresh store and compares state by state.
+int write_all(const std::string& dst_uri, const PersistedState& src, bool force,
+              Progress& progress) {
   auto dst = checkpoint::open_store(dst_uri);
   PersistedState before = dst->load();
   if (!before.states.empty() && !force) {
@@ -173,25 +178,60 @@ int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool for
   dst->commit(Commit{src.update_time, states, upserted, removed});
   dst.reset();
 
-  // Read back through a fresh store and compare state by state.
   PersistedState after = checkpoint::open_store(dst_uri)->load();
   if (after.states.size() != src.states.size()) {
     throw Error(ErrorCode::corrupt, dst_uri + ": holds " + std::to_string(after.states.size()) +
-                                        " states after the conversion, expected " +
+                                        " states after writing, expected " +
                                         std::to_string(src.states.size()));
   }
   for (std::size_t i = 0; i < src.states.size(); ++i) {
     if (!(after.states[i] == src.states[i])) {
-      throw Error(ErrorCode::corrupt, dst_uri + ": state \"" + src.states[i].name +
-                                          "\" differs from the source after the conversion");
+      throw Error(ErrorCode::corrupt,
+                  dst_uri + ": state \"" + src.states[i].name + "\" differs from what was written");
     }
     progress.step("comparing", i + 1);
   }
   if (after.update_time != src.update_time) {
-    throw Error(ErrorCode::corrupt, dst_uri + ": update_time differs from the source");
+    throw Error(ErrorCode::corrupt, dst_uri + ": update_time differs from what was written");
   }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool force,
+                std::ostream& out) {
+  PersistedState src = checkpoint::open_store(src_uri)->load();
+  Progress progress("convert", src.states.size());
+  if (int code = write_all(dst_uri, src, force, progress); code != 0) return code;
   out << "converted " << src.states.size() << " states from " << src_uri << " to " << dst_uri
       << " (verified)\n";
+  return 0;
+}
+
+int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool force,
+                std::ostream& out) {
+  checkpoint::StoreUri src = checkpoint::parse_store_uri(src_uri);
+  if (src.scheme != "yaml" && src.scheme != "json") {
+    throw Error(ErrorCode::invalid_argument,
+                "salvage reads yaml and json files; " + src_uri + " is a " + src.scheme +
+                    " store (for SQLite, the sqlite3 shell's .recover command does this job)");
+  }
+  std::optional<std::string> text = checkpoint::detail::read_file(src.target, src_uri);
+  if (!text) throw Error(ErrorCode::not_found, src_uri + ": no such file");
+  checkpoint::detail::Salvaged salvaged = src.scheme == "yaml"
+                                              ? checkpoint::backends::salvage_yaml_document(*text)
+                                              : checkpoint::backends::salvage_json_document(*text);
+  Progress progress("salvage", salvaged.state.states.size());
+  if (int code = write_all(dst_uri, salvaged.state, force, progress); code != 0) return code;
+  out << "salvaged " << salvaged.state.states.size() << " states from " << src_uri << " to "
+      << dst_uri << " (verified)\n";
+  if (salvaged.problems.empty()) {
+    out << "nothing was damaged\n";
+  } else {
+    out << "could not read " << salvaged.problems.size() << ":\n";
+    for (const auto& problem : salvaged.problems) out << "  " << problem << "\n";
+  }
   return 0;
 }
 

@@ -24,5 +24,6 @@ int cmd_set(const SetArgs& args, std::ostream& out);
 int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out);
 int cmd_verify(const std::string& uri, std::ostream& out);
 int cmd_convert(const std::string& src, const std::string& dst, bool force, std::ostream& out);
+int cmd_salvage(const std::string& src, const std::string& dst, bool force, std::ostream& out);
 
 }  // namespace checkpointctl

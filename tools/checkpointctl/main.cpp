@@ -90,6 +90,16 @@ int main(int argc, char** argv) {
   convert->footer(
       example("checkpointctl convert .winlogbeat.yml sqlite:/var/lib/shipper/state.db"));
 
+  auto* salvage = app.add_subcommand(
+      "salvage", "Copy every state still readable from a damaged yaml or json file to DST");
+  salvage->add_option("SRC", uri, "Damaged yaml: or json: store (never modified)")->required();
+  salvage->add_option("DST", dst, "Destination store config string")->required();
+  salvage->add_flag("--force", force, "Replace what DST holds");
+  salvage->footer(
+      example("checkpointctl salvage .winlogbeat.yml yaml:.winlogbeat.salvaged.yml\n"
+              "Reads each state on its own, keeps those that read back exactly, and lists\n"
+              "what it could not read. Check the list, then move the new file into place."));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -114,6 +124,7 @@ int main(int argc, char** argv) {
     if (*rm) return cmd_rm(uri, name, std::cout);
     if (*verify) return cmd_verify(uri, std::cout);
     if (*convert) return cmd_convert(uri, dst, force, std::cout);
+    if (*salvage) return cmd_salvage(uri, dst, force, std::cout);
   } catch (const checkpoint::Error& e) {
     std::cerr << "checkpointctl: " << e.what() << "\n";
     return e.code() == checkpoint::ErrorCode::invalid_config ||

@@ -1,0 +1,38 @@
+// The system calls behind core's file handling (durable whole-file writes,
+// the writer lock), called through one table so that a test can make any
+// one of them fail, the way LevelDB's Env or SQLite's xSetSystemCall do.
+// Production code never changes the table; it only calls through sys().
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+namespace checkpoint::detail {
+
+struct SystemCalls {
+  int (*open)(const char* path, int flags, mode_t mode);
+  ssize_t (*read)(int fd, void* buf, size_t n);
+  ssize_t (*write)(int fd, const void* buf, size_t n);
+  int (*fsync)(int fd);
+  int (*close)(int fd);
+  int (*rename)(const char* from, const char* to);
+  int (*unlink)(const char* path);
+  int (*mkdir)(const char* path, mode_t mode);
+  int (*chmod)(const char* path, mode_t mode);
+  int (*fchmod)(int fd, mode_t mode);
+  int (*stat)(const char* path, struct stat* st);
+  int (*flock)(int fd, int operation);
+  int (*ftruncate)(int fd, off_t length);
+};
+
+// The table in use: the real calls unless a test replaced them.
+const SystemCalls& sys() noexcept;
+
+// The real calls, for a test's replacements to forward to.
+const SystemCalls& real_system_calls() noexcept;
+
+// Replaces the table. For tests only, and only while no other thread is
+// inside a call through it.
+void set_system_calls(const SystemCalls& calls) noexcept;
+
+}  // namespace checkpoint::detail

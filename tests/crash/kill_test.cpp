@@ -1,0 +1,247 @@
+// Kill -9 at random moments. For each file backend, crash_writer is started
+// on one store and killed with SIGKILL at a random moment, again and again;
+// after every kill the store must load, every stream must hold at least the
+// last record number the writer acknowledged (at most one more: the flush
+// under way may have committed without its acknowledgement), all streams
+// must hold the same one (a commit is all or nothing), and every field must
+// be the one derived from it (no torn value).
+//
+// CHECKPOINT_KILL_SEED=N repeats a run (the seed is printed);
+// CHECKPOINT_KILLS=N changes the number of kills per backend (default 200).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <ostream>
+#include <random>
+#include <string>
+
+#include "checkpoint/registry.hpp"
+#include "tests/crash/crash_values.hpp"
+
+#ifndef CRASH_WRITER
+#error "CRASH_WRITER must name the crash_writer program"
+#endif
+
+namespace checkpoint::crash {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Bounds a broken writer only (one that never acknowledges); never reached
+// when things work.
+constexpr auto kPatience = 20s;
+
+std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+  const char* text = std::getenv(name);
+  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
+}
+
+// One run of crash_writer, its standard output on a pipe.
+class Writer {
+ public:
+  explicit Writer(const std::string& uri) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
+      ::execl(CRASH_WRITER, CRASH_WRITER, uri.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  ~Writer() {
+    if (pid_ > 0) kill();
+    if (out_ >= 0) ::close(out_);
+  }
+
+  // Reads acknowledgements until `deadline` or until `count` more have come.
+  // False if the writer's output ended (it exited).
+  bool read_until(Clock::time_point deadline, std::uint64_t count = UINT64_MAX) {
+    const std::uint64_t target = acks_ + count;
+    while (acks_ < target) {
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+      if (left <= 0us) return true;
+      struct timespec ts = {static_cast<time_t>(left.count() / 1'000'000),
+                            static_cast<long>(left.count() % 1'000'000) * 1000};
+      struct pollfd p = {out_, POLLIN, 0};
+      int rc = ::ppoll(&p, 1, &ts, nullptr);
+      if (rc < 0 && errno != EINTR) return false;
+      if (rc > 0 && !take()) return false;
+    }
+    return true;
+  }
+
+  // Kills the writer, reads what it wrote before it died; returns true if
+  // SIGKILL is what ended it.
+  bool kill() {
+    ::kill(pid_, SIGKILL);
+    while (take()) {
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    status_ = status;
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  }
+
+  std::uint64_t last_ack() const { return last_; }
+  std::uint64_t acks() const { return acks_; }
+  int status() const { return status_; }
+
+ private:
+  // Reads what is there; false at the end of the output.
+  bool take() {
+    char buf[4096];
+    ssize_t n = ::read(out_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) return false;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        last_ = std::strtoull(line_.c_str(), nullptr, 10);
+        ++acks_;
+        line_.clear();
+      } else {
+        line_ += buf[i];
+      }
+    }
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string line_;
+  std::uint64_t last_ = 0, acks_ = 0;
+  int status_ = 0;
+};
+
+struct Backend {
+  std::string name, file;
+  bool whole_file = false;  // written as FILE.new, then renamed
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+class KillTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "kill_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+};
+
+// What the store holds after a kill: the one record number all streams
+// hold, or 0 for no states yet. Fails the test on anything torn.
+::testing::AssertionResult held(const PersistedState& loaded, std::uint64_t& n) {
+  n = 0;
+  if (loaded.states.empty()) return ::testing::AssertionSuccess();
+  if (loaded.states.size() != static_cast<std::size_t>(kStreams)) {
+    return ::testing::AssertionFailure()
+           << loaded.states.size() << " states, expected " << kStreams;
+  }
+  n = loaded.states[0].record_number;
+  for (int stream = 0; stream < kStreams; ++stream) {
+    const EventLogState& got = loaded.states[static_cast<std::size_t>(stream)];
+    if (got != crash_state(stream, got.record_number) || got.name != stream_name(stream)) {
+      return ::testing::AssertionFailure()
+             << "state " << got.name << " is torn: record_number " << got.record_number
+             << ", timestamp " << got.timestamp.to_string() << ", bookmark of "
+             << got.bookmark.size() << " bytes";
+    }
+    if (got.record_number != n) {
+      return ::testing::AssertionFailure()
+             << "a mixed commit: " << loaded.states[0].name << " holds " << n << ", " << got.name
+             << " holds " << got.record_number;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST_P(KillTest, EveryAcknowledgedFlushSurvivesKill9) {
+  const std::string uri = GetParam().name + ":" + (dir_ / GetParam().file).string();
+  const std::uint64_t seed = env_number("CHECKPOINT_KILL_SEED", std::random_device{}());
+  const std::uint64_t kills = env_number("CHECKPOINT_KILLS", 200);
+  std::cout << GetParam().name << ": seed " << seed << " (CHECKPOINT_KILL_SEED=" << seed
+            << " repeats this run)" << std::endl;
+  RecordProperty("seed", std::to_string(seed));
+  std::mt19937_64 rng(seed);
+
+  std::uint64_t base = 0;  // what the store held after the previous kill
+  std::uint64_t acked_flushes = 0, before_first_ack = 0, unacknowledged_commits = 0;
+  // yaml and json: kills in the middle of writing FILE.new, which the next
+  // commit must clean up.
+  const fs::path temporary = dir_ / (GetParam().file + ".new");
+  std::uint64_t mid_write = 0;
+  const auto started = Clock::now();
+  for (std::uint64_t kill = 1; kill <= kills; ++kill) {
+    SCOPED_TRACE("kill " + std::to_string(kill) + " of " + std::to_string(kills) + ", seed " +
+                 std::to_string(seed));
+    Writer writer(uri);
+    // Half the kills at any moment of the writer's life (often while it
+    // starts: loading, the first commit, taking the lock), half once it
+    // has acknowledged a few flushes (often in the middle of the next one).
+    if (rng() % 2 == 0) {
+      writer.read_until(Clock::now() + std::chrono::microseconds(rng() % 20'000));
+    } else {
+      ASSERT_TRUE(writer.read_until(Clock::now() + kPatience, 1 + rng() % 4))
+          << "the writer ended before it was killed";
+      ASSERT_GT(writer.acks(), 0u) << "no acknowledgement in " << kPatience.count() << " s";
+      writer.read_until(Clock::now() + std::chrono::microseconds(rng() % 3'000));
+    }
+    ASSERT_TRUE(writer.kill()) << "the writer ended on its own (wait status " << writer.status()
+                               << "); its message is above";
+    acked_flushes += writer.acks();
+    if (fs::exists(fs::symlink_status(temporary))) ++mid_write;
+    if (writer.acks() == 0) ++before_first_ack;
+
+    std::uint64_t floor = std::max(base, writer.last_ack()), n = 0;
+    PersistedState loaded;
+    try {
+      loaded = open_store(uri)->load();
+    } catch (const std::exception& e) {
+      FAIL() << "the store does not load after kill -9: " << e.what();
+    }
+    ASSERT_TRUE(held(loaded, n));
+    ASSERT_GE(n, floor) << "an acknowledged flush was lost";
+    ASSERT_LE(n, floor + 1) << "a record number that was never written";
+    if (n == floor + 1) ++unacknowledged_commits;
+    base = n;
+  }
+  const auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::cout << GetParam().name << ": " << kills << " kills survived in " << seconds << " s; "
+            << acked_flushes << " acknowledged flushes, none lost; " << before_first_ack
+            << " kills before the first acknowledgement; " << unacknowledged_commits
+            << " flushes committed but killed before acknowledging; ";
+  if (GetParam().whole_file) {
+    std::cout << mid_write << " kills left a " << temporary.filename().string() << " behind; ";
+  }
+  std::cout << "record number " << base << " at the end" << std::endl;
+  RecordProperty("kills", std::to_string(kills));
+  RecordProperty("acknowledged_flushes", std::to_string(acked_flushes));
+}
+
+INSTANTIATE_TEST_SUITE_P(FileBackends, KillTest,
+                         ::testing::Values(Backend{"yaml", "state.yml", true},
+                                           Backend{"json", "state.json", true},
+                                           Backend{"sqlite", "state.db"},
+                                           Backend{"lmdb", "state.lmdb"}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace checkpoint::crash

@@ -1,0 +1,220 @@
+// A full disk, for every file backend, two ways:
+//  - Tmpfs: the store lives on a small tmpfs (mounted in a mount namespace
+//    of this process's own, so nothing shows outside it), filled up to the
+//    last page by a ballast file; space frees when the ballast goes. Needs
+//    the right to mount (root); skipped otherwise.
+//  - FileSizeLimit: RLIMIT_FSIZE (with SIGXFSZ ignored) forbids any file to
+//    grow; space frees when the limit is lifted. Works for any user.
+// Either way: commit() and Checkpoint::flush() fail with Error{io} naming
+// the store, a reader still loads the previous commit intact, the front end
+// keeps its changes, and once space frees the next commit writes them.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checkpoint/checkpoint.hpp"
+#include "checkpoint/registry.hpp"
+
+namespace checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Way { tmpfs, file_size_limit };
+
+struct Case {
+  std::string scheme, file;
+  Way way;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.scheme << (c.way == Way::tmpfs ? " on a full tmpfs" : " under RLIMIT_FSIZE");
+}
+
+// Round r: a few states, or (big) many with long bookmarks, more than any
+// free space the full disk has left.
+StateMap round_states(std::uint64_t r, bool big) {
+  StateMap out;
+  const int count = big ? 400 : 3;
+  for (int i = 0; i < count; ++i) {
+    std::string name = "stream-" + std::to_string(i);
+    out.emplace(name, EventLogState{name, r * 1000 + static_cast<std::uint64_t>(i),
+                                    Timestamp::from_unix(1'600'000'000 + static_cast<long>(r)),
+                                    std::string(big ? 300 : 10, static_cast<char>('a' + r % 26))});
+  }
+  return out;
+}
+
+Commit commit_of(const StateMap& states, Timestamp time, std::vector<std::string>& upserted,
+                 const std::vector<std::string>& removed) {
+  upserted.clear();
+  for (const auto& [name, state] : states) upserted.push_back(name);
+  return Commit{time, states, upserted, removed};
+}
+
+StateMap as_map(const PersistedState& loaded) {
+  StateMap out;
+  for (const auto& state : loaded.states) out.emplace(state.name, state);
+  return out;
+}
+
+class DiskFull : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "disk_full_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    if (GetParam().way == Way::tmpfs) {
+      // A mount namespace of our own: the tmpfs is seen by this process
+      // only and goes with it.
+      if (::unshare(CLONE_NEWNS) != 0 ||
+          ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+          ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=2m,mode=0700") != 0) {
+        GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
+                     << "); the RLIMIT_FSIZE variant covers a full disk";
+      }
+      mounted_ = true;
+    }
+    uri_ = GetParam().scheme + ":" + (dir_ / "store" / GetParam().file).string();
+  }
+
+  void TearDown() override {
+    free_space();
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+    fs::remove_all(dir_);
+  }
+
+  // Leaves no room for the store's files to grow.
+  void fill_disk() {
+    if (GetParam().way == Way::tmpfs) {
+      std::ofstream ballast(dir_ / "ballast", std::ios::binary);
+      const std::string page(4096, 'x');
+      while (ballast.write(page.data(), page.size()) && ballast.flush()) {
+      }
+      return;
+    }
+    std::uintmax_t largest = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.is_regular_file()) largest = std::max(largest, entry.file_size());
+    }
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit_), 0);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = old_limit_;
+    limit.rlim_cur = largest;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+    limited_ = true;
+  }
+
+  void free_space() {
+    if (GetParam().way == Way::tmpfs) {
+      fs::remove(dir_ / "ballast");
+    } else if (limited_) {
+      ::setrlimit(RLIMIT_FSIZE, &old_limit_);
+      std::signal(SIGXFSZ, old_handler_);
+      limited_ = false;
+    }
+  }
+
+  void expect_io_error(const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io) << e.what();
+    EXPECT_NE(std::string(e.what()).find((dir_ / "store" / GetParam().file).string()),
+              std::string::npos)
+        << "the message does not name the store: " << e.what();
+  }
+
+  fs::path dir_;
+  std::string uri_;
+  bool mounted_ = false, limited_ = false;
+  struct rlimit old_limit_ {};
+  void (*old_handler_)(int) = SIG_DFL;
+};
+
+TEST_P(DiskFull, CommitFailsPreviousLoadsNextCommitSucceedsOnceSpaceFrees) {
+  const std::vector<std::string> none;
+  std::vector<std::string> upserted;
+  auto writer = open_store(uri_);
+  const StateMap small = round_states(1, false), big = round_states(2, true);
+  writer->commit(commit_of(small, Timestamp::from_unix(1), upserted, none));
+  ASSERT_EQ(as_map(open_store(uri_)->load()), small);
+
+  fill_disk();
+  try {
+    writer->commit(commit_of(big, Timestamp::from_unix(2), upserted, none));
+    ADD_FAILURE() << "a commit of " << big.size() << " states succeeded on a full disk";
+  } catch (const Error& e) {
+    expect_io_error(e);
+  }
+  // A reader, while the disk is still full.
+  PersistedState loaded = open_store(uri_)->load();
+  EXPECT_EQ(as_map(loaded), small);
+  EXPECT_EQ(loaded.update_time, Timestamp::from_unix(1));
+
+  free_space();
+  writer->commit(commit_of(big, Timestamp::from_unix(3), upserted, none));
+  loaded = open_store(uri_)->load();
+  EXPECT_EQ(as_map(loaded), big);
+  EXPECT_EQ(loaded.update_time, Timestamp::from_unix(3));
+}
+
+TEST_P(DiskFull, FrontEndKeepsItsChangesUntilSpaceFrees) {
+  Options options;
+  options.max_updates = 1'000'000;
+  options.flush_interval = std::chrono::hours(24);
+  auto checkpoint = std::make_unique<Checkpoint>(uri_, options);
+  const StateMap small = round_states(1, false), big = round_states(2, true);
+  for (const auto& [name, state] : small) checkpoint->persist_state(state);
+  checkpoint->flush();
+
+  fill_disk();
+  for (const auto& [name, state] : big) checkpoint->persist_state(state);
+  for (int attempt = 0; attempt < 2; ++attempt) {  // and it keeps failing, nothing dropped
+    try {
+      checkpoint->flush();
+      ADD_FAILURE() << "flush() succeeded on a full disk";
+    } catch (const Error& e) {
+      expect_io_error(e);
+    }
+    EXPECT_EQ(checkpoint->states(), big);
+    EXPECT_EQ(checkpoint->stats().pending, big.size());
+    EXPECT_EQ(as_map(open_store(uri_)->load()), small);
+  }
+
+  free_space();
+  checkpoint->flush();
+  EXPECT_EQ(checkpoint->stats().pending, 0u);
+  EXPECT_EQ(as_map(open_store(uri_)->load()), big);
+  checkpoint.reset();
+  EXPECT_EQ(Checkpoint(uri_, options).states(), big);
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (Way way : {Way::tmpfs, Way::file_size_limit}) {
+    for (auto [scheme, file] : {std::pair{"yaml", "state.yml"}, std::pair{"json", "state.json"},
+                                std::pair{"sqlite", "state.db"}, std::pair{"lmdb", "state.lmdb"}}) {
+      out.push_back(Case{scheme, file, way});
+    }
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(FileBackends, DiskFull, ::testing::ValuesIn(cases()),
+                         [](const auto& info) {
+                           return info.param.scheme +
+                                  (info.param.way == Way::tmpfs ? "_Tmpfs" : "_FileSizeLimit");
+                         });
+
+}  // namespace
+}  // namespace checkpoint

@@ -1,0 +1,124 @@
+// I/O faults at every point of an lmdb commit. LMDB calls the C library
+// directly, so the faults come from libfiu's POSIX preload library
+// (fiu_posix_preload.so), which wraps open, pwrite, write, fdatasync, fsync,
+// close, ftruncate, unlink, rename and the rest; this program re-executes
+// itself with it preloaded. Every wrapped I/O call ("posix/io/...") asks
+// fault_plan's next_call(), each failing with EIO and with ENOSPC. See
+// fault_loop.hpp for what each fault must leave.
+#include <fiu-control.h>
+#include <fiu.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "tests/fault/fault_loop.hpp"
+#include "tests/fault/fault_plan.hpp"
+
+#ifndef FIU_POSIX_PRELOAD
+#error "FIU_POSIX_PRELOAD must name libfiu's fiu_posix_preload.so"
+#endif
+
+namespace checkpoint::fault {
+namespace {
+
+namespace fs = std::filesystem;
+
+int decide(const char* name, int*, void** failinfo, unsigned int*) {
+  int err = next_call(name);
+  if (err == 0) return 0;
+  *failinfo = reinterpret_cast<void*>(static_cast<std::intptr_t>(err));  // the errno to set
+  return 1;
+}
+
+class LmdbFaults : public ::testing::TestWithParam<int> {
+ protected:
+  // The wrapped I/O calls LMDB (and the writer lock) may make. Each is
+  // enabled on its own: the callback then learns which call it is.
+  static constexpr const char* kPoints[] = {
+      "posix/io/oc/open",    "posix/io/oc/close",       "posix/io/rw/read",
+      "posix/io/rw/pread",   "posix/io/rw/readv",       "posix/io/rw/preadv",
+      "posix/io/rw/write",   "posix/io/rw/pwrite",      "posix/io/rw/writev",
+      "posix/io/rw/pwritev", "posix/io/rw/ftruncate",   "posix/io/rw/truncate",
+      "posix/io/sync/fsync", "posix/io/sync/fdatasync", "posix/io/dir/rename",
+      "posix/io/dir/unlink", "posix/mm/msync",
+  };
+
+  static void SetUpTestSuite() {
+    fiu_init(0);
+    for (const char* point : kPoints) fiu_enable_external(point, 1, nullptr, 0, decide);
+  }
+  static void TearDownTestSuite() {
+    for (const char* point : kPoints) fiu_disable(point);
+  }
+
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "lmdb_fault_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string uri(const std::string& name) const {
+    return "lmdb:" + (dir_ / name / "state.lmdb").string();
+  }
+  LoopOptions options() const { return {GetParam(), false}; }
+  void report(const std::string& what, const Tally& tally) {
+    std::cout << "lmdb (" << std::strerror(GetParam()) << ") " << what << ": " << tally
+              << std::endl;
+    RecordProperty(what, std::to_string(tally.points));
+  }
+
+  fs::path dir_;
+};
+
+TEST_P(LmdbFaults, EveryCallOfACommitThatTakesTheLock) {
+  Tally tally = store_faults(uri("cold"), false, options());
+  report("commit taking the lock", tally);
+  EXPECT_GE(tally.points, 5u);
+}
+
+TEST_P(LmdbFaults, EveryCallOfACommitHoldingTheLock) {
+  Tally tally = store_faults(uri("warm"), true, options());
+  report("commit holding the lock", tally);
+  EXPECT_GE(tally.points, 3u);
+}
+
+TEST_P(LmdbFaults, EveryCallOfAFlushKeepsTheChangesInTheFrontEnd) {
+  Tally tally = front_end_faults(uri("flush"), options());
+  report("Checkpoint::flush()", tally);
+  EXPECT_GE(tally.points, 3u);
+}
+
+TEST_P(LmdbFaults, EveryCallOfOpeningACheckpoint) {
+  Tally tally = open_faults(uri("open"), options());
+  report("Checkpoint constructor", tally);
+  EXPECT_GE(tally.points, 5u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Lmdb, LmdbFaults, ::testing::Values(EIO, ENOSPC),
+                         [](const auto& info) { return info.param == EIO ? "EIO" : "ENOSPC"; });
+
+}  // namespace
+}  // namespace checkpoint::fault
+
+int main(int argc, char** argv) {
+  // Without the preload library no call would fail: run again with it.
+  const char* preload = std::getenv("LD_PRELOAD");
+  if (preload == nullptr || std::strstr(preload, "fiu_posix_preload") == nullptr) {
+    std::string value = FIU_POSIX_PRELOAD;
+    if (preload != nullptr && *preload != '\0') value += std::string(":") + preload;
+    ::setenv("LD_PRELOAD", value.c_str(), 1);
+    ::execv("/proc/self/exe", argv);
+    std::perror("lmdb_fault_test: cannot run again with " FIU_POSIX_PRELOAD);
+    return 1;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

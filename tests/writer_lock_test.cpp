@@ -1,0 +1,273 @@
+// WriterLock on its own, and one writer per store across processes: a child
+// process holds a store through a Checkpoint while this process is refused
+// as a writer and still loads as a reader. (Within one process, every
+// backend proves the rule in the conformance suite.)
+#include "checkpoint/writer_lock.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "checkpoint/checkpoint.hpp"
+#include "checkpoint/error.hpp"
+
+namespace checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kStore = "test store";
+
+mode_t mode_of(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+// The Error{locked} that `attempt` must throw.
+template <typename Attempt>
+Error locked_error(Attempt attempt) {
+  try {
+    attempt();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::locked) << e.what();
+    return e;
+  }
+  ADD_FAILURE() << "not refused";
+  return Error(ErrorCode::io, "");
+}
+
+class TempDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "writer_lock_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+};
+
+using WriterLockTest = TempDir;
+
+TEST_F(WriterLockTest, SecondLockInTheSameProcessIsRefusedNamingStoreFileAndPid) {
+  const fs::path path = dir_ / "state.yml";
+  WriterLock first = WriterLock::acquire(path, kStore);
+  EXPECT_TRUE(first.held());
+  EXPECT_EQ(WriterLock::lock_file(path), dir_ / "state.yml.lock");
+  EXPECT_EQ(slurp(dir_ / "state.yml.lock"), std::to_string(::getpid()) + "\n");
+
+  Error e = locked_error([&] { WriterLock::acquire(path, kStore); });
+  EXPECT_THAT(e.what(), HasSubstr(std::string(kStore) +
+                                  ": locked by another store object in "
+                                  "this process (pid " +
+                                  std::to_string(::getpid()) + ")"));
+  EXPECT_THAT(e.what(), HasSubstr((dir_ / "state.yml.lock").string()));
+
+  first.release();
+  EXPECT_FALSE(first.held());
+  WriterLock again = WriterLock::acquire(path, kStore);
+  EXPECT_TRUE(again.held());
+}
+
+TEST_F(WriterLockTest, MovedLockStaysHeldUntilItsLastOwnerGoes) {
+  const fs::path path = dir_ / "state.json";
+  WriterLock outer;
+  EXPECT_FALSE(outer.held());
+  {
+    WriterLock inner = WriterLock::acquire(path, kStore);
+    outer = std::move(inner);
+  }
+  EXPECT_TRUE(outer.held());
+  locked_error([&] { WriterLock::acquire(path, kStore); });
+  outer = WriterLock();  // assigning releases what was held
+  EXPECT_TRUE(WriterLock::acquire(path, kStore).held());
+}
+
+TEST_F(WriterLockTest, LockFileIs0600AndDirectories0750WhateverTheUmask) {
+  for (mode_t mask : {mode_t{0}, mode_t{077}}) {
+    ScopedUmask umask(mask);
+    const fs::path top = dir_ / ("umask-" + std::to_string(mask));
+    WriterLock lock = WriterLock::acquire(top / "sub" / "state.db", kStore);
+    EXPECT_EQ(mode_of(top / "sub" / "state.db.lock"), 0600u) << "umask " << mask;
+    EXPECT_EQ(mode_of(top / "sub"), 0750u) << "umask " << mask;
+    EXPECT_EQ(mode_of(top), 0750u) << "umask " << mask;
+  }
+}
+
+TEST_F(WriterLockTest, LockFileLeftByAnEarlierWriterIsReused) {
+  const fs::path path = dir_ / "state.yml";
+  // A dead writer's pid: the file outlives its holder, its lock does not.
+  std::ofstream(dir_ / "state.yml.lock") << "999999999\n";
+  WriterLock lock = WriterLock::acquire(path, kStore);
+  EXPECT_EQ(slurp(dir_ / "state.yml.lock"), std::to_string(::getpid()) + "\n");
+}
+
+TEST_F(WriterLockTest, PlantedSymlinkIsNotFollowed) {
+  std::ofstream(dir_ / "victim") << "precious";
+  fs::create_symlink(dir_ / "victim", dir_ / "state.yml.lock");
+  fs::create_symlink(dir_ / "nowhere", dir_ / "other.yml.lock");  // dangling
+  for (const char* name : {"state.yml", "other.yml"}) {
+    try {
+      WriterLock::acquire(dir_ / name, kStore);
+      ADD_FAILURE() << "locked through a symlink";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::io) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(std::string(kStore)));
+      EXPECT_THAT(e.what(), HasSubstr((dir_ / name).string() + ".lock"));
+    }
+  }
+  EXPECT_EQ(slurp(dir_ / "victim"), "precious");
+  EXPECT_FALSE(fs::exists(dir_ / "nowhere"));
+}
+
+TEST_F(WriterLockTest, UnusableDirectoryIsAnIoError) {
+  std::ofstream(dir_ / "plain") << "not a directory";
+  try {
+    WriterLock::acquire(dir_ / "plain" / "state.yml", kStore);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr(std::string(kStore)));
+  }
+}
+
+// --- across processes, through each file backend ------------------------------
+
+// A child process that opens a Checkpoint on a store, persists one state,
+// tells the parent, and holds the store until the parent closes the pipe.
+class Holder {
+ public:
+  explicit Holder(const std::string& uri) {
+    int ready[2], release[2];
+    if (::pipe(ready) != 0 || ::pipe(release) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::close(ready[0]);
+      ::close(release[1]);
+      char status = 'x';
+      try {
+        Options options;
+        options.flush_interval = std::chrono::hours(24);
+        Checkpoint checkpoint(uri, options);
+        checkpoint.persist("Application", 42, Timestamp::from_unix(1'700'000'000));
+        checkpoint.flush();
+        status = 'y';
+        if (::write(ready[1], &status, 1) != 1) ::_exit(3);
+        char c;
+        while (::read(release[0], &c, 1) > 0) {
+        }
+      } catch (...) {
+        if (::write(ready[1], &status, 1) != 1) ::_exit(3);
+        ::_exit(2);
+      }
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(release[0]);
+    release_ = release[1];
+    char c = 0;
+    ready_ = ::read(ready[0], &c, 1) == 1 && c == 'y';
+    ::close(ready[0]);
+  }
+  ~Holder() {
+    if (pid_ > 0) ::kill(pid_, SIGKILL);
+    finish();
+  }
+
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+  // Lets the child end normally; returns its exit status.
+  int finish() {
+    if (release_ >= 0) ::close(release_);
+    release_ = -1;
+    int status = 0;
+    if (pid_ > 0 && ::waitpid(pid_, &status, 0) == pid_) pid_ = -1;
+    return status;
+  }
+  void kill() {
+    ::kill(pid_, SIGKILL);
+    finish();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int release_ = -1;
+  bool ready_ = false;
+};
+
+struct Backend {
+  std::string name;
+  std::string file;  // in the test's directory
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+class AcrossProcesses : public ::testing::WithParamInterface<Backend>, public TempDir {
+ protected:
+  std::string uri() const { return GetParam().name + ":" + (dir_ / GetParam().file).string(); }
+};
+
+TEST_P(AcrossProcesses, WriterInAnotherProcessIsNamedAndReadersStillLoad) {
+  Holder holder(uri());
+  ASSERT_TRUE(holder.ready()) << "the child could not open " << uri();
+
+  Error e = locked_error([&] { Checkpoint second(uri()); });
+  EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + (dir_ / GetParam().file).string()));
+  EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+
+  // A reader, as checkpointctl dump and verify are.
+  PersistedState loaded = open_store(uri())->load();
+  ASSERT_EQ(loaded.states.size(), 1u);
+  EXPECT_EQ(loaded.states[0].record_number, 42u);
+
+  EXPECT_EQ(holder.finish(), 0);
+  Checkpoint after(uri());
+  EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 42u);
+}
+
+TEST_P(AcrossProcesses, LockOfAKilledWriterIsReleased) {
+  Holder holder(uri());
+  ASSERT_TRUE(holder.ready());
+  locked_error([&] { Checkpoint second(uri()); });
+  holder.kill();
+  Checkpoint after(uri());
+  EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 42u);
+}
+
+INSTANTIATE_TEST_SUITE_P(FileBackends, AcrossProcesses,
+                         ::testing::Values(Backend{"yaml", "state.yml"},
+                                           Backend{"json", "state.json"},
+                                           Backend{"sqlite", "state.db"},
+                                           Backend{"lmdb", "state.lmdb"}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace checkpoint
