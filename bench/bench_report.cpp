@@ -116,6 +116,7 @@ std::string fmt(double value, const char* unit = "") {
 
 std::string fmt_time(double ms) {
   if (std::isnan(ms)) return "-";
+  if (ms == 0) return "0";
   if (ms >= 1000) return fmt(ms / 1000, " s");
   if (ms < 1) return fmt(ms * 1000, " µs");
   return fmt(ms, " ms");

@@ -91,7 +91,8 @@ void register_all() {
   const std::vector<std::pair<std::string, std::string>> pairs = {
       {"yaml", "sqlite"}, {"sqlite", "lmdb"}, {"lmdb", "json"}, {"json", "yaml"}};
   for (std::size_t size : {std::size_t{100'000}, std::size_t{1'000'000}}) {
-    for (const auto& [from, to] : pairs) {
+    for (const auto& pair : pairs) {
+      const std::string from = pair.first, to = pair.second;  // clang 14 cannot capture bindings
       benchmark::RegisterBenchmark(
           bench::name({"convert", from, to, std::to_string(size)}).c_str(),
           [from, to, size](benchmark::State& s) { convert(s, from, to, size); })
