@@ -174,8 +174,9 @@ std::vector<Target> targets(const Results& r) {
            {"json commit, 1M", "commit/all_changed/json/1000000", 2000, "< 2 s", ""},
            {"json load, 1M", "load/json/1000000", 2000, "< 2 s", ""},
        }) {
-    add(what, r.real_ms(name), fmt_time(r.real_ms(name)) + " (CPU " + fmt_time(r.cpu_ms(name)) + ")",
-        limit, false, goal, go);
+    add(what, r.real_ms(name),
+        fmt_time(r.real_ms(name)) + " (CPU " + fmt_time(r.cpu_ms(name)) + ")", limit, false, goal,
+        go);
   }
   for (const auto& backend : kBackends) {
     for (const std::string changed : {"10_changed", "all_changed"}) {
@@ -220,10 +221,14 @@ void write_report(const Results& r, const std::string& path) {
     out << "\n";
   }
 
-  out << "\n## Targets\n\n| what | measured (wall) | target | Go original | |\n|---|---|---|---|---|\n";
+  out << "\n## Targets\n\n| what | measured (wall) | target | Go original | "
+         "|\n|---|---|---|---|---|\n";
   for (const auto& t : targets(r)) {
     out << "| " << t.what << " | " << t.measured << " | " << t.goal << " | " << t.go << " | "
-        << (!t.known ? "not run" : t.met ? "met" : "**missed**") << " |\n";
+        << (!t.known ? "not run"
+            : t.met  ? "met"
+                     : "**missed**")
+        << " |\n";
   }
 
   out << "\n## persist() throughput (memory: store, no commit running)\n\n"
@@ -233,8 +238,8 @@ void write_report(const Results& r, const std::string& path) {
     for (const std::string threads : {"1", "2", "4"}) {
       const std::string name = "BM_persist/names:" + names + "/threads:" + threads;
       out << "| " << names << " | " << threads << " | "
-          << fmt_rate(r.counter(name, "items_per_second")) << " | "
-          << fmt(r.real_ms(name) * 1e6) << ", " << fmt(r.cpu_ms(name) * 1e6) << " |\n";
+          << fmt_rate(r.counter(name, "items_per_second")) << " | " << fmt(r.real_ms(name) * 1e6)
+          << ", " << fmt(r.cpu_ms(name) * 1e6) << " |\n";
     }
   }
   const std::string bare = "BM_persist_no_bookmark/names:1000/threads:1";
@@ -248,11 +253,11 @@ void write_report(const Results& r, const std::string& path) {
     const std::string name = "BM_persist_latency_" + backend;
     auto ns = [&](const char* counter) { return fmt_time(r.counter(name, counter) / 1e6); };
     out << "| " << (backend == "no_commits" ? "none (no commits)" : backend) << " | "
-        << ns("p50_ns") << " | " << ns("p99_ns") << " | " << ns("p999_ns") << " | "
-        << ns("max_ns") << " | " << ns("max_blocked_ns") << " | " << ns("max_preempted_ns")
-        << " | " << ns("max_quiet_ns") << " | " << fmt(r.counter(name, "over_1ms")) << " | "
-        << fmt(r.counter(name, "commits")) << " | "
-        << fmt_time(r.counter(name, "commit_s") * 1e3) << " |\n";
+        << ns("p50_ns") << " | " << ns("p99_ns") << " | " << ns("p999_ns") << " | " << ns("max_ns")
+        << " | " << ns("max_blocked_ns") << " | " << ns("max_preempted_ns") << " | "
+        << ns("max_quiet_ns") << " | " << fmt(r.counter(name, "over_1ms")) << " | "
+        << fmt(r.counter(name, "commits")) << " | " << fmt_time(r.counter(name, "commit_s") * 1e3)
+        << " |\n";
   }
 
   for (const std::string changed : {"10_changed", "all_changed"}) {
@@ -260,9 +265,8 @@ void write_report(const Results& r, const std::string& path) {
         << " changed (wall / CPU, and x the fsync floor)\n\n| backend |";
     for (const auto& size : kSizes) out << " " << size << " states |";
     out << "\n|---|---|---|---|\n";
-    for (const std::string backend :
-         {"yaml", "json", "sqlite", "lmdb", "yaml-nosync", "json-nosync", "sqlite-nosync",
-          "lmdb-nosync"}) {
+    for (const std::string backend : {"yaml", "json", "sqlite", "lmdb", "yaml-nosync",
+                                      "json-nosync", "sqlite-nosync", "lmdb-nosync"}) {
       if (changed == "all_changed" && backend.ends_with("nosync")) continue;
       out << "| " << backend << " |";
       for (const auto& size : kSizes) {
