@@ -2,9 +2,11 @@
 #   make test   install missing packages, build, run every test; then the
 #               unit tests and short fuzz runs under AddressSanitizer and
 #               UBSan (preset asan)
-#   make fuzz   run each fuzz target for FUZZ_SECONDS (default 60) (preset fuzz)
 #   make demo   install missing packages, build, run the tailer demo
-.PHONY: all deps build test asan fuzz demo release clean
+#   make fuzz   run each fuzz target for FUZZ_SECONDS (default 60) (preset fuzz)
+#   make bench  install missing packages (gnuplot too), build release, run
+#               every benchmark, write build/bench/ (report.md, *.png, *.json)
+.PHONY: all deps build test asan fuzz demo release bench clean
 
 FUZZ_SECONDS ?= 60
 
@@ -37,6 +39,10 @@ release: deps
 
 demo: release
 	scripts/demo.sh build/release
+
+bench: release
+	@scripts/install-deps.sh bench
+	scripts/bench.sh build/release build/bench
 
 clean:
 	rm -rf build

@@ -2,20 +2,25 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "core/chunked_vector.hpp"
+#include "core/live_states.hpp"
 #include "core/state_check.hpp"
+#include "core/utf8.hpp"
 
 namespace checkpoint {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using detail::LiveStates;
+using detail::Slot;
 
 struct StringHash {
   using is_transparent = void;
@@ -24,12 +29,75 @@ struct StringHash {
   }
 };
 
-// The latest value of each changed name since the worker last took the
-// batch; nullopt means removed.
-using Changes =
-    std::unordered_map<std::string, std::optional<EventLogState>, StringHash, std::equal_to<>>;
+// Names changed since the last successful commit: what the next commit
+// lists. Both sorted (databases write keys fastest in order) and disjoint.
+struct Unacked {
+  std::vector<std::string> upserted, removed;
 
-using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+  std::size_t size() const { return upserted.size() + removed.size(); }
+  bool contains(std::string_view name) const {
+    return std::binary_search(upserted.begin(), upserted.end(), name, std::less<>()) ||
+           std::binary_search(removed.begin(), removed.end(), name, std::less<>());
+  }
+};
+
+// (names \ drop) ∪ add, all sorted.
+std::vector<std::string> merged(const std::vector<std::string>& names,
+                                const std::vector<std::string>& drop,
+                                const std::vector<std::string>& add) {
+  std::vector<std::string> kept, out;
+  std::set_difference(names.begin(), names.end(), drop.begin(), drop.end(),
+                      std::back_inserter(kept));
+  out.reserve(kept.size() + add.size());
+  std::set_union(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),
+                 add.begin(), add.end(), std::back_inserter(out));
+  return out;
+}
+
+// One name's change since the commit side last took the changes: its latest
+// value, or its removal.
+struct Change {
+  EventLogState state;  // state.name is always set
+  bool removed = false;
+};
+
+// The changes since the commit side last took them, one entry per name.
+// Entries from `size` on are spare: they keep their string buffers, so once
+// the set has grown to its working size, updates allocate nothing. Entries
+// never move, so a growing set never makes persist() copy it.
+struct ChangeSet {
+  detail::ChunkedVector<Change> entries;
+  std::size_t size = 0;
+  // Names removed in this set, with their entry: a name persisted again
+  // takes its entry back rather than getting a second one.
+  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> removed;
+
+  // A new entry for `name`; its index is stored in `index`.
+  Change& add(std::string_view name, std::size_t& index) {
+    if (size == entries.size()) entries.emplace_back();
+    index = size++;
+    Change& change = entries[index];
+    change.state.name.assign(name);
+    return change;
+  }
+
+  void swap(ChangeSet& other) noexcept {  // O(1)
+    entries.swap(other.entries);
+    std::swap(size, other.size);
+    removed.swap(other.removed);
+  }
+
+  // Makes entries up to `count`, so that persist() need not (called on a
+  // set that persist() does not use at the time).
+  void prepare(std::size_t count) {
+    while (entries.size() < count) entries.emplace_back();
+  }
+
+  void clear() {  // keeps the spare entries
+    size = 0;
+    removed.clear();
+  }
+};
 
 // Calls the user's error callback; what it throws must not end the worker
 // thread (and with it the process).
@@ -46,8 +114,13 @@ void report(const Options& options, const Error& error) noexcept {
 // Two locks, never taken the other way round: `commit_mutex` (first)
 // serialises commits and guards the commit side, and is held while the store
 // writes; `mutex` guards what callers see and is never held across I/O, so
-// persist(), states() and stats() never wait for the store. persist() holds
-// it for a map lookup and a hash insert: O(log states), never O(states).
+// persist(), states() and stats() never wait for the store.
+//
+// persist() holds `mutex` for one hash lookup and a few assignments: the
+// live state's slot records where the name's entry in the change set is (if
+// it has one in the current generation), so no second lookup is needed.
+// The commit side swaps the whole change set out in O(1) and starts a new
+// generation; it builds the sorted snapshot the store needs outside the lock.
 struct Checkpoint::Impl {
   std::unique_ptr<StateStore> store;
   Options options;
@@ -55,23 +128,25 @@ struct Checkpoint::Impl {
   // Guarded by `mutex`.
   mutable std::mutex mutex;
   std::condition_variable wake;
-  StateMap live;                         // what callers see: every state, committed or not
-  Changes changes;                       // changed since the commit side last took them
+  LiveStates live;                       // what callers see: every state, committed or not
+  ChangeSet changes;                     // changed since the commit side last took them
+  std::uint64_t generation = 1;          // of `changes`; a new one at every swap
   std::size_t updates = 0;               // persist()/remove() calls since then
   std::optional<Clock::time_point> due;  // when the unflushed changes must be committed
   // The commit side's `unacked` as of the last commit attempt, for
   // stats().pending; never modified once published.
-  std::shared_ptr<const NameSet> unacked_view;
+  std::shared_ptr<const Unacked> unacked_view;
   bool closed = false;    // persist(), remove(), flush() refuse
   bool stopping = false;  // the worker is told to exit
   Stats stats;
 
   // Guarded by `commit_mutex`.
   std::mutex commit_mutex;
+  ChangeSet taken;    // the change set last swapped out; empty between commits
   StateMap snapshot;  // what the next commit writes: `live` as of the last swap
   // Names changed since the last successful commit (upserted or removed);
   // replaced, never modified, once published as `unacked_view`.
-  std::shared_ptr<const NameSet> unacked;
+  std::shared_ptr<const Unacked> unacked;
 
   std::mutex shutdown_mutex;  // makes a second shutdown() wait for the first
   bool shut_down = false;     // guarded by `shutdown_mutex`
@@ -84,11 +159,17 @@ struct Checkpoint::Impl {
     options.flush_interval =
         std::max<std::chrono::milliseconds>(options.flush_interval, std::chrono::seconds(1));
     PersistedState loaded = store->load();
+    live.reserve(loaded.states.size());
     for (auto& state : loaded.states) {
+      Slot* slot = live.find(state.name);
+      (slot != nullptr ? *slot : live.insert(state.name)).state = state;
       std::string name = state.name;
       snapshot.insert_or_assign(std::move(name), std::move(state));
     }
-    live = snapshot;
+    // Entries for every known name in both change sets, made now rather
+    // than by persist() calls.
+    changes.prepare(live.size());
+    taken.prepare(live.size());
     commit_now();  // proves the store writable; throws if it is not
     worker = std::thread([this] { run(); });
   }
@@ -105,40 +186,53 @@ struct Checkpoint::Impl {
               std::string_view bookmark) {
     std::lock_guard lock(mutex);
     check_open();
-    auto it = live.find(name);
-    if (it == live.end()) {
-      it = live.emplace(std::string(name), EventLogState{std::string(name), record_number,
-                                                         timestamp, std::string(bookmark)})
-               .first;
-    } else {
-      it->second.record_number = record_number;
-      it->second.timestamp = timestamp;
-      it->second.bookmark.assign(bookmark);
-    }
-    auto change = changes.find(name);
-    if (change == changes.end()) {
-      changes.emplace(it->first, it->second);
-    } else if (change->second) {
-      *change->second = it->second;
-    } else {
-      change->second = it->second;
-    }
+    Slot* found = live.find(name);
+    Slot& slot = found != nullptr ? *found : add_slot(name);
+    slot.state.record_number = record_number;
+    slot.state.timestamp = timestamp;
+    slot.state.bookmark.assign(bookmark);
+    Change& change = change_of(slot);
+    change.removed = false;
+    change.state.record_number = record_number;
+    change.state.timestamp = timestamp;
+    change.state.bookmark.assign(bookmark);
     note_update();
   }
 
   void erase(std::string_view name) {
     std::lock_guard lock(mutex);
     check_open();
-    auto it = live.find(name);
-    if (it == live.end()) return;  // absent, or its removal is already pending
-    live.erase(it);
-    auto change = changes.find(name);
-    if (change == changes.end()) {
-      changes.emplace(std::string(name), std::nullopt);
-    } else {
-      change->second.reset();
-    }
+    Slot* slot = live.find(name);
+    if (slot == nullptr) return;  // absent, or its removal is already pending
+    Change& change = change_of(*slot);
+    change.removed = true;
+    changes.removed.emplace(name, slot->change);
+    live.erase(name);
     note_update();
+  }
+
+  // A slot for a name not in `live`; with `mutex` held. An empty name or one
+  // that is not UTF-8: Error{invalid_argument}, and nothing changes.
+  Slot& add_slot(std::string_view name) {
+    detail::check_name("Checkpoint", name);
+    Slot& slot = live.insert(name);
+    if (!changes.removed.empty()) {
+      if (auto removed = changes.removed.find(name); removed != changes.removed.end()) {
+        slot.generation = generation;
+        slot.change = removed->second;
+        changes.removed.erase(removed);
+      }
+    }
+    return slot;
+  }
+
+  // The slot's entry in `changes`, made if it has none yet; with `mutex` held.
+  Change& change_of(Slot& slot) {
+    if (slot.generation != generation) {
+      slot.generation = generation;
+      return changes.add(slot.state.name, slot.change);
+    }
+    return changes.entries[slot.change];
   }
 
   void check_open() const {  // with `mutex` held
@@ -160,35 +254,31 @@ struct Checkpoint::Impl {
   // then stay unacknowledged and go into the next commit.
   void commit_now() {
     std::lock_guard commit_lock(commit_mutex);
-    Changes batch;
+    std::size_t states = 0;
     {
       std::lock_guard lock(mutex);
-      batch.swap(changes);  // O(1): persist() waits for nothing longer
+      taken.swap(changes);  // O(1): persist() waits for nothing longer
+      states = live.size();
+      ++generation;
       updates = 0;
       due.reset();
     }
-    // Everything below, outside `mutex`, is O(changes), except the store.
-    auto names = unacked ? std::make_shared<NameSet>(*unacked) : std::make_shared<NameSet>();
-    for (auto& [name, value] : batch) {
-      if (value) {
-        snapshot.insert_or_assign(name, std::move(*value));
-      } else {
-        snapshot.erase(name);
-      }
-      names->insert(name);
+    // Everything below, outside `mutex`, is O(changes log changes) (or
+    // O(states) when that is less), except the store.
+    auto batch = std::make_shared<Unacked>(apply_taken());
+    taken.clear();
+    taken.prepare(states);  // the next swap hands it to persist() ready
+    if (unacked) {          // the last commit failed: its changes go into this one
+      auto all = std::make_shared<Unacked>();
+      all->upserted = merged(unacked->upserted, batch->removed, batch->upserted);
+      all->removed = merged(unacked->removed, batch->upserted, batch->removed);
+      batch = std::move(all);
     }
-    unacked = names;
-    {
-      std::lock_guard lock(mutex);
-      unacked_view = unacked;
-    }
-    std::vector<std::string> upserted, removed;
-    for (const auto& name : *unacked) {
-      (snapshot.contains(name) ? upserted : removed).push_back(name);
-    }
+    unacked = batch;
+    publish_unacked(unacked);
     auto start = Clock::now();
     try {
-      store->commit(Commit{Timestamp::now(), snapshot, upserted, removed});
+      store->commit(Commit{Timestamp::now(), snapshot, unacked->upserted, unacked->removed});
     } catch (const Error& e) {
       record_failure(e.what(), Clock::now() - start);
       throw;
@@ -201,11 +291,58 @@ struct Checkpoint::Impl {
       throw Error(ErrorCode::io, what);
     }
     unacked.reset();
+    auto took = Clock::now() - start;
+    // Declared before the lock, so destroyed after its release: it may hold
+    // a million names.
+    std::shared_ptr<const Unacked> acked;
     std::lock_guard lock(mutex);
-    unacked_view.reset();
+    acked.swap(unacked_view);
     stats.commits++;
-    stats.last_commit_duration = Clock::now() - start;
+    stats.last_commit_duration = took;
     stats.last_error.clear();
+  }
+
+  // Applies the changes in `taken` to `snapshot` in name order, and lists
+  // them. A large batch is merged into the snapshot in one ordered walk.
+  Unacked apply_taken() {
+    std::vector<const Change*> order(taken.size);
+    for (std::size_t i = 0; i < taken.size; ++i) order[i] = &taken.entries[i];
+    std::sort(order.begin(), order.end(),
+              [](const Change* a, const Change* b) { return a->state.name < b->state.name; });
+    Unacked out;
+    const bool walk = order.size() * 16 > snapshot.size();
+    auto it = snapshot.begin();
+    for (const Change* change : order) {
+      const std::string& name = change->state.name;
+      if (walk) {
+        while (it != snapshot.end() && it->first < name) ++it;
+      } else {
+        it = snapshot.lower_bound(name);
+      }
+      const bool present = it != snapshot.end() && it->first == name;
+      if (change->removed) {
+        if (present) it = snapshot.erase(it);
+        out.removed.push_back(name);
+      } else {
+        if (present) {
+          it->second = change->state;  // reuses the strings' buffers
+        } else {
+          it = snapshot.emplace_hint(it, name, change->state);
+        }
+        out.upserted.push_back(name);
+      }
+    }
+    return out;
+  }
+
+  // Makes `names` what stats().pending sees. The list it replaces is
+  // destroyed outside `mutex`: freeing a million names takes a while.
+  void publish_unacked(std::shared_ptr<const Unacked> names) {
+    {
+      std::lock_guard lock(mutex);
+      unacked_view.swap(names);
+    }
+    names.reset();
   }
 
   void record_failure(const std::string& what, Clock::duration took) {
@@ -264,9 +401,29 @@ struct Checkpoint::Impl {
   }
 
   std::size_t pending() const {  // with `mutex` held
-    if (!unacked_view) return changes.size();
+    if (!unacked_view) return changes.size;
     std::size_t out = unacked_view->size();
-    for (const auto& [name, value] : changes) out += unacked_view->contains(name) ? 0 : 1;
+    for (std::size_t i = 0; i < changes.size; ++i) {
+      out += unacked_view->contains(changes.entries[i].state.name) ? 0 : 1;
+    }
+    return out;
+  }
+
+  // Every live state, sorted. Only the copy is made under `mutex`.
+  StateMap sorted_states() const {
+    std::vector<EventLogState> copy;
+    {
+      std::lock_guard lock(mutex);
+      copy.reserve(live.size());
+      live.for_each([&](const Slot& slot) { copy.push_back(slot.state); });
+    }
+    std::sort(copy.begin(), copy.end(),
+              [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; });
+    StateMap out;
+    for (auto& state : copy) {
+      std::string name = state.name;
+      out.emplace_hint(out.end(), std::move(name), std::move(state));
+    }
     return out;
   }
 };
@@ -289,7 +446,9 @@ Checkpoint::~Checkpoint() {
 
 void Checkpoint::persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
                          std::string_view bookmark) {
-  detail::check_state("Checkpoint", name, bookmark);
+  // The name is checked by upsert() only when it is new: a name found among
+  // the live states was checked when it was added.
+  if (!detail::is_valid_utf8(bookmark)) detail::check_state("Checkpoint", name, bookmark);
   impl_->upsert(name, record_number, timestamp, bookmark);
 }
 
@@ -302,16 +461,13 @@ void Checkpoint::remove(std::string_view name) {
   impl_->erase(name);
 }
 
-StateMap Checkpoint::states() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->live;
-}
+StateMap Checkpoint::states() const { return impl_->sorted_states(); }
 
 std::optional<EventLogState> Checkpoint::state(std::string_view name) const {
   std::lock_guard lock(impl_->mutex);
-  auto it = impl_->live.find(name);
-  if (it == impl_->live.end()) return std::nullopt;
-  return it->second;
+  const Slot* slot = impl_->live.find(name);
+  if (slot == nullptr) return std::nullopt;
+  return slot->state;
 }
 
 void Checkpoint::flush() {

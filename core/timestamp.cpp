@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "checkpoint/error.hpp"
+#include "core/timestamp_text.hpp"
 
 namespace checkpoint {
 namespace {
@@ -126,26 +127,62 @@ Timestamp Timestamp::parse(std::string_view text) {
 }
 
 std::string Timestamp::to_string() const {
-  std::int64_t days = seconds_ / kSecondsPerDay;
-  std::int64_t rem = seconds_ % kSecondsPerDay;
+  char buf[detail::kMaxTimestampText];
+  return std::string(buf, detail::format_timestamp(*this, buf));
+}
+
+namespace detail {
+namespace {
+
+// Writes `value` as exactly `digits` decimal digits, zero-padded.
+char* put_digits(char* out, unsigned value, int digits) noexcept {
+  for (int i = digits - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + digits;
+}
+
+}  // namespace
+
+char* format_timestamp(Timestamp t, char* out) noexcept {
+  std::int64_t days = t.unix_seconds() / kSecondsPerDay;
+  std::int64_t rem = t.unix_seconds() % kSecondsPerDay;
   if (rem < 0) {
     rem += kSecondsPerDay;
     --days;
   }
-  year_month_day ymd{sys_days{std::chrono::days{days}}};
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
-                        unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600),
-                        int(rem / 60 % 60), int(rem % 60));
-  std::string out(buf, static_cast<std::size_t>(n));
-  if (nanos_ != 0) {
-    std::snprintf(buf, sizeof buf, ".%09u", nanos_);
-    std::string frac(buf);
-    while (frac.back() == '0') frac.pop_back();
-    out += frac;
+  const year_month_day ymd{sys_days{std::chrono::days{days}}};
+  const auto secs = static_cast<unsigned>(rem);
+  out = put_digits(out, static_cast<unsigned>(int(ymd.year())), 4);
+  *out++ = '-';
+  out = put_digits(out, unsigned(ymd.month()), 2);
+  *out++ = '-';
+  out = put_digits(out, unsigned(ymd.day()), 2);
+  *out++ = 'T';
+  out = put_digits(out, secs / 3600, 2);
+  *out++ = ':';
+  out = put_digits(out, secs / 60 % 60, 2);
+  *out++ = ':';
+  out = put_digits(out, secs % 60, 2);
+  if (unsigned nanos = t.nanos(); nanos != 0) {
+    int digits = 9;
+    while (nanos % 10 == 0) {  // trailing zeros trimmed, as Go's RFC3339Nano
+      nanos /= 10;
+      --digits;
+    }
+    *out++ = '.';
+    out = put_digits(out, nanos, digits);
   }
-  out += 'Z';
+  *out++ = 'Z';
   return out;
 }
+
+void append_timestamp(std::string& out, Timestamp t) {
+  char buf[kMaxTimestampText];
+  out.append(buf, format_timestamp(t, buf));
+}
+
+}  // namespace detail
 
 }  // namespace checkpoint

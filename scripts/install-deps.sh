@@ -2,6 +2,9 @@
 # Installs the Debian packages checkpoint needs to build, test, benchmark and
 # run its demo. Installs only what is missing; does nothing when all are
 # present. Needs root (or sudo) only when something must be installed.
+#
+#   scripts/install-deps.sh          what building and testing need
+#   scripts/install-deps.sh bench    that, and gnuplot for `make bench`'s charts
 set -euo pipefail
 
 packages=(
@@ -13,6 +16,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libfiu-dev fiu-utils
 )
+case "${1:-}" in
+  "") ;;
+  bench) packages+=(gnuplot-nox) ;;
+  *) echo "usage: $0 [bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <future>
+#include <map>
 #include <mutex>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -403,6 +406,55 @@ TEST_F(CheckpointTest, CommitListsExactlyWhatChangedSinceTheLastCommit) {
   EXPECT_EQ(last.states, map_of({state("a", 2), state("z", 5)}));
 }
 
+// Random changes, some batches small among many states and some large,
+// some commits failing: every successful commit holds exactly the states
+// of a model and lists exactly the names changed since the last success.
+TEST_F(CheckpointTest, CommitsMatchAModelThroughRandomChanges) {
+  auto stream = [](unsigned n) {  // appended, as g++ -O2 warns wrongly about "s" + ...
+    std::string out = "s";
+    out += std::to_string(1000 + n);
+    return out;
+  };
+  std::map<std::string, std::uint64_t> model;
+  for (unsigned i = 0; i < 200; ++i) {
+    journal_->stored.states.push_back(state(stream(i), 1));
+    model[stream(i)] = 1;
+  }
+  Checkpoint cp(store(), quiet());
+  std::mt19937 random(7);
+  std::set<std::string> touched;  // since the last successful commit
+  std::uint64_t record = 1;
+  for (int round = 0; round < 40; ++round) {
+    const int changes = round % 3 == 0 ? 300 : 3;
+    for (int i = 0; i < changes; ++i) {
+      const std::string name = stream(random() % 300);
+      if (random() % 4 == 0) {
+        cp.remove(name);
+        if (model.erase(name) == 1) touched.insert(name);  // absent: not a change
+      } else {
+        touched.insert(name);
+        cp.persist_state(state(name, ++record));
+        model[name] = record;
+      }
+    }
+    if (round % 5 == 4) {
+      journal_->with_lock([&] { journal_->fail_next = 1; });
+      EXPECT_THROW(cp.flush(), Error);
+      continue;
+    }
+    cp.flush();
+    Recorded last = journal_->commit(journal_->commit_count() - 1);
+    std::map<std::string, std::uint64_t> committed;
+    for (const auto& [name, s] : last.states) committed[name] = s.record_number;
+    ASSERT_EQ(committed, model) << "round " << round;
+    Names upserted, removed;
+    for (const auto& name : touched) (model.contains(name) ? upserted : removed).push_back(name);
+    EXPECT_EQ(last.upserted, upserted) << "round " << round;
+    EXPECT_EQ(last.removed, removed) << "round " << round;
+    touched.clear();
+  }
+}
+
 TEST_F(CheckpointTest, UpdateTimeComesFromTheClock) {
   Timestamp before = Timestamp::now();
   Checkpoint cp(store(), quiet());
@@ -466,6 +518,19 @@ TEST_F(CheckpointTest, EmptyOrInvalidUtf8IsRejectedAndNothingChanges) {
   expect_invalid([&] { cp.remove(""); }, "remove empty name");
   expect_invalid([&] { cp.remove("\xED\xA0\x80"); }, "remove surrogate");
   EXPECT_THAT(cp.states(), IsEmpty());
+  EXPECT_EQ(cp.stats().pending, 0u);
+}
+
+// persist() checks a known name only once, when it is added; the bookmark
+// is checked on every call.
+TEST_F(CheckpointTest, AKnownNameWithAnInvalidBookmarkKeepsItsState) {
+  Checkpoint cp(store(), quiet());
+  cp.persist_state(state("a", 1, "ok"));
+  cp.flush();
+  EXPECT_THROW(cp.persist("a", 2, Timestamp(), "\xFF"), Error);
+  EXPECT_THROW(cp.persist("b", 2, Timestamp(), "\xFF"), Error);
+  EXPECT_EQ(cp.state("a"), state("a", 1, "ok"));
+  EXPECT_EQ(cp.state("b"), std::nullopt);
   EXPECT_EQ(cp.stats().pending, 0u);
 }
 

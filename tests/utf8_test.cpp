@@ -59,5 +59,24 @@ TEST(Utf8, RejectsTruncatedAndStraySequences) {
   EXPECT_FALSE(is_valid_utf8("Ereignisanzeige \xFC"));
 }
 
+// Long ASCII runs are skipped in blocks; a fault must be found at every
+// offset inside or after a block, and multi-byte characters between blocks.
+TEST(Utf8, FindsAFaultAtEveryOffsetOfLongText) {
+  for (std::size_t length : {7u, 8u, 15u, 16u, 17u, 31u, 33u, 130u}) {
+    std::string ascii(length, 'a');
+    EXPECT_TRUE(is_valid_utf8(ascii)) << length;
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string bad = ascii;
+      bad[at] = '\xFC';
+      EXPECT_FALSE(is_valid_utf8(bad)) << length << " " << at;
+      std::string good = ascii;
+      good.replace(at, 1, "\xC3\xBC");  // ü
+      EXPECT_TRUE(is_valid_utf8(good)) << length << " " << at;
+      std::string cut = ascii.substr(0, at) + "\xE6\x97";  // a character cut off at the end
+      EXPECT_FALSE(is_valid_utf8(cut)) << length << " " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace checkpoint::detail

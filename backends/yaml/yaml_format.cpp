@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <optional>
 
+#include "backends/yaml/yaml_layout_reader.hpp"
 #include "checkpoint/error.hpp"
 #include "core/state_check.hpp"
+#include "core/timestamp_text.hpp"
 #include "core/utf8.hpp"
 
 namespace checkpoint::backends {
@@ -71,6 +73,11 @@ void append_double_quoted(std::string& out, std::string_view s) {
   out += '"';
   std::size_t copied = 0;
   for (std::size_t i = 0; i < s.size();) {
+    // Printable ASCII other than '"' and '\' is copied as it is: the common case.
+    if (auto c = static_cast<unsigned char>(s[i]); c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
     std::size_t width;
     if (auto code_point = escaped_at(s, i, width)) {
       out.append(s, copied, i - copied);
@@ -426,7 +433,7 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
   std::string out;
   out.reserve(64 + states.size() * 128);
   out += "---\nupdate_time: ";
-  out += update_time.to_string();
+  detail::append_timestamp(out, update_time);
   out += states.empty() ? "\nevent_logs: []\n" : "\nevent_logs:\n";
   char number[24];
   for (const auto& [key, state] : states) {
@@ -438,7 +445,7 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
     auto end = std::to_chars(number, number + sizeof number, state.record_number).ptr;
     out.append(number, end);
     out += "\n  timestamp: ";
-    out += state.timestamp.to_string();
+    detail::append_timestamp(out, state.timestamp);
     out += '\n';
     if (!state.bookmark.empty()) {
       out += "  bookmark: ";
@@ -452,6 +459,9 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
 
 PersistedState parse_yaml_document(std::string_view text, std::string_view store) {
   if (text.empty()) return {};
+  // Our own files, quickly; everything else (Winlogbeat's files, damaged
+  // ones) through yaml-cpp and the checks below.
+  if (auto ours = read_yaml_layout(text)) return std::move(*ours);
   check_characters(text, store);
   check_complete(text, store);
   // Without the byte order mark, yaml-cpp's marks are offsets into `text`.

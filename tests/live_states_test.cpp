@@ -1,0 +1,118 @@
+// The front end's hash table of live states, checked against std::map
+// through long random sequences of inserts and erases (which exercise the
+// probe runs, wrap-around and backward-shift deletion), and on names whose
+// hashes collide in the low bits.
+#include "core/live_states.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+namespace checkpoint::detail {
+namespace {
+
+std::map<std::string, std::uint64_t> contents(const LiveStates& table) {
+  std::map<std::string, std::uint64_t> out;
+  table.for_each([&](const Slot& slot) {
+    EXPECT_TRUE(out.emplace(slot.state.name, slot.state.record_number).second)
+        << "twice: " << slot.state.name;
+  });
+  return out;
+}
+
+TEST(LiveStates, StartsEmpty) {
+  LiveStates table;
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.find("a"), nullptr);
+  EXPECT_FALSE(table.erase("a"));
+  EXPECT_TRUE(contents(table).empty());
+}
+
+TEST(LiveStates, InsertFindErase) {
+  LiveStates table;
+  Slot& a = table.insert("a");
+  EXPECT_EQ(a.state.name, "a");
+  a.state.record_number = 7;
+  const std::string bookmark = "x";
+  table.insert("b").state.bookmark = bookmark;
+  ASSERT_NE(table.find("a"), nullptr);
+  EXPECT_EQ(table.find("a")->state.record_number, 7u);
+  EXPECT_EQ(table.find("b")->state.bookmark, "x");
+  EXPECT_EQ(table.find("c"), nullptr);
+  EXPECT_EQ(table.size(), 2u);
+
+  EXPECT_TRUE(table.erase("a"));
+  EXPECT_FALSE(table.erase("a"));
+  EXPECT_EQ(table.find("a"), nullptr);
+  EXPECT_EQ(table.size(), 1u);
+
+  // A reused slot starts from default values.
+  Slot& again = table.insert("a");
+  EXPECT_EQ(again.state.record_number, 0u);
+  EXPECT_EQ(again.state.bookmark, "");
+  EXPECT_EQ(again.generation, 0u);
+  EXPECT_EQ(table.find("b")->state.bookmark, "x");
+}
+
+TEST(LiveStates, NamesDifferingOnlyInLengthOrLastByte) {
+  LiveStates table;
+  std::string name;
+  for (int i = 0; i < 100; ++i) {
+    name += 'x';
+    table.insert(name).state.record_number = name.size();
+  }
+  table.insert(std::string("x\0", 2)).state.record_number = 999;
+  EXPECT_EQ(table.size(), 101u);
+  EXPECT_EQ(table.find("xxx")->state.record_number, 3u);
+  EXPECT_EQ(table.find(std::string("x\0", 2))->state.record_number, 999u);
+  EXPECT_EQ(table.find("x")->state.record_number, 1u);
+}
+
+TEST(LiveStates, MatchesAMapThroughRandomInsertsAndErases) {
+  for (std::uint32_t seed : {1u, 2u, 3u}) {
+    std::mt19937 random(seed);
+    LiveStates table;
+    std::map<std::string, std::uint64_t> model;
+    // Few distinct names, so erases hit and runs fill up and drain often.
+    std::uniform_int_distribution<int> pick(0, 299), op(0, 9);
+    for (std::uint64_t step = 1; step <= 20'000; ++step) {
+      const std::string name = "channel-" + std::to_string(pick(random));
+      if (op(random) < 4) {
+        EXPECT_EQ(table.erase(name), model.erase(name) == 1) << name;
+      } else {
+        Slot* slot = table.find(name);
+        ASSERT_EQ(slot != nullptr, model.contains(name)) << name;
+        if (slot == nullptr) slot = &table.insert(name);
+        slot->state.record_number = step;
+        model[name] = step;
+      }
+      ASSERT_EQ(table.size(), model.size());
+    }
+    EXPECT_EQ(contents(table), model) << "seed " << seed;
+    for (const auto& [name, record] : model) {
+      ASSERT_NE(table.find(name), nullptr) << name;
+      EXPECT_EQ(table.find(name)->state.record_number, record);
+    }
+  }
+}
+
+TEST(LiveStates, GrowsAndReserves) {
+  LiveStates table;
+  table.reserve(10);
+  for (int i = 0; i < 100'000; ++i) table.insert(std::to_string(i)).state.record_number = i;
+  EXPECT_EQ(table.size(), 100'000u);
+  for (int i = 0; i < 100'000; i += 7) {
+    ASSERT_NE(table.find(std::to_string(i)), nullptr) << i;
+    EXPECT_EQ(table.find(std::to_string(i))->state.record_number, static_cast<std::uint64_t>(i));
+  }
+  for (int i = 0; i < 100'000; i += 2) ASSERT_TRUE(table.erase(std::to_string(i)));
+  EXPECT_EQ(table.size(), 50'000u);
+  for (int i = 0; i < 100'000; ++i) {
+    EXPECT_EQ(table.find(std::to_string(i)) != nullptr, i % 2 == 1) << i;
+  }
+}
+
+}  // namespace
+}  // namespace checkpoint::detail
