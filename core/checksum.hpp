@@ -23,6 +23,11 @@ class Crc32c {
   std::uint32_t crc_ = 0xFFFFFFFFu;
 };
 
+// Feeds `bytes` to a CRC-32C register (not inverted) with lookup tables.
+// Crc32c uses the CPU's crc32 instruction instead where there is one; this
+// is declared so that tests can compare the two.
+std::uint32_t crc32c_update_portable(std::uint32_t crc, std::string_view bytes) noexcept;
+
 // The CRC-32C of every field of `state`: name, record number, timestamp
 // and bookmark, each string preceded by its length. Part of the stored
 // formats: never change it.

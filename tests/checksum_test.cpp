@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace checkpoint::detail {
 namespace {
 
@@ -12,6 +15,22 @@ TEST(Crc32c, KnownValues) {
   EXPECT_EQ(Crc32c().add("1234").add("56789").value(), 0xE3069283u);
   EXPECT_EQ(Crc32c().add(std::uint64_t{0x0807060504030201}).value(),
             Crc32c().add("\x01\x02\x03\x04\x05\x06\x07\x08").value());
+}
+
+// The CPU's crc32 instruction (where Crc32c uses it) and the tables agree
+// on every length and alignment.
+TEST(Crc32c, InstructionAndTablesAgree) {
+  std::mt19937 random(1);
+  std::string bytes(300, '\0');
+  for (char& c : bytes) c = static_cast<char>(random());
+  EXPECT_EQ(~crc32c_update_portable(0xFFFFFFFFu, "123456789"), 0xE3069283u);
+  for (std::size_t offset = 0; offset < 9; ++offset) {
+    for (std::size_t length = 0; length + offset <= bytes.size(); length += 7) {
+      const std::string_view piece(bytes.data() + offset, length);
+      EXPECT_EQ(Crc32c().add(piece).value(), ~crc32c_update_portable(0xFFFFFFFFu, piece))
+          << offset << " " << length;
+    }
+  }
 }
 
 TEST(StateChecksum, EveryFieldCounts) {
