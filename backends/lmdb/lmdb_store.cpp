@@ -9,6 +9,7 @@
 #include "backends/lmdb/lmdb_env.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/writer_lock.hpp"
+#include "core/commit_states.hpp"
 #include "core/store_options.hpp"
 
 namespace checkpoint::backends {
@@ -151,11 +152,11 @@ class LmdbStore final : public StateStore {
   // Writes the changes; returns 0 or MDB_MAP_FULL, throws other failures.
   int write(const Transaction& txn, const Commit& commit) {
     for (const auto* names : {&commit.removed, &commit.upserted}) {
-      for (const auto& name : *names) {
-        // Commit.states decides: a name in both lists, or upserted and
-        // then removed, ends as the states say.
-        auto it = commit.states.find(name);
-        int rc = it == commit.states.end() ? erase(txn, name) : put(txn, it->second);
+      // Commit.states decides: a name in both lists, or upserted and then
+      // removed, ends as the states say.
+      const auto found = detail::find_states(commit.states, *names);
+      for (std::size_t i = 0; i < names->size(); ++i) {
+        int rc = found[i] == nullptr ? erase(txn, (*names)[i]) : put(txn, *found[i]);
         if (rc != 0) return rc;
       }
     }

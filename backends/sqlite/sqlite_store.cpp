@@ -17,6 +17,7 @@
 #include "checkpoint/error.hpp"
 #include "checkpoint/writer_lock.hpp"
 #include "core/checksum.hpp"
+#include "core/commit_states.hpp"
 #include "core/durable_file.hpp"
 #include "core/store_options.hpp"
 #include "core/utf8.hpp"
@@ -105,7 +106,7 @@ std::string create_file(const std::filesystem::path& path, const std::string& la
 
 // Rows per statement when many states are written: one statement for many
 // rows costs SQLite less per row than one statement per row.
-constexpr int kRowsPerUpsert = 32;
+constexpr int kRowsPerUpsert = 64;
 
 // Parameters per row: name, record_number, timestamp_seconds,
 // timestamp_nanos, bookmark, checksum.
@@ -219,12 +220,8 @@ class SqliteStore final : public StateStore {
         erase.bind(1, name);
         erase.run("cannot delete a state");
       }
-      std::vector<const EventLogState*> rows;
-      rows.reserve(commit.upserted.size());
-      for (const auto& name : commit.upserted) {
-        auto it = commit.states.find(name);
-        if (it != commit.states.end()) rows.push_back(&it->second);  // else added, then removed
-      }
+      std::vector<const EventLogState*> rows = detail::find_states(commit.states, commit.upserted);
+      std::erase(rows, nullptr);  // added, then removed again
       std::size_t done = 0;
       for (; rows.size() - done >= kRowsPerUpsert; done += kRowsPerUpsert) {
         for (int i = 0; i < kRowsPerUpsert; ++i)
