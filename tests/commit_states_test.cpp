@@ -47,7 +47,7 @@ TEST(FindStates, WalkAndSearchAgree) {
       if (random() % (round % 2 == 0 ? 2 : 40) == 0) asked.push_back(name);  // long or short
     }
     asked.push_back("zzz");            // after every stored name
-    asked.insert(asked.begin(), "a");  // before every stored name
+    asked.insert(asked.begin(), "0");  // before every stored name
     if (round % 3 == 0) std::shuffle(asked.begin(), asked.end(), random);  // unsorted
     const StateMap states = states_named(stored);
     EXPECT_EQ(find_states(states, asked), searched(states, asked)) << "round " << round;
