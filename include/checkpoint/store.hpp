@@ -16,9 +16,10 @@ namespace checkpoint {
 // the call to StateStore::commit().
 struct Commit {
   Timestamp update_time;
-  const StateMap& states;                    // every state after this commit
-  const std::vector<std::string>& upserted;  // names added or changed since the last successful commit
-  const std::vector<std::string>& removed;   // names removed since the last successful commit
+  const StateMap& states;  // every state after this commit
+  const std::vector<std::string>&
+      upserted;  // names added or changed since the last successful commit
+  const std::vector<std::string>& removed;  // names removed since the last successful commit
 };
 
 class StateStore {
