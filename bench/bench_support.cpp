@@ -1,5 +1,6 @@
 #include "bench/bench_support.hpp"
 
+#include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -158,6 +159,15 @@ double durable_write_seconds(std::size_t bytes) {
   if (::fsync(dir_fd) != 0) sys_fail("fsync directory");
   ::close(dir_fd);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run(int argc, char** argv, void (*register_all)()) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace bench

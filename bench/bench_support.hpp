@@ -61,4 +61,7 @@ std::string name(std::initializer_list<std::string_view> parts);
 // fsync it, rename it over the old one, fsync the directory. Seconds taken.
 double durable_write_seconds(std::size_t bytes);
 
+// main() of a program whose benchmarks `register_all` registers at run time.
+int run(int argc, char** argv, void (*register_all)());
+
 }  // namespace bench

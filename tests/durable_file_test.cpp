@@ -14,6 +14,7 @@
 #include <string>
 
 #include "checkpoint/error.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint::detail {
 namespace {
@@ -58,12 +59,7 @@ class ScopedUmask {
 
 class DurableFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "durable_file_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  checkpoint::testing::TempDir temp_{"durable_file_test"};
 
   // Runs a write expected to fail; returns the Error{io} message.
   std::string failed_write(const fs::path& path, const std::string& contents) {
@@ -77,7 +73,7 @@ class DurableFile : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  fs::path dir_ = temp_.path();
 };
 
 TEST_F(DurableFile, WritesTheContents) {

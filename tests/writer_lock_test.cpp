@@ -18,6 +18,7 @@
 
 #include "checkpoint/checkpoint.hpp"
 #include "checkpoint/error.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint {
 namespace {
@@ -64,14 +65,8 @@ Error locked_error(Attempt attempt) {
 
 class TempDir : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "writer_lock_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  checkpoint::testing::TempDir temp_{"writer_lock_test"};
+  fs::path dir_ = temp_.path();
 };
 
 using WriterLockTest = TempDir;
