@@ -1,6 +1,6 @@
 // The fixture behind every conformance case: a fresh directory, the store
-// opened through open_store(), a model of what it should hold, and messages
-// that say which state and which field differ.
+// opened through Store::open(), a model of what it should hold, and
+// messages that say which state and which field differ.
 #include <stdlib.h>
 
 #include <cstdio>
@@ -109,13 +109,19 @@ std::string StoreConformance::where() const {
   return GetParam().backend + (GetParam().reopen ? "/Reopen" : "/KeepOpen") + " store " + uri_;
 }
 
-StateStore& StoreConformance::store() {
+Store& StoreConformance::store() {
   if (GetParam().reopen) store_.reset();  // the old one closes before the new one opens
   if (!store_) {
-    store_ = open_store(uri_);
-    if (!store_) throw std::logic_error(where() + ": open_store returned null");
+    store_ = Store::open(uri_);
+    if (!store_) throw std::logic_error(where() + ": Store::open returned null");
   }
   return *store_;
+}
+
+std::unique_ptr<Store> StoreConformance::reader() const {
+  auto out = Store::open(uri_, {.mode = OpenMode::read});
+  if (!out) throw std::logic_error(where() + ": Store::open returned null");
+  return out;
 }
 
 void StoreConformance::put(EventLogState state) {
@@ -138,15 +144,27 @@ void StoreConformance::commit() {
 }
 
 void StoreConformance::commit(Timestamp update_time) {
-  std::vector<std::string> upserted, removed;
-  for (const auto& name : changed_) (model_.contains(name) ? upserted : removed).push_back(name);
-  store().commit(Commit{update_time, model_, upserted, removed});
+  // changed_ is sorted, so both lists are, as Changes requires.
+  std::vector<EventLogState> upserted;
+  std::vector<std::string> removed;
+  for (const auto& name : changed_) {
+    if (auto it = model_.find(name); it != model_.end()) {
+      upserted.push_back(it->second);
+    } else {
+      removed.push_back(name);
+    }
+  }
+  store().commit(Changes{update_time, upserted, removed});
   changed_.clear();
   update_time_ = update_time;
 }
 
 ::testing::AssertionResult StoreConformance::stored() {
-  return same(store().load(), model_, update_time_);
+  auto through_writer = same(store().load(), model_, update_time_);
+  if (!through_writer) return through_writer << "\n(loaded through the store opened for writing)";
+  auto through_reader = same(reader()->load(), model_, update_time_);
+  if (!through_reader) return through_reader << "\n(loaded through a store opened for reading)";
+  return ::testing::AssertionSuccess();
 }
 
 ::testing::AssertionResult StoreConformance::same(const PersistedState& loaded,

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "core/chunked_vector.hpp"
+#include "core/legacy_adapter.hpp"
 #include "core/live_states.hpp"
+#include "core/scan_check.hpp"
 #include "core/state_check.hpp"
 #include "core/utf8.hpp"
 
@@ -29,30 +31,70 @@ struct StringHash {
   }
 };
 
-// Names changed since the last successful commit: what the next commit
-// lists. Both sorted (databases write keys fastest in order) and disjoint.
-struct Unacked {
-  std::vector<std::string> upserted, removed;
+// What one commit hands the store: the changed states and the removed
+// names, both sorted by name and disjoint (the order Changes requires, and
+// the one databases write fastest).
+struct Batch {
+  std::vector<EventLogState> upserted;
+  std::vector<std::string> removed;
 
   std::size_t size() const { return upserted.size() + removed.size(); }
-  bool contains(std::string_view name) const {
-    return std::binary_search(upserted.begin(), upserted.end(), name, std::less<>()) ||
-           std::binary_search(removed.begin(), removed.end(), name, std::less<>());
-  }
+  bool empty() const { return upserted.empty() && removed.empty(); }
 };
 
-// (names \ drop) ∪ add, all sorted.
-std::vector<std::string> merged(const std::vector<std::string>& names,
-                                const std::vector<std::string>& drop,
-                                const std::vector<std::string>& add) {
-  std::vector<std::string> kept, out;
-  std::set_difference(names.begin(), names.end(), drop.begin(), drop.end(),
-                      std::back_inserter(kept));
-  out.reserve(kept.size() + add.size());
-  std::set_union(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()),
-                 add.begin(), add.end(), std::back_inserter(out));
+const std::string& name_of(const EventLogState& state) { return state.name; }
+const std::string& name_of(const std::string& name) { return name; }
+
+// Whether sorted `items` (states or names) hold `name`.
+template <typename Items>
+bool holds(const Items& items, const std::string& name) {
+  auto it = std::lower_bound(items.begin(), items.end(), name,
+                             [](const auto& item, const std::string& n) { return name_of(item) < n; });
+  return it != items.end() && name_of(*it) == name;
+}
+
+// Two sorted, disjoint lists (of states or names) merged into one.
+template <typename Items>
+Items merge_sorted(Items&& a, Items&& b) {
+  Items out;
+  out.reserve(a.size() + b.size());
+  std::merge(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()),
+             std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()),
+             std::back_inserter(out),
+             [](const auto& x, const auto& y) { return name_of(x) < name_of(y); });
   return out;
 }
+
+// `older` with `newer` applied on top: where both name a state, `newer`
+// wins. Linear (plus a search per older name); moves from both.
+Batch merged(Batch&& older, Batch&& newer) {
+  auto changed_since = [&](const auto& item) {
+    return holds(newer.upserted, name_of(item)) || holds(newer.removed, name_of(item));
+  };
+  std::erase_if(older.upserted, changed_since);
+  std::erase_if(older.removed, changed_since);
+  Batch out;
+  out.upserted = merge_sorted(std::move(older.upserted), std::move(newer.upserted));
+  out.removed = merge_sorted(std::move(older.removed), std::move(newer.removed));
+  return out;
+}
+
+// The names of a batch, sorted: what stats().pending counts while the batch
+// is in flight or waits to be retried.
+struct PendingNames {
+  std::vector<std::string> names;
+
+  explicit PendingNames(const Batch& batch) {
+    names.reserve(batch.size());
+    for (const auto& state : batch.upserted) names.push_back(state.name);
+    names.insert(names.end(), batch.removed.begin(), batch.removed.end());
+    std::sort(names.begin(), names.end());
+  }
+  std::size_t size() const { return names.size(); }
+  bool contains(std::string_view name) const {
+    return std::binary_search(names.begin(), names.end(), name, std::less<>());
+  }
+};
 
 // One name's change since the commit side last took the changes: its latest
 // value, or its removal.
@@ -87,12 +129,6 @@ struct ChangeSet {
     removed.swap(other.removed);
   }
 
-  // Makes entries up to `count`, so that persist() need not (called on a
-  // set that persist() does not use at the time).
-  void prepare(std::size_t count) {
-    while (entries.size() < count) entries.emplace_back();
-  }
-
   void clear() {  // keeps the spare entries
     size = 0;
     removed.clear();
@@ -120,9 +156,12 @@ void report(const Options& options, const Error& error) noexcept {
 // live state's slot records where the name's entry in the change set is (if
 // it has one in the current generation), so no second lookup is needed.
 // The commit side swaps the whole change set out in O(1) and starts a new
-// generation; it builds the sorted snapshot the store needs outside the lock.
+// generation; outside the lock it sorts the changes into the Batch the store
+// commits (Changes carries only what changed: the front end keeps the one
+// copy of every state, in `live`).
 struct Checkpoint::Impl {
-  std::unique_ptr<StateStore> store;
+  std::unique_ptr<Store> store;
+  std::string label;  // "Checkpoint on STORE" or "Checkpoint", for messages
   Options options;
 
   // Guarded by `mutex`.
@@ -133,45 +172,49 @@ struct Checkpoint::Impl {
   std::uint64_t generation = 1;          // of `changes`; a new one at every swap
   std::size_t updates = 0;               // persist()/remove() calls since then
   std::optional<Clock::time_point> due;  // when the unflushed changes must be committed
-  // The commit side's `unacked` as of the last commit attempt, for
+  // The names of the batch in flight or waiting for a retry, for
   // stats().pending; never modified once published.
-  std::shared_ptr<const Unacked> unacked_view;
+  std::shared_ptr<const PendingNames> unacked_view;
   bool closed = false;    // persist(), remove(), flush() refuse
   bool stopping = false;  // the worker is told to exit
   Stats stats;
 
   // Guarded by `commit_mutex`.
   std::mutex commit_mutex;
-  ChangeSet taken;    // the change set last swapped out; empty between commits
-  StateMap snapshot;  // what the next commit writes: `live` as of the last swap
-  // Names changed since the last successful commit (upserted or removed);
-  // replaced, never modified, once published as `unacked_view`.
-  std::shared_ptr<const Unacked> unacked;
+  ChangeSet taken;  // the change set last swapped out; empty between commits
+  Batch retry;      // the changes of failed commits, committed with the next one
 
   std::mutex shutdown_mutex;  // makes a second shutdown() wait for the first
   bool shut_down = false;     // guarded by `shutdown_mutex`
 
   std::thread worker;
 
-  Impl(std::unique_ptr<StateStore> s, Options o) : store(std::move(s)), options(std::move(o)) {
+  Impl(std::unique_ptr<Store> s, std::string l, Options o)
+      : store(std::move(s)), label(std::move(l)), options(std::move(o)) {
     if (!store) throw Error(ErrorCode::invalid_argument, "Checkpoint: store is null");
     if (options.max_updates == 0) options.max_updates = 1;
     options.flush_interval =
         std::max<std::chrono::milliseconds>(options.flush_interval, std::chrono::seconds(1));
-    PersistedState loaded = store->load();
-    live.reserve(loaded.states.size());
-    for (auto& state : loaded.states) {
-      Slot* slot = live.find(state.name);
-      (slot != nullptr ? *slot : live.insert(state.name)).state = state;
-      std::string name = state.name;
-      snapshot.insert_or_assign(std::move(name), std::move(state));
-    }
-    // Entries for every known name in both change sets, made now rather
-    // than by persist() calls.
-    changes.prepare(live.size());
-    taken.prepare(live.size());
+    load();
     commit_now();  // proves the store writable; throws if it is not
     worker = std::thread([this] { run(); });
+  }
+
+  // Reads the store into `live`, holding each state to the contract (name
+  // order, unique UTF-8 names), since everything after relies on it.
+  void load() {
+    detail::ScanCheck check(label);
+    try {
+      store->scan([&](EventLogState&& state) {
+        if (auto problem = check.problem(state)) throw Error(ErrorCode::corrupt, *problem);
+        live.insert(state.name).state = std::move(state);
+      });
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::corrupt,
+                  label + ": loading failed: " + e.what() + " (a store must throw Error)");
+    }
   }
 
   ~Impl() {
@@ -249,95 +292,108 @@ struct Checkpoint::Impl {
     if (++updates >= options.max_updates) wake.notify_one();
   }
 
-  // Takes the pending changes and commits them with everything still
-  // unacknowledged. Throws what the store threw (as Error); the changes
-  // then stay unacknowledged and go into the next commit.
+  // Takes the pending changes and commits them with those of earlier
+  // failed commits. Throws what the store threw (as Error); the changes
+  // are then kept for the next commit.
   void commit_now() {
     std::lock_guard commit_lock(commit_mutex);
-    std::size_t states = 0;
     {
       std::lock_guard lock(mutex);
       taken.swap(changes);  // O(1): persist() waits for nothing longer
-      states = live.size();
       ++generation;
       updates = 0;
       due.reset();
     }
-    // Everything below, outside `mutex`, is O(changes log changes) (or
-    // O(states) when that is less), except the store.
-    auto batch = std::make_shared<Unacked>(apply_taken());
-    taken.clear();
-    taken.prepare(states);  // the next swap hands it to persist() ready
-    if (unacked) {          // the last commit failed: its changes go into this one
-      auto all = std::make_shared<Unacked>();
-      all->upserted = merged(unacked->upserted, batch->removed, batch->upserted);
-      all->removed = merged(unacked->removed, batch->upserted, batch->removed);
-      batch = std::move(all);
-    }
-    unacked = batch;
-    publish_unacked(unacked);
+    // Everything below, outside `mutex`, is O(changes log changes), except
+    // the store.
+    std::vector<std::size_t> order = sorted_taken();
+    Batch batch = take_batch(order);
+    if (!retry.empty()) batch = merged(std::move(retry), std::move(batch));
+    retry = {};
+    publish_pending(batch.empty() ? nullptr : std::make_shared<PendingNames>(batch));
     auto start = Clock::now();
     try {
-      store->commit(Commit{Timestamp::now(), snapshot, unacked->upserted, unacked->removed});
-    } catch (const Error& e) {
-      record_failure(e.what(), Clock::now() - start);
-      throw;
-    } catch (const std::exception& e) {
-      record_failure(e.what(), Clock::now() - start);
-      throw Error(ErrorCode::io, std::string("Checkpoint: store commit failed: ") + e.what());
+      store->commit(Changes{Timestamp::now(), batch.upserted, batch.removed});
     } catch (...) {
-      const std::string what = "Checkpoint: store commit threw an unknown exception";
-      record_failure(what, Clock::now() - start);
-      throw Error(ErrorCode::io, what);
+      retry = std::move(batch);
+      taken.clear();
+      rethrow_as_error(Clock::now() - start);
     }
-    unacked.reset();
     auto took = Clock::now() - start;
+    give_back(order, batch);
+    taken.clear();
     // Declared before the lock, so destroyed after its release: it may hold
     // a million names.
-    std::shared_ptr<const Unacked> acked;
+    std::shared_ptr<const PendingNames> committed;
     std::lock_guard lock(mutex);
-    acked.swap(unacked_view);
+    committed.swap(unacked_view);
     stats.commits++;
     stats.last_commit_duration = took;
     stats.last_error.clear();
   }
 
-  // Applies the changes in `taken` to `snapshot` in name order, and lists
-  // them. A large batch is merged into the snapshot in one ordered walk.
-  Unacked apply_taken() {
-    std::vector<const Change*> order(taken.size);
-    for (std::size_t i = 0; i < taken.size; ++i) order[i] = &taken.entries[i];
-    std::sort(order.begin(), order.end(),
-              [](const Change* a, const Change* b) { return a->state.name < b->state.name; });
-    Unacked out;
-    const bool walk = order.size() * 16 > snapshot.size();
-    auto it = snapshot.begin();
-    for (const Change* change : order) {
-      const std::string& name = change->state.name;
-      if (walk) {
-        while (it != snapshot.end() && it->first < name) ++it;
+  // Records the failure of the exception being handled and throws it as
+  // Error: what the store threw, or an Error{io} that quotes it.
+  [[noreturn]] void rethrow_as_error(Clock::duration took) {
+    try {
+      throw;
+    } catch (const Error& e) {
+      record_failure(e.what(), took);
+      throw;
+    } catch (const std::exception& e) {
+      record_failure(e.what(), took);
+      throw Error(ErrorCode::io, label + ": commit failed: " + e.what());
+    } catch (...) {
+      const std::string what = label + ": the store's commit threw an unknown exception";
+      record_failure(what, took);
+      throw Error(ErrorCode::io, what);
+    }
+  }
+
+  // The entries of `taken`, by name.
+  std::vector<std::size_t> sorted_taken() const {
+    std::vector<std::size_t> order(taken.size);
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return taken.entries[a].state.name < taken.entries[b].state.name;
+    });
+    return order;
+  }
+
+  // Moves the changes out of `taken`, in name order. give_back() returns
+  // the strings to the spare entries afterwards (whichever they were), so
+  // that a steady stream of updates allocates nothing.
+  Batch take_batch(const std::vector<std::size_t>& order) {
+    Batch out;
+    for (std::size_t i : order) {
+      Change& change = taken.entries[i];
+      if (change.removed) {
+        out.removed.push_back(std::move(change.state.name));
       } else {
-        it = snapshot.lower_bound(name);
-      }
-      const bool present = it != snapshot.end() && it->first == name;
-      if (change->removed) {
-        if (present) it = snapshot.erase(it);
-        out.removed.push_back(name);
-      } else {
-        if (present) {
-          it->second = change->state;  // reuses the strings' buffers
-        } else {
-          it = snapshot.emplace_hint(it, name, change->state);
-        }
-        out.upserted.push_back(name);
+        out.upserted.push_back(std::move(change.state));
       }
     }
     return out;
   }
 
+  void give_back(const std::vector<std::size_t>& order, Batch& batch) {
+    auto upserted = batch.upserted.begin();
+    auto removed = batch.removed.begin();
+    for (std::size_t i : order) {
+      Change& change = taken.entries[i];
+      if (change.removed) {
+        if (removed == batch.removed.end()) return;
+        change.state.name = std::move(*removed++);
+      } else {
+        if (upserted == batch.upserted.end()) return;
+        change.state = std::move(*upserted++);
+      }
+    }
+  }
+
   // Makes `names` what stats().pending sees. The list it replaces is
   // destroyed outside `mutex`: freeing a million names takes a while.
-  void publish_unacked(std::shared_ptr<const Unacked> names) {
+  void publish_pending(std::shared_ptr<const PendingNames> names) {
     {
       std::lock_guard lock(mutex);
       unacked_view.swap(names);
@@ -429,10 +485,17 @@ struct Checkpoint::Impl {
 };
 
 Checkpoint::Checkpoint(std::string_view uri, Options options)
-    : Checkpoint(open_store(uri), std::move(options)) {}
+    : impl_(std::make_unique<Impl>(
+          Store::open(uri, {OpenMode::write, options.create_if_missing}),
+          "Checkpoint on " + std::string(uri), std::move(options))) {}
+
+Checkpoint::Checkpoint(std::unique_ptr<Store> store, Options options)
+    : impl_(std::make_unique<Impl>(std::move(store), "Checkpoint", std::move(options))) {}
 
 Checkpoint::Checkpoint(std::unique_ptr<StateStore> store, Options options)
-    : impl_(std::make_unique<Impl>(std::move(store), std::move(options))) {}
+    : Checkpoint(store ? detail::from_legacy(std::move(store), OpenMode::write, "Checkpoint's store")
+                       : nullptr,
+                 std::move(options)) {}
 
 Checkpoint::~Checkpoint() {
   try {

@@ -1,16 +1,15 @@
-#include "core/durable_file.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
-#include "checkpoint/error.hpp"
-#include "core/system_calls.hpp"
+#include "checkpoint/toolkit/errors.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 
-namespace checkpoint::detail {
+namespace checkpoint::toolkit {
 namespace {
 
 // A failed system call: what was attempted and errno. The public functions
@@ -19,10 +18,6 @@ struct SysError {
   std::string what;
   int err;
 };
-
-[[noreturn]] void fail(std::string_view store, const std::string& what, int err) {
-  throw Error(ErrorCode::io, std::string(store) + ": " + what + ": " + std::strerror(err));
-}
 
 // Closes the descriptor when it goes out of scope.
 class Fd {
@@ -114,25 +109,47 @@ void write_new_file(const std::filesystem::path& path, std::string_view contents
   if (sync) fsync_directory(parent_of(path));
 }
 
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
 }  // namespace
 
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store) {
-  Fd fd(sys().open(path.c_str(), O_RDONLY | O_CLOEXEC, 0));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer to appear.
+  Fd fd(sys().open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
-    fail(store, "cannot open " + path.string(), errno);
+    throw system_error(ErrorCode::io, store, "cannot open " + path.string(), errno);
   }
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = sys().read(fd.get(), buf, sizeof buf);
+  struct stat st {};
+  if (sys().fstat(fd.get(), &st) != 0) {
+    throw system_error(ErrorCode::io, store, "cannot stat " + path.string(), errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw store_error(ErrorCode::invalid_config, store,
+                      path.string() + " is " + kind_of(st.st_mode) +
+                          ", not a regular file: it cannot hold a store");
+  }
+  // Never more than the size it had when opened: a file that grows while it
+  // is read (or claims no size, as /proc files do) cannot exhaust memory.
+  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = sys().read(fd.get(), out.data() + done, out.size() - done);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(store, "cannot read " + path.string(), errno);
+      if (errno == EINTR || errno == EAGAIN) continue;
+      throw system_error(ErrorCode::io, store, "cannot read " + path.string(), errno);
     }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
+    if (n == 0) break;  // shrank meanwhile
+    done += static_cast<std::size_t>(n);
   }
+  out.resize(done);
   return out;
 }
 
@@ -140,8 +157,23 @@ void create_directories(const std::filesystem::path& dir, std::string_view store
   try {
     make_directories(dir);
   } catch (const SysError& e) {
-    fail(store, e.what, e.err);
+    throw system_error(ErrorCode::io, store, e.what, e.err);
   }
+}
+
+void sync_directory(const std::filesystem::path& dir, std::string_view store) {
+  try {
+    fsync_directory(dir.empty() ? std::filesystem::path(".") : dir);
+  } catch (const SysError& e) {
+    throw system_error(ErrorCode::io, store, e.what, e.err);
+  }
+}
+
+bool exists(const std::filesystem::path& path, std::string_view store) {
+  struct stat st;
+  if (sys().lstat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  throw system_error(ErrorCode::io, store, "cannot stat " + path.string(), errno);
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
@@ -149,8 +181,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   try {
     write_new_file(path, contents, sync);
   } catch (const SysError& e) {
-    fail(store, "cannot write " + path.string() + ": " + e.what, e.err);
+    throw system_error(ErrorCode::io, store, "cannot write " + path.string() + ": " + e.what,
+                       e.err);
   }
 }
 
-}  // namespace checkpoint::detail
+}  // namespace checkpoint::toolkit

@@ -27,4 +27,14 @@ std::string_view to_string(ErrorCode code) noexcept {
 Error::Error(ErrorCode code, const std::string& message)
     : std::runtime_error(message), code_(code) {}
 
+Error::Error(ErrorCode code, const std::string& message, ErrorDetails details)
+    : std::runtime_error(message),
+      code_(code),
+      details_(std::make_shared<const ErrorDetails>(std::move(details))) {}
+
+const ErrorDetails& Error::details() const noexcept {
+  static const ErrorDetails none;
+  return details_ ? *details_ : none;
+}
+
 }  // namespace checkpoint

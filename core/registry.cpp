@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "checkpoint/error.hpp"
+#include "core/legacy_adapter.hpp"
 #include "core/registry_internal.hpp"
 
 namespace checkpoint {
@@ -12,7 +13,7 @@ namespace {
 
 struct Backend {
   BackendInfo info;
-  StoreFactory factory;
+  BackendFactory factory;
 };
 
 struct Registry {
@@ -123,7 +124,7 @@ std::string known_schemes(const Registry& r) {
 
 namespace detail {
 
-void add_backend(BackendInfo info, StoreFactory factory) {
+void add_backend(BackendInfo info, BackendFactory factory) {
   info.scheme = lower(info.scheme);
   if (!valid_scheme(info.scheme)) {
     throw Error(ErrorCode::invalid_argument,
@@ -170,9 +171,23 @@ void add_backend(BackendInfo info, StoreFactory factory) {
 
 }  // namespace detail
 
-void register_backend(BackendInfo info, StoreFactory factory) {
+void register_backend(BackendInfo info, BackendFactory factory) {
   ensure_builtins();
   detail::add_backend(std::move(info), std::move(factory));
+}
+
+void register_backend(BackendInfo info, StoreFactory factory) {
+  if (!factory) {
+    throw Error(ErrorCode::invalid_argument,
+                "register_backend: backend \"" + info.scheme + "\" has no factory");
+  }
+  register_backend(std::move(info), [factory = std::move(factory)](
+                                        const StoreUri& uri,
+                                        const OpenOptions& options) -> std::unique_ptr<Store> {
+    auto store = factory(uri);
+    if (!store) return nullptr;
+    return detail::from_legacy(std::move(store), options.mode, uri.scheme + " store " + uri.target);
+  });
 }
 
 std::vector<BackendInfo> registered_backends() {
@@ -256,10 +271,10 @@ StoreUri parse_store_uri(std::string_view uri) {
   return out;
 }
 
-std::unique_ptr<StateStore> open_store(std::string_view uri) {
+std::unique_ptr<Store> Store::open(std::string_view uri, OpenOptions options) {
   StoreUri parsed = parse_store_uri(uri);
   ensure_builtins();
-  StoreFactory factory;
+  BackendFactory factory;
   {
     auto& r = registry();
     std::lock_guard lock(r.mutex);
@@ -279,12 +294,16 @@ std::unique_ptr<StateStore> open_store(std::string_view uri) {
     }
     factory = it->second.factory;
   }
-  auto store = factory(parsed);
+  auto store = factory(parsed, options);
   if (!store) {
     throw Error(ErrorCode::invalid_config,
                 "config string \"" + parsed.text + "\": backend returned no store");
   }
   return store;
+}
+
+std::unique_ptr<StateStore> open_store(std::string_view uri) {
+  return detail::to_legacy(Store::open(uri));
 }
 
 }  // namespace checkpoint

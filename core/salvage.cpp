@@ -1,7 +1,6 @@
 #include "core/salvage.hpp"
 
 #include <algorithm>
-#include <regex>
 
 #include "checkpoint/error.hpp"
 
@@ -10,16 +9,13 @@ namespace {
 
 constexpr std::string_view kLabel = "salvage";
 
-// The parser's message without the label it puts first, nor a line number
-// within the one-state document (the collector names the file's line).
+// What the parser found wrong, without its label or a line number within
+// the one-state document (the collector names the file's line).
 std::string reason(const Error& e) {
+  if (!e.details().reason.empty()) return e.details().reason;
   std::string what = e.what();
   if (what.starts_with(std::string(kLabel) + ": ")) what.erase(0, kLabel.size() + 2);
-  if (what.starts_with("line ")) {
-    auto colon = what.find(": ");
-    if (colon != std::string::npos) what.erase(0, colon + 2);
-  }
-  return std::regex_replace(what, std::regex(" at offset [0-9]+"), "");
+  return what;
 }
 
 }  // namespace
@@ -38,10 +34,11 @@ void SalvageCollector::state(const std::string& document, std::size_t offset) {
     }
     EventLogState& state = one.states.front();
     if (!seen_.insert(state.name).second) {
-      problem(offset, "\"" + state.name + "\" repeats an earlier state; kept the first");
+      damage_.emplace_back(offset, Damage{where(offset), "repeats an earlier state; kept the first",
+                                          state.name});
       return;
     }
-    result_.state.states.push_back(std::move(state));
+    result_.readable.states.push_back(std::move(state));
   } catch (const Error& e) {
     problem(offset, reason(e));
   }
@@ -49,30 +46,32 @@ void SalvageCollector::state(const std::string& document, std::size_t offset) {
 
 void SalvageCollector::update_time(const std::string& document, std::size_t offset) {
   try {
-    result_.state.update_time = parse_(document, kLabel).update_time;
+    result_.readable.update_time = parse_(document, kLabel).update_time;
   } catch (const Error& e) {
     problem(offset, "update_time: " + reason(e));
   }
 }
 
 void SalvageCollector::problem(std::size_t offset, const std::string& what) {
-  problems_.emplace_back(offset, where(offset) + ": " + what);
+  damage_.emplace_back(offset, Damage{where(offset), what, ""});
 }
 
-Salvaged SalvageCollector::finish() {
+Salvage SalvageCollector::finish() {
   // Damage between states (in the header, say) reaches no state: the strict
   // parser on the whole text tells of it.
-  if (problems_.empty()) {
+  if (damage_.empty()) {
     try {
       parse_(text_, kLabel);
     } catch (const Error& e) {
-      problem("the document: " + reason(e));
+      Damage damage{"", "the document: " + reason(e), ""};
+      if (e.details().line) damage.where = "line " + std::to_string(*e.details().line);
+      damage_.emplace_back(SIZE_MAX, std::move(damage));
     }
   }
-  std::stable_sort(problems_.begin(), problems_.end(),
+  std::stable_sort(damage_.begin(), damage_.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [offset, what] : problems_) result_.problems.push_back(std::move(what));
-  std::sort(result_.state.states.begin(), result_.state.states.end(),
+  for (auto& [offset, damage] : damage_) result_.damage.push_back(std::move(damage));
+  std::sort(result_.readable.states.begin(), result_.readable.states.end(),
             [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; });
   return std::move(result_);
 }

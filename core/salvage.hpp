@@ -1,12 +1,13 @@
-// Salvage: reading what can still be read from a damaged whole-file store.
+// Salvage of the whole-file formats: reading what can still be read from a
+// damaged document.
 //
-// A damaged store is refused by load() with Error{corrupt}; that is the
+// A damaged store is refused by a load with Error{corrupt}; that is the
 // default, since a silently shortened state would make a shipper re-read or
-// skip data. Salvage is the operator's explicit choice (checkpointctl
-// salvage): a format cuts its damaged document into the pieces that each
-// held one state, and this collector reads each piece on its own with the
-// format's strict parser, keeping those that read back and reporting the
-// rest.
+// skip data. Salvage is the operator's explicit choice (Store::salvage(),
+// checkpointctl salvage): a format cuts its damaged document into the
+// pieces that each held one state, and this collector reads each piece on
+// its own with the format's strict parser, keeping those that read back
+// and reporting the rest.
 #pragma once
 
 #include <cstdint>
@@ -16,14 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "checkpoint/state.hpp"
+#include "checkpoint/store.hpp"
 
 namespace checkpoint::detail {
-
-struct Salvaged {
-  PersistedState state;               // what could be read; update_time zero if unreadable
-  std::vector<std::string> problems;  // one line for each thing that could not be read
-};
 
 class SalvageCollector {
  public:
@@ -39,9 +35,9 @@ class SalvageCollector {
   void update_time(const std::string& document, std::size_t offset);
   void problem(std::size_t offset, const std::string& what);
   // A problem with no place in the text is listed last.
-  void problem(const std::string& what) { problems_.emplace_back(SIZE_MAX, what); }
+  void problem(const std::string& what) { damage_.emplace_back(SIZE_MAX, Damage{"", what, ""}); }
 
-  Salvaged finish();
+  Salvage finish();
 
  private:
   std::string where(std::size_t offset) const;
@@ -49,8 +45,8 @@ class SalvageCollector {
   std::string_view text_;
   Parse parse_;
   std::set<std::string> seen_;
-  std::vector<std::pair<std::size_t, std::string>> problems_;  // by offset
-  Salvaged result_;
+  std::vector<std::pair<std::size_t, Damage>> damage_;  // by offset
+  Salvage result_;
 };
 
 }  // namespace checkpoint::detail

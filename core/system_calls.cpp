@@ -1,11 +1,11 @@
-#include "core/system_calls.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 
 #include <fcntl.h>
 #include <stdio.h>  // rename
 #include <sys/file.h>
 #include <unistd.h>
 
-namespace checkpoint::detail {
+namespace checkpoint::toolkit {
 namespace {
 
 const SystemCalls kReal = {
@@ -22,6 +22,8 @@ const SystemCalls kReal = {
     [](const char* path, struct stat* st) { return ::stat(path, st); },
     ::flock,
     ::ftruncate,
+    [](int fd, struct stat* st) { return ::fstat(fd, st); },
+    [](const char* path, struct stat* st) { return ::lstat(path, st); },
 };
 
 SystemCalls current = kReal;
@@ -34,4 +36,4 @@ const SystemCalls& real_system_calls() noexcept { return kReal; }
 
 void set_system_calls(const SystemCalls& calls) noexcept { current = calls; }
 
-}  // namespace checkpoint::detail
+}  // namespace checkpoint::toolkit

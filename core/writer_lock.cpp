@@ -2,21 +2,26 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "checkpoint/error.hpp"
-#include "core/durable_file.hpp"
-#include "core/system_calls.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 
 namespace checkpoint {
 namespace {
 
-using detail::sys;
+using toolkit::sys;
 
 [[noreturn]] void fail(std::string_view store, const std::string& what, int err) {
   throw Error(ErrorCode::io, std::string(store) + ": " + what + ": " + std::strerror(err));
@@ -83,8 +88,29 @@ std::filesystem::path WriterLock::lock_file(const std::filesystem::path& path) {
   return path.string() + ".lock";
 }
 
+bool WriterLock::is_held(const std::filesystem::path& path) {
+  struct stat st;
+  if (::stat(lock_file(path).c_str(), &st) != 0) return errno != ENOENT;
+  std::ifstream locks("/proc/locks");
+  if (!locks) return true;
+  // Each line names the locked file as MAJOR:MINOR:INODE, the device
+  // numbers in hex: "1: FLOCK  ADVISORY  WRITE 4711 fd:01:1234 0 EOF".
+  char wanted[64];
+  std::snprintf(wanted, sizeof wanted, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string field;
+    while (fields >> field) {
+      if (field == wanted) return true;
+    }
+  }
+  return false;
+}
+
 WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store) {
-  detail::create_directories(path.parent_path(), store);
+  toolkit::create_directories(path.parent_path(), store);
   const std::filesystem::path file = lock_file(path);
   int fd = open_lock_file(file, store);
   while (sys().flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -1,4 +1,4 @@
-#include "core/durable_file.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 #include "checkpoint/error.hpp"
 #include "tests/test_files.hpp"
 
-namespace checkpoint::detail {
+namespace checkpoint::toolkit {
 namespace {
 
 namespace fs = std::filesystem;
@@ -265,4 +265,4 @@ TEST_F(DurableFile, ReadErrorNamesTheStoreAndThePath) {
 }
 
 }  // namespace
-}  // namespace checkpoint::detail
+}  // namespace checkpoint::toolkit

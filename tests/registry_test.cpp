@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "checkpoint/error.hpp"
-#include "core/store_options.hpp"
+#include "checkpoint/toolkit/options.hpp"
 
 namespace checkpoint {
 namespace {
@@ -32,17 +32,19 @@ std::string error_message(ErrorCode code, Fn&& fn) {
   return {};
 }
 
-// A store that holds nothing; `label` tells which factory made it.
-class LabelledStore final : public StateStore {
+// A store that holds nothing; `uri` and `options` tell what the factory was
+// given.
+class LabelledStore final : public Store {
  public:
-  explicit LabelledStore(StoreUri uri) : uri(std::move(uri)) {}
-  PersistedState load() override { return {}; }
-  void commit(const Commit&) override {}
-  StoreUri uri;  // what the factory was given
+  LabelledStore(StoreUri uri, OpenOptions options) : uri(std::move(uri)), options(options) {}
+  Timestamp scan(const StateSink&) override { return {}; }
+  void commit(const Changes&) override {}
+  StoreUri uri;
+  OpenOptions options;
 };
 
-std::unique_ptr<StateStore> open_labelled(const StoreUri& uri) {
-  return std::make_unique<LabelledStore>(uri);
+std::unique_ptr<Store> open_labelled(const StoreUri& uri, const OpenOptions& options) {
+  return std::make_unique<LabelledStore>(uri, options);
 }
 
 // The test backends, registered once per process whichever test runs first.
@@ -54,9 +56,9 @@ void register_test_backends() {
     register_backend({"regtest-gz", "test: gzip", {}, {".gz"}}, open_labelled);
     register_backend({"regtest-targz", "test: tarball", {}, {".tar.gz"}}, open_labelled);
     register_backend({"regtest-null", "test: factory returns null", {}, {}},
-                     [](const StoreUri&) { return std::unique_ptr<StateStore>(); });
+                     [](const StoreUri&, const OpenOptions&) { return std::unique_ptr<Store>(); });
     register_backend({"regtest-throws", "test: factory throws", {}, {}},
-                     [](const StoreUri& uri) -> std::unique_ptr<StateStore> {
+                     [](const StoreUri& uri, const OpenOptions&) -> std::unique_ptr<Store> {
                        throw Error(ErrorCode::io, "regtest-throws " + uri.target + ": refused");
                      });
   });
@@ -65,7 +67,7 @@ void register_test_backends() {
 // The StoreUri the factory saw when `uri` was opened.
 StoreUri opened_with(std::string_view uri) {
   register_test_backends();
-  auto store = open_store(uri);
+  auto store = Store::open(uri);
   auto* labelled = dynamic_cast<LabelledStore*>(store.get());
   if (labelled == nullptr) {
     ADD_FAILURE() << uri << " was not opened by a test factory";
@@ -292,9 +294,9 @@ TEST(RegisterBackend, SchemeIsStoredInLowerCase) {
   EXPECT_EQ(opened_with("REGTEST-UPPER:x").scheme, "regtest-upper");
 }
 
-// --- open_store ---
+// --- Store::open ---
 
-TEST(OpenStore, CallsTheRegisteredFactoryWithTheParsedString) {
+TEST(OpenStore, CallsTheRegisteredFactoryWithTheParsedStringAndOptions) {
   StoreUri uri = opened_with("regtest-a:/var/lib/a%20b?sync=off&level=3");
   EXPECT_EQ(uri.text, "regtest-a:/var/lib/a%20b?sync=off&level=3");
   EXPECT_EQ(uri.scheme, "regtest-a");
@@ -303,12 +305,22 @@ TEST(OpenStore, CallsTheRegisteredFactoryWithTheParsedString) {
 
   EXPECT_EQ(opened_with("data/state.RTA").target, "data/state.RTA");
   EXPECT_EQ(opened_with("regtest-a:///abs/state").target, "/abs/state");
+
+  // The open options reach the factory as given; writers by default.
+  auto default_options = Store::open("regtest-a:x");
+  auto& by_default = dynamic_cast<LabelledStore&>(*default_options);
+  EXPECT_EQ(by_default.options.mode, OpenMode::write);
+  EXPECT_TRUE(by_default.options.create_if_missing);
+  auto reading = Store::open("regtest-a:x", {.mode = OpenMode::read, .create_if_missing = false});
+  auto& for_reading = dynamic_cast<LabelledStore&>(*reading);
+  EXPECT_EQ(for_reading.options.mode, OpenMode::read);
+  EXPECT_FALSE(for_reading.options.create_if_missing);
 }
 
 TEST(OpenStore, UnknownSchemeListsTheKnownSchemes) {
   register_test_backends();
   std::string message =
-      error_message(ErrorCode::invalid_config, [] { open_store("nosuch:/tmp/x"); });
+      error_message(ErrorCode::invalid_config, [] { Store::open("nosuch:/tmp/x"); });
   EXPECT_THAT(message, HasSubstr("nosuch:/tmp/x"));
   EXPECT_THAT(message, HasSubstr("unknown scheme \"nosuch\""));
   EXPECT_THAT(message, HasSubstr("memory"));
@@ -318,20 +330,20 @@ TEST(OpenStore, UnknownSchemeListsTheKnownSchemes) {
 TEST(OpenStore, UnknownOptionListsTheKnownOptions) {
   register_test_backends();
   std::string message =
-      error_message(ErrorCode::invalid_config, [] { open_store("regtest-a:x?sync=on&bogus=1"); });
+      error_message(ErrorCode::invalid_config, [] { Store::open("regtest-a:x?sync=on&bogus=1"); });
   EXPECT_THAT(message, HasSubstr("unknown option \"bogus\""));
   EXPECT_THAT(message, HasSubstr("sync, level"));
 
-  message = error_message(ErrorCode::invalid_config, [] { open_store("memory:?sync=off"); });
+  message = error_message(ErrorCode::invalid_config, [] { Store::open("memory:?sync=off"); });
   EXPECT_THAT(message, HasSubstr("unknown option \"sync\""));
   EXPECT_THAT(message, HasSubstr("(none)"));
 }
 
 TEST(OpenStore, FactoryErrorsReachTheCaller) {
   register_test_backends();
-  std::string message = error_message(ErrorCode::io, [] { open_store("regtest-throws:t"); });
+  std::string message = error_message(ErrorCode::io, [] { Store::open("regtest-throws:t"); });
   EXPECT_EQ(message, "regtest-throws t: refused");
-  error_message(ErrorCode::invalid_config, [] { open_store("regtest-null:t"); });
+  error_message(ErrorCode::invalid_config, [] { Store::open("regtest-null:t"); });
 }
 
 // --- the memory backend ---
@@ -340,36 +352,36 @@ EventLogState sample(std::string name, std::uint64_t record) {
   return {std::move(name), record, Timestamp::from_unix(1'500'000'000, 7), "bm"};
 }
 
-void commit_one(StateStore& store, const EventLogState& state) {
-  StateMap states{{state.name, state}};
-  std::vector<std::string> upserted{state.name}, removed;
-  store.commit(Commit{Timestamp::from_unix(1'600'000'000), states, upserted, removed});
+void commit_one(Store& store, const EventLogState& state) {
+  store.commit(Changes{Timestamp::from_unix(1'600'000'000), {&state, 1}, {}});
 }
 
 TEST(MemoryStore, NamedStoresAreSharedWithinTheProcess) {
-  auto first = open_store("memory:registry-test-shared");
+  auto first = Store::open("memory:registry-test-shared");
   commit_one(*first, sample("Application", 42));
   first.reset();
 
-  auto again = open_store("memory:registry-test-shared");
+  auto again = Store::open("memory:registry-test-shared", {.mode = OpenMode::read});
   PersistedState loaded = again->load();
   ASSERT_EQ(loaded.states.size(), 1u);
   EXPECT_EQ(loaded.states[0], sample("Application", 42));
   EXPECT_EQ(loaded.update_time, Timestamp::from_unix(1'600'000'000));
 
-  EXPECT_TRUE(open_store("memory:registry-test-other")->load().states.empty());
+  EXPECT_TRUE(Store::open("memory:registry-test-other")->load().states.empty());
 }
 
 TEST(MemoryStore, UnnamedStoresArePrivate) {
-  auto one = open_store("memory:");
-  auto two = open_store("memory:");
+  auto one = Store::open("memory:");
+  auto two = Store::open("memory:");
   commit_one(*one, sample("Application", 1));
   EXPECT_EQ(one->load().states.size(), 1u);
   EXPECT_TRUE(two->load().states.empty());
-  EXPECT_TRUE(open_store("memory:")->load().states.empty());
+  EXPECT_TRUE(Store::open("memory:")->load().states.empty());
+  // Nobody else can read it.
+  error_message(ErrorCode::not_found, [] { Store::open("memory:", {.mode = OpenMode::read}); });
 }
 
-// --- option helpers (core/store_options.hpp) ---
+// --- option helpers (checkpoint/toolkit/options.hpp) ---
 
 StoreUri with_option(const std::string& key, const std::string& value) {
   StoreUri uri;
@@ -382,17 +394,17 @@ StoreUri with_option(const std::string& key, const std::string& value) {
 
 TEST(StoreOptions, Bool) {
   StoreUri none = parse_store_uri("test:x");
-  EXPECT_TRUE(detail::bool_option(none, "sync", true));
-  EXPECT_FALSE(detail::bool_option(none, "sync", false));
+  EXPECT_TRUE(toolkit::bool_option(none, "sync", true));
+  EXPECT_FALSE(toolkit::bool_option(none, "sync", false));
   for (const char* v : {"on", "true", "1", "yes", "ON", "True", "YES"}) {
-    EXPECT_TRUE(detail::bool_option(with_option("sync", v), "sync", false)) << v;
+    EXPECT_TRUE(toolkit::bool_option(with_option("sync", v), "sync", false)) << v;
   }
   for (const char* v : {"off", "false", "0", "no", "OFF", "No"}) {
-    EXPECT_FALSE(detail::bool_option(with_option("sync", v), "sync", true)) << v;
+    EXPECT_FALSE(toolkit::bool_option(with_option("sync", v), "sync", true)) << v;
   }
   for (const char* v : {"", "maybe", "2", "onn", " on"}) {
     std::string message = error_message(ErrorCode::invalid_config, [&] {
-      detail::bool_option(with_option("sync", v), "sync", true);
+      toolkit::bool_option(with_option("sync", v), "sync", true);
     });
     EXPECT_THAT(message, HasSubstr("test:x?sync="));  // names the store
     EXPECT_THAT(message, HasSubstr("sync=\"" + std::string(v) + "\""));
@@ -401,35 +413,35 @@ TEST(StoreOptions, Bool) {
 
 TEST(StoreOptions, Choice) {
   auto allowed = {"off", "normal", "full"};
-  EXPECT_EQ(detail::choice_option(parse_store_uri("test:x"), "mode", allowed, "full"), "full");
-  EXPECT_EQ(detail::choice_option(with_option("mode", "Normal"), "mode", allowed, "full"),
+  EXPECT_EQ(toolkit::choice_option(parse_store_uri("test:x"), "mode", allowed, "full"), "full");
+  EXPECT_EQ(toolkit::choice_option(with_option("mode", "Normal"), "mode", allowed, "full"),
             "normal");
-  EXPECT_EQ(detail::choice_option(with_option("mode", "off"), "mode", allowed, "full"), "off");
+  EXPECT_EQ(toolkit::choice_option(with_option("mode", "off"), "mode", allowed, "full"), "off");
   std::string message = error_message(ErrorCode::invalid_config, [&] {
-    detail::choice_option(with_option("mode", "fast"), "mode", allowed, "full");
+    toolkit::choice_option(with_option("mode", "fast"), "mode", allowed, "full");
   });
   EXPECT_THAT(message, HasSubstr("mode=\"fast\""));
   EXPECT_THAT(message, HasSubstr("off, normal, full"));
 }
 
 TEST(StoreOptions, Uint) {
-  EXPECT_EQ(detail::uint_option(parse_store_uri("test:x"), "n", 7), 7u);
-  EXPECT_EQ(detail::uint_option(with_option("n", "0"), "n", 7), 0u);
-  EXPECT_EQ(detail::uint_option(with_option("n", "5000"), "n", 7), 5000u);
-  EXPECT_EQ(detail::uint_option(with_option("n", "18446744073709551615"), "n", 7),
+  EXPECT_EQ(toolkit::uint_option(parse_store_uri("test:x"), "n", 7), 7u);
+  EXPECT_EQ(toolkit::uint_option(with_option("n", "0"), "n", 7), 0u);
+  EXPECT_EQ(toolkit::uint_option(with_option("n", "5000"), "n", 7), 5000u);
+  EXPECT_EQ(toolkit::uint_option(with_option("n", "18446744073709551615"), "n", 7),
             18446744073709551615u);
   for (const char* v : {"", "-1", "+1", " 1", "1 ", "1.5", "0x10", "ten", "18446744073709551616"}) {
     std::string message = error_message(ErrorCode::invalid_config,
-                                        [&] { detail::uint_option(with_option("n", v), "n", 7); });
+                                        [&] { toolkit::uint_option(with_option("n", v), "n", 7); });
     EXPECT_THAT(message, HasSubstr("n=\"" + std::string(v) + "\""));
   }
 }
 
 TEST(StoreOptions, Size) {
   auto size = [](const char* v) {
-    return detail::size_option(with_option("map_size", v), "map_size", 1);
+    return toolkit::size_option(with_option("map_size", v), "map_size", 1);
   };
-  EXPECT_EQ(detail::size_option(parse_store_uri("test:x"), "map_size", 99), 99u);
+  EXPECT_EQ(toolkit::size_option(parse_store_uri("test:x"), "map_size", 99), 99u);
   EXPECT_EQ(size("1048576"), 1048576u);
   EXPECT_EQ(size("0"), 0u);
   EXPECT_EQ(size("64KiB"), 64u << 10);
@@ -452,9 +464,9 @@ TEST(StoreOptions, Size) {
 }
 
 TEST(StoreOptions, RequirePath) {
-  EXPECT_EQ(detail::require_path(parse_store_uri("yaml:state.yml")), "state.yml");
+  EXPECT_EQ(toolkit::require_path(parse_store_uri("yaml:state.yml")), "state.yml");
   std::string message = error_message(ErrorCode::invalid_config,
-                                      [] { detail::require_path(parse_store_uri("yaml:")); });
+                                      [] { toolkit::require_path(parse_store_uri("yaml:")); });
   EXPECT_THAT(message, HasSubstr("yaml needs a file path"));
 }
 

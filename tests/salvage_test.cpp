@@ -13,7 +13,7 @@ namespace {
 struct Format {
   const char* name;
   std::string (*emit)(Timestamp, const StateMap&, std::string_view);
-  detail::Salvaged (*salvage)(std::string_view);
+  checkpoint::Salvage (*salvage)(std::string_view);
 };
 
 const Format kFormats[] = {{"yaml", emit_yaml_document, salvage_yaml_document},
@@ -35,12 +35,12 @@ StateMap sample() {
 
 const Timestamp kUpdate = Timestamp::parse("2017-12-05T15:16:07.841893Z");
 
-class Salvage : public ::testing::TestWithParam<Format> {
+class SalvageTest : public ::testing::TestWithParam<Format> {
  protected:
   // Every salvaged state must be one of the originals, value for value.
-  static void expect_exact(const detail::Salvaged& got, const StateMap& original,
+  static void expect_exact(const checkpoint::Salvage& got, const StateMap& original,
                            const std::string& context) {
-    for (const auto& state : got.state.states) {
+    for (const auto& state : got.readable.states) {
       auto it = original.find(state.name);
       ASSERT_NE(it, original.end()) << context << ": invented \"" << state.name << "\"";
       EXPECT_EQ(state, it->second) << context << ": changed \"" << state.name << "\"";
@@ -48,16 +48,16 @@ class Salvage : public ::testing::TestWithParam<Format> {
   }
 };
 
-TEST_P(Salvage, IntactDocumentGivesEverythingAndNoProblems) {
+TEST_P(SalvageTest, IntactDocumentGivesEverythingAndNoProblems) {
   StateMap states = sample();
   auto got = GetParam().salvage(GetParam().emit(kUpdate, states, "test"));
-  EXPECT_TRUE(got.problems.empty()) << got.problems.front();
-  EXPECT_EQ(got.state.update_time, kUpdate);
-  ASSERT_EQ(got.state.states.size(), states.size());
+  EXPECT_TRUE(got.damage.empty()) << got.damage.front().what;
+  EXPECT_EQ(got.readable.update_time, kUpdate);
+  ASSERT_EQ(got.readable.states.size(), states.size());
   expect_exact(got, states, "intact");
 }
 
-TEST_P(Salvage, NulsOverOneStateLoseOnlyThatState) {
+TEST_P(SalvageTest, NulsOverOneStateLoseOnlyThatState) {
   StateMap states = sample();
   std::string text = GetParam().emit(kUpdate, states, "test");
   for (const auto& [name, state] : states) {
@@ -68,13 +68,13 @@ TEST_P(Salvage, NulsOverOneStateLoseOnlyThatState) {
     damaged.replace(at, 6, std::string(6, '\0'));
     auto got = GetParam().salvage(damaged);
     expect_exact(got, states, "NULs over " + name);
-    EXPECT_EQ(got.state.states.size(), states.size() - 1) << name;
-    EXPECT_EQ(got.problems.size(), 1u) << name;
-    EXPECT_EQ(got.state.update_time, kUpdate);
+    EXPECT_EQ(got.readable.states.size(), states.size() - 1) << name;
+    EXPECT_EQ(got.damage.size(), 1u) << name;
+    EXPECT_EQ(got.readable.update_time, kUpdate);
   }
 }
 
-TEST_P(Salvage, TruncationAtEveryOffsetNeverChangesAValue) {
+TEST_P(SalvageTest, TruncationAtEveryOffsetNeverChangesAValue) {
   StateMap states = sample();
   std::string text = GetParam().emit(kUpdate, states, "test");
   std::size_t previous = 0;
@@ -85,17 +85,17 @@ TEST_P(Salvage, TruncationAtEveryOffsetNeverChangesAValue) {
     // its last newline lost nothing), and the states it keeps only grow with
     // the cut.
     if (cut + 1 < text.size()) {
-      EXPECT_FALSE(got.problems.empty()) << "cut at " << cut;
+      EXPECT_FALSE(got.damage.empty()) << "cut at " << cut;
     }
-    EXPECT_GE(got.state.states.size(), previous) << "cut at " << cut;
-    previous = got.state.states.size();
+    EXPECT_GE(got.readable.states.size(), previous) << "cut at " << cut;
+    previous = got.readable.states.size();
   }
   EXPECT_EQ(previous, states.size()) << "only the last newline cut: nothing is lost";
 }
 
 // Random bytes can spell another valid value, which no reader can tell from
 // the real one; what salvage promises there is to read without crashing.
-TEST_P(Salvage, RandomDamageIsReadWithoutCrashing) {
+TEST_P(SalvageTest, RandomDamageIsReadWithoutCrashing) {
   std::string text = GetParam().emit(kUpdate, sample(), "test");
   std::mt19937 rng(20171205);
   for (int round = 0; round < 500; ++round) {
@@ -105,13 +105,13 @@ TEST_P(Salvage, RandomDamageIsReadWithoutCrashing) {
       damaged[i] = static_cast<char>(rng());
     }
     auto got = GetParam().salvage(damaged);
-    EXPECT_LE(got.state.states.size(), sample().size()) << "round " << round;
+    EXPECT_LE(got.readable.states.size(), sample().size()) << "round " << round;
   }
 }
 
 // Power loss leaves runs of NULs, which cannot spell a value: with two such
 // runs anywhere, every state salvaged is exactly an original.
-TEST_P(Salvage, NulRunsAnywhereNeverChangeAValue) {
+TEST_P(SalvageTest, NulRunsAnywhereNeverChangeAValue) {
   StateMap states = sample();
   std::string text = GetParam().emit(kUpdate, states, "test");
   std::mt19937 rng(20260101);
@@ -124,19 +124,19 @@ TEST_P(Salvage, NulRunsAnywhereNeverChangeAValue) {
     }
     auto got = GetParam().salvage(damaged);
     expect_exact(got, states, "round " + std::to_string(round));
-    EXPECT_FALSE(got.problems.empty()) << "round " << round;
+    EXPECT_FALSE(got.damage.empty()) << "round " << round;
   }
 }
 
-TEST_P(Salvage, GarbageGivesNothingAndSaysSo) {
+TEST_P(SalvageTest, GarbageGivesNothingAndSaysSo) {
   for (std::string garbage : {std::string(), std::string(100, '\0'), std::string("not a store")}) {
     auto got = GetParam().salvage(garbage);
-    EXPECT_TRUE(got.state.states.empty());
-    EXPECT_FALSE(got.problems.empty());
+    EXPECT_TRUE(got.readable.states.empty());
+    EXPECT_FALSE(got.damage.empty());
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, Salvage, ::testing::ValuesIn(kFormats),
+INSTANTIATE_TEST_SUITE_P(Formats, SalvageTest, ::testing::ValuesIn(kFormats),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(SalvageYaml, WinlogbeatFileWithoutMarkersLoadsWhole) {
@@ -151,9 +151,9 @@ TEST(SalvageYaml, WinlogbeatFileWithoutMarkersLoadsWhole) {
       "  record_number: \0\0\0\n"
       "  timestamp: 2017-12-05T15:16:02Z\n"s;
   auto got = salvage_yaml_document(text);
-  ASSERT_EQ(got.state.states.size(), 1u);
-  EXPECT_EQ(got.state.states[0].name, "Application");
-  EXPECT_EQ(got.state.states[0].timestamp.to_string(), "2017-12-05T15:16:02.6721303Z");
+  ASSERT_EQ(got.readable.states.size(), 1u);
+  EXPECT_EQ(got.readable.states[0].name, "Application");
+  EXPECT_EQ(got.readable.states[0].timestamp.to_string(), "2017-12-05T15:16:02.6721303Z");
 }
 
 }  // namespace

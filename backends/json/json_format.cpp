@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "backends/json/json_layout_reader.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/toolkit/errors.hpp"
 #include "core/state_check.hpp"
 #include "core/timestamp_text.hpp"
 #include "core/utf8.hpp"
@@ -40,8 +42,9 @@ class StrictParser {
     }
   }
 
-  [[noreturn]] void corrupt(const std::string& what) const {
-    throw Error(ErrorCode::corrupt, label_ + ": " + what);
+  [[noreturn]] void corrupt(const std::string& what,
+                            std::optional<std::uint64_t> offset = {}) const {
+    throw toolkit::corrupt(label_, what, std::nullopt, offset);
   }
 
  private:
@@ -274,7 +277,7 @@ void check_text(std::string_view text, const StrictParser& parser) {
   // JSON never holds a raw NUL, and the parser would take one for the end
   // of the input and ignore what follows.
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
-    parser.corrupt("the file holds a NUL byte at offset " + std::to_string(nul));
+    parser.corrupt("the file holds a NUL byte at offset " + std::to_string(nul), nul);
   }
   if (!detail::is_valid_utf8(text)) parser.corrupt("the file is not valid UTF-8");
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "checkpoint/state.hpp"
+#include "checkpoint/store.hpp"
 #include "core/salvage.hpp"
 
 namespace checkpoint::backends {
@@ -33,6 +34,6 @@ PersistedState parse_json_document(std::string_view text, std::string_view store
 
 // Reads each state of a damaged document on its own (see core/salvage.hpp),
 // for checkpointctl salvage. Never throws Error{corrupt}.
-detail::Salvaged salvage_json_document(std::string_view text);
+Salvage salvage_json_document(std::string_view text);
 
 }  // namespace checkpoint::backends

@@ -69,7 +69,7 @@ void salvage_by_brackets(std::string_view text, detail::SalvageCollector& collec
 
 }  // namespace
 
-detail::Salvaged salvage_json_document(std::string_view text) {
+Salvage salvage_json_document(std::string_view text) {
   detail::SalvageCollector collect(text, parse_json_document);
   if (!salvage_by_lines(text, collect)) salvage_by_brackets(text, collect);
 

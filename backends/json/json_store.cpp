@@ -1,7 +1,7 @@
 #include "backends/json/json_store.hpp"
 
 #include "backends/json/json_format.hpp"
-#include "core/document_file_store.hpp"
+#include "checkpoint/toolkit/whole_file_store.hpp"
 
 namespace checkpoint::backends {
 
@@ -12,8 +12,11 @@ BackendInfo json_backend_info() {
           {".json"}};
 }
 
-std::unique_ptr<StateStore> open_json_store(const StoreUri& uri) {
-  return detail::open_document_file_store(uri, {"json", emit_json_document, parse_json_document});
+std::unique_ptr<Store> open_json_store(const StoreUri& uri, const OpenOptions& options) {
+  return toolkit::open_whole_file_store(
+      uri, options,
+      {"json", emit_json_document, parse_json_document,
+       [](std::string_view text, std::string_view) { return salvage_json_document(text); }});
 }
 
 }  // namespace checkpoint::backends

@@ -21,6 +21,6 @@
 namespace checkpoint::backends {
 
 BackendInfo json_backend_info();
-std::unique_ptr<StateStore> open_json_store(const StoreUri& uri);
+std::unique_ptr<Store> open_json_store(const StoreUri& uri, const OpenOptions& options);
 
 }  // namespace checkpoint::backends

@@ -16,7 +16,8 @@
 #include "backends/lmdb/lmdb_encoding.hpp"
 #include "backends/lmdb/lmdb_file_check.hpp"
 #include "checkpoint/error.hpp"
-#include "core/durable_file.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
+#include "checkpoint/toolkit/errors.hpp"
 
 namespace checkpoint::backends::lmdb {
 namespace {
@@ -109,34 +110,67 @@ Environment::~Environment() {
 }
 
 std::shared_ptr<Environment> Environment::open(const std::filesystem::path& path,
-                                               std::uint64_t map_size) {
+                                               std::uint64_t map_size, Access access,
+                                               bool create_if_missing) {
   std::string store = "lmdb store " + path.string();
-  detail::create_directories(path.parent_path(), store);
-  auto& r = registry();
-  std::unique_lock lock(r.mutex);
-  for (;;) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      if (errno != ENOENT) throw_errno(ErrorCode::io, store, "cannot stat", errno);
-      create(path, store, map_size);
-      continue;
-    }
+  auto missing = [&] {
+    return toolkit::store_error(ErrorCode::not_found, store,
+                                "no such store (" + path.string() + " does not exist)");
+  };
+  auto check_kind = [&](const struct stat& st) {
     if (S_ISDIR(st.st_mode)) {
       throw Error(ErrorCode::invalid_config,
                   store +
                       ": is a directory; the target must be the data file itself "
                       "(LMDB's lock file is created beside it)");
     }
+    if (!S_ISREG(st.st_mode)) {
+      throw toolkit::store_error(ErrorCode::invalid_config, store,
+                                 path.string() + " is not a regular file: it cannot hold a store");
+    }
+  };
+  if (access == Access::read_unlocked) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) throw missing();
+      throw_errno(ErrorCode::io, store, "cannot stat", errno);
+    }
+    check_kind(st);
+    std::shared_ptr<Environment> env(new Environment(path, store));
+    env->access_ = access;
+    env->open_existing(map_size);
+    return env;
+  }
+  if (access == Access::write && create_if_missing) toolkit::create_directories(path.parent_path(), store);
+  auto& r = registry();
+  std::unique_lock lock(r.mutex);
+  for (;;) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) throw_errno(ErrorCode::io, store, "cannot stat", errno);
+      if (access != Access::write || !create_if_missing) throw missing();
+      create(path, store, map_size);
+      continue;
+    }
+    check_kind(st);
     auto it = r.open.find({st.st_dev, st.st_ino});
     if (it != r.open.end() && it->second.pid == ::getpid()) {
       if (auto env = it->second.weak.lock()) {
         env->ensure_map_size(map_size);
+        if (access == Access::write) {
+          std::unique_lock writable(env->txn_mutex_);
+          if (env->access_ != Access::write) {
+            env->access_ = Access::write;
+            env->reopen(true);
+          }
+        }
         return env;
       }
       r.closed.wait(lock);  // its last user is closing it; open it anew afterwards
       continue;
     }
     std::shared_ptr<Environment> env(new Environment(path, store));
+    env->access_ = access;
     env->open_existing(map_size);
     r.open.insert_or_assign({env->dev_, env->ino_}, Registry::Entry{env.get(), env, env->pid_});
     env->registered_ = true;
@@ -207,13 +241,25 @@ void Environment::create(const std::filesystem::path& path, const std::string& s
   fsync_directory(dir.empty() ? std::filesystem::path(".") : dir, store);
 }
 
+unsigned Environment::open_flags() const {
+  switch (access_) {
+    case Access::write:
+      return kOpenFlags;
+    case Access::read:
+      return kOpenFlags | MDB_RDONLY;
+    case Access::read_unlocked:
+      return kOpenFlags | MDB_RDONLY | MDB_NOLOCK;
+  }
+  return kOpenFlags;
+}
+
 void Environment::open_existing(std::uint64_t map_size) {
   check_lmdb_file(path_, store_);
   int rc = mdb_env_create(&env_);
   if (rc != 0) throw_mdb_error(rc, store_, "cannot create an environment handle");
   pid_ = ::getpid();
   if ((rc = mdb_env_set_maxdbs(env_, 2)) != 0 ||
-      (rc = mdb_env_open(env_, path_.c_str(), kOpenFlags, kFileMode)) != 0) {
+      (rc = mdb_env_open(env_, path_.c_str(), open_flags(), kFileMode)) != 0) {
     mdb_env_close(env_);  // required after a failed mdb_env_open()
     env_ = nullptr;
     throw_mdb_error(rc, store_, "cannot open");
@@ -232,8 +278,10 @@ void Environment::open_existing(std::uint64_t map_size) {
                                             std::to_string(kMaxDirectKeySize));
   }
   // Reader slots of crashed processes would pin old pages forever.
-  int dead = 0;
-  mdb_reader_check(env_, &dead);
+  if (access_ == Access::write) {
+    int dead = 0;
+    mdb_reader_check(env_, &dead);
+  }
   ensure_map_size(map_size);
   check_format();
 }
@@ -303,6 +351,12 @@ void Environment::grow_map() {
   }
 }
 
+std::uint64_t Environment::last_txnid() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return info.me_last_txnid;
+}
+
 Environment::FileBounds Environment::file_bounds() const {
   MDB_envinfo info;
   mdb_env_info(env_, &info);
@@ -322,13 +376,15 @@ Environment::FileBounds Environment::file_bounds() const {
 // shares this Environment work again once the fault has cleared, instead of
 // failing until the process restarts. If opening fails too, env_ stays null
 // and the next transaction tries again.
-void Environment::reopen() {
+void Environment::reopen(bool force) {
   // With txn_mutex_ held exclusively.
   if (env_ != nullptr) {
-    MDB_txn* probe = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &probe);
-    if (rc == 0) mdb_txn_abort(probe);
-    if (rc != MDB_PANIC) return;  // reopened by another thread meanwhile
+    if (!force) {
+      MDB_txn* probe = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &probe);
+      if (rc == 0) mdb_txn_abort(probe);
+      if (rc != MDB_PANIC) return;  // reopened by another thread meanwhile
+    }
     MDB_envinfo info;
     if (mdb_env_info(env_, &info) == 0)
       map_size_ = std::max<std::uint64_t>(map_size_, info.me_mapsize);
@@ -339,8 +395,8 @@ void Environment::reopen() {
   int rc = mdb_env_create(&env.env);
   if (rc == 0) rc = mdb_env_set_maxdbs(env.env, 2);
   if (rc == 0) rc = mdb_env_set_mapsize(env.env, map_size_);
-  if (rc == 0) rc = mdb_env_open(env.env, path_.c_str(), kOpenFlags, kFileMode);
-  if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen after an I/O error");
+  if (rc == 0) rc = mdb_env_open(env.env, path_.c_str(), open_flags(), kFileMode);
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen");
   // The named databases, opened in the same order as the first time, get
   // the same handles, which store objects keep using.
   MDB_txn* txn = nullptr;
@@ -351,7 +407,7 @@ void Environment::reopen() {
     if (rc == 0) rc = mdb_dbi_open(txn, std::string(kMetaDb).c_str(), 0, &meta);
     rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
   }
-  if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen its databases after an I/O error");
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen its databases");
   if (states != states_ || meta != meta_) {
     broken_ = true;
     throw Error(ErrorCode::io, store_ + ": its databases changed handles when reopened");

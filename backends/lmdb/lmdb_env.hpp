@@ -36,14 +36,29 @@ inline constexpr std::uint64_t kMaxMapSize = std::uint64_t{16} << 40;  // 16 TiB
 // Error{io} for the rest. The message names `store`, `what` and LMDB's text.
 [[noreturn]] void throw_mdb_error(int rc, std::string_view store, std::string_view what);
 
+// How a store uses an environment.
+enum class Access {
+  write,  // read-write, shared by every store object on the file in this process
+  read,   // read-only with LMDB's lock file, shared likewise (while a writer may be active)
+  // Read-only without LMDB's lock file (MDB_NOLOCK), private to one store
+  // object: touches nothing on disk. A writer in another process may reuse
+  // the pages of a snapshot read this way once it has committed twice since
+  // the snapshot began, so a reader checks last_txnid() afterwards.
+  read_unlocked,
+};
+
 class Environment {
  public:
   // The environment of the data file `path` (MDB_NOSUBDIR; LMDB's lock file
-  // is `path`-lock). A missing file is created atomically with both named
-  // databases and the format version, so an existing file that lacks them
-  // is not a store. The map is at least `map_size` bytes.
+  // is `path`-lock). For Access::write with `create_if_missing`, a missing file is
+  // created atomically with both named databases and the format version,
+  // so an existing file that lacks them is not a store; otherwise a missing
+  // file is Error{not_found}. The map is at least `map_size` bytes. A
+  // read-only environment of this process is made writable when a writer
+  // opens the same file.
   static std::shared_ptr<Environment> open(const std::filesystem::path& path,
-                                           std::uint64_t map_size);
+                                           std::uint64_t map_size, Access access,
+                                           bool create_if_missing);
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
@@ -61,6 +76,10 @@ class Environment {
 
   // Doubles the map; call with no transaction open through this object.
   void grow_map();
+
+  // The id of the newest committed transaction, read from the file's meta
+  // pages now.
+  std::uint64_t last_txnid() const;
 
   // The part of the map that the data file backs now. Committed pages lie
   // inside it; reading past it through the map would kill the process with
@@ -88,7 +107,10 @@ class Environment {
   void open_existing(std::uint64_t map_size);
   void check_format();
   void ensure_map_size(std::uint64_t map_size);
-  void reopen();
+  // Closes the handle and opens it again in place (see lmdb_env.cpp); with
+  // `force`, even when it is not broken (to make it writable).
+  void reopen(bool force = false);
+  unsigned open_flags() const;
 
   std::filesystem::path path_;
   std::string store_;
@@ -99,6 +121,7 @@ class Environment {
   ino_t ino_ = 0;
   pid_t pid_ = 0;
   bool registered_ = false;  // in the process-wide table of open environments
+  Access access_ = Access::write;  // guarded by txn_mutex_ once registered
   std::shared_mutex txn_mutex_;
   std::mutex write_mutex_;
   bool broken_ = false;  // a failed resize left the map unusable; guarded by txn_mutex_

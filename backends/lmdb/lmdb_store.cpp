@@ -8,9 +8,10 @@
 #include "backends/lmdb/lmdb_encoding.hpp"
 #include "backends/lmdb/lmdb_env.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
+#include "checkpoint/toolkit/errors.hpp"
+#include "checkpoint/toolkit/options.hpp"
 #include "checkpoint/writer_lock.hpp"
-#include "core/commit_states.hpp"
-#include "core/store_options.hpp"
 
 namespace checkpoint::backends {
 namespace {
@@ -45,77 +46,64 @@ class Cursor {
   MDB_cursor* cursor_ = nullptr;
 };
 
-class LmdbStore final : public StateStore {
+class LmdbStore final : public Store {
  public:
-  LmdbStore(std::shared_ptr<Environment> env, bool sync) : env_(std::move(env)), sync_(sync) {}
-
-  PersistedState load() override {
-    Transaction txn(*env_, false);
-    const auto bounds = env_->file_bounds();
-    PersistedState out;
-    out.update_time = read_update_time(txn, bounds);
-
-    MDB_stat stat;
-    if (int rc = mdb_stat(txn.get(), env_->states_db(), &stat); rc != 0) {
-      throw_mdb_error(rc, store(), "cannot read");
-    }
-    out.states.reserve(stat.ms_entries);
-    // Direct keys come in name order; hashed keys (0xFF...) sort after
-    // them in hash order and are merged in afterwards.
-    std::vector<EventLogState> hashed;
-    Cursor cursor(txn, env_->states_db(), store());
-    MDB_val key, value;
-    int rc;
-    for (rc = cursor.get(key, value, MDB_FIRST); rc == 0; rc = cursor.get(key, value, MDB_NEXT)) {
-      std::string_view k = as_view(key);
-      if (!bounds.readable(key.mv_data, key.mv_size)) {
-        throw Error(ErrorCode::corrupt, store() + ": a key lies past the end of the file");
+  LmdbStore(std::filesystem::path path, std::uint64_t map_size, bool sync,
+            const OpenOptions& options)
+      : path_(std::move(path)),
+        label_("lmdb store " + path_.string()),
+        map_size_(map_size),
+        sync_(sync),
+        mode_(options.mode) {
+    if (mode_ == OpenMode::read) {
+      if (!toolkit::exists(path_, label_)) {
+        throw toolkit::store_error(ErrorCode::not_found, label_,
+                                   "no such store (" + path_.string() + " does not exist)");
       }
-      if (!bounds.readable(value.mv_data, value.mv_size)) {
-        throw Error(ErrorCode::corrupt,
-                    store() + ": " + describe_key(k) + ": value lies past the end of the file");
-      }
-      EventLogState state = decode_value(k, as_view(value), store());
-      (is_hashed_key(k) ? hashed : out.states).push_back(std::move(state));
+      return;  // opened by the first read, which reports damage its own way
     }
-    if (rc != MDB_NOTFOUND) throw_mdb_error(rc, store(), "cannot read");
-    // LMDB counts the entries of a database apart from its pages: a leaf
-    // page that lost entries without looking damaged shows here.
-    if (out.states.size() + hashed.size() != stat.ms_entries) {
-      throw Error(ErrorCode::corrupt,
-                  store() + ": " + std::to_string(out.states.size() + hashed.size()) +
-                      " states found, but the database counts " + std::to_string(stat.ms_entries));
+    if (!options.create_if_missing && !toolkit::exists(path_, label_)) {
+      throw toolkit::store_error(ErrorCode::not_found, label_,
+                                 "no such store (" + path_.string() + " does not exist)");
     }
-
-    if (!hashed.empty()) {
-      auto by_name = [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; };
-      std::sort(hashed.begin(), hashed.end(), by_name);
-      auto middle = out.states.size();
-      out.states.insert(out.states.end(), std::make_move_iterator(hashed.begin()),
-                        std::make_move_iterator(hashed.end()));
-      std::inplace_merge(out.states.begin(), out.states.begin() + static_cast<long>(middle),
-                         out.states.end(), by_name);
-      auto twice =
-          std::adjacent_find(out.states.begin(), out.states.end(),
-                             [](const auto& a, const auto& b) { return a.name == b.name; });
-      if (twice != out.states.end()) {
-        throw Error(ErrorCode::corrupt,
-                    store() + ": state " + describe_key(twice->name) + " is stored twice");
-      }
-    }
-    return out;
+    // The store's WriterLock (PATH.lock) first, before anything is read:
+    // what this writer loads is what it overwrites. LMDB's own lock file,
+    // PATH-lock, serves its readers.
+    lock_ = WriterLock::acquire(path_, label_);
+    env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing);
   }
 
-  void commit(const Commit& commit) override {
-    for (const auto& name : commit.upserted) {
-      if (name.empty() && commit.states.contains(name)) {
-        throw Error(ErrorCode::invalid_argument, store() + ": a state's name must not be empty");
+  Timestamp scan(const StateSink& sink) override {
+    if (env_) return scan_with(*env_, sink);
+    // A reader. Without a writer, LMDB's lock file is not needed (nor
+    // touched): read unlocked, and check afterwards that no writer came and
+    // committed twice meanwhile (its pages could have been reused under
+    // the read). Otherwise, or then, read as a registered LMDB reader.
+    if (!WriterLock::is_held(path_)) {
+      auto env = Environment::open(path_, map_size_, Access::read_unlocked, false);
+      std::uint64_t before = env->last_txnid();
+      std::vector<EventLogState> states;
+      Timestamp update_time =
+          scan_with(*env, [&](EventLogState&& state) { states.push_back(std::move(state)); });
+      if (env->last_txnid() <= before + 1) {
+        for (auto& state : states) sink(std::move(state));
+        return update_time;
       }
     }
-    // The first commit takes the writer lock (PATH.lock), held until this
-    // store object is destroyed: one writer at a time, in this process or
-    // another. LMDB's own lock file, PATH-lock, serves its readers.
-    if (!lock_.held()) lock_ = WriterLock::acquire(env_->path(), store());
+    env_ = Environment::open(path_, map_size_, Access::read, false);
+    return scan_with(*env_, sink);
+  }
+
+  void commit(const Changes& changes) override {
+    if (mode_ != OpenMode::write) {
+      throw toolkit::store_error(ErrorCode::invalid_argument, label_,
+                                 "opened for reading; cannot commit");
+    }
+    for (const auto& state : changes.upserted) {
+      if (state.name.empty()) {
+        throw Error(ErrorCode::invalid_argument, label_ + ": a state's name must not be empty");
+      }
+    }
     std::lock_guard writing(env_->write_mutex());
     for (;;) {
       {
@@ -126,7 +114,7 @@ class LmdbStore final : public StateStore {
         if (int rc = mdb_env_set_flags(env_->get(), MDB_NOSYNC, sync_ ? 0 : 1); rc != 0) {
           throw_mdb_error(rc, store(), "cannot set the sync mode");
         }
-        int rc = write(txn, commit);
+        int rc = write(txn, changes);
         if (rc == 0) rc = txn.commit();
         if (rc == 0) return;
         if (rc != MDB_MAP_FULL) throw_mdb_error(rc, store(), "cannot commit");
@@ -136,11 +124,87 @@ class LmdbStore final : public StateStore {
   }
 
  private:
-  const std::string& store() const { return env_->store(); }
+  const std::string& store() const { return label_; }
 
-  Timestamp read_update_time(const Transaction& txn, const Environment::FileBounds& bounds) {
+  // One read transaction: the update time and every state of one commit,
+  // in name order. Direct keys come in name order; hashed keys (0xFF...)
+  // sort after them in hash order, so they are read first, sorted, and
+  // merged in.
+  Timestamp scan_with(Environment& env, const StateSink& sink) {
+    Transaction txn(env, false);
+    const auto bounds = env.file_bounds();
+    Timestamp update_time = read_update_time(env, txn, bounds);
+
+    MDB_stat stat;
+    if (int rc = mdb_stat(txn.get(), env.states_db(), &stat); rc != 0) {
+      throw_mdb_error(rc, store(), "cannot read");
+    }
+    std::size_t found = 0;
+    auto read = [&](const MDB_val& key, const MDB_val& value) {
+      std::string_view k = as_view(key);
+      if (!bounds.readable(key.mv_data, key.mv_size)) {
+        throw Error(ErrorCode::corrupt, store() + ": a key lies past the end of the file");
+      }
+      if (!bounds.readable(value.mv_data, value.mv_size)) {
+        throw Error(ErrorCode::corrupt,
+                    store() + ": " + describe_key(k) + ": value lies past the end of the file");
+      }
+      ++found;
+      return decode_value(k, as_view(value), store());
+    };
+
+    std::vector<EventLogState> hashed;
+    Cursor cursor(txn, env.states_db(), store());
+    MDB_val key, value;
+    const std::string mark(1, static_cast<char>(kHashedKeyMark));
+    key = as_val(mark);
+    int rc;
+    for (rc = cursor.get(key, value, MDB_SET_RANGE); rc == 0;
+         rc = cursor.get(key, value, MDB_NEXT)) {
+      hashed.push_back(read(key, value));
+    }
+    if (rc != MDB_NOTFOUND) throw_mdb_error(rc, store(), "cannot read");
+    auto by_name = [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; };
+    std::sort(hashed.begin(), hashed.end(), by_name);
+    auto next_hashed = hashed.begin();
+    // Direct keys are unique in LMDB; a hashed key holding the name of
+    // another state is damage. Names are compared only when there are
+    // hashed keys at all (names longer than 511 bytes are rare).
+    std::string previous;
+    auto emit = [&](EventLogState&& state) {
+      if (!hashed.empty()) {
+        if (!(previous < state.name)) {
+          throw Error(ErrorCode::corrupt,
+                      store() + ": state " + describe_key(state.name) + " is stored twice");
+        }
+        previous = state.name;
+      }
+      sink(std::move(state));
+    };
+    for (rc = cursor.get(key, value, MDB_FIRST); rc == 0; rc = cursor.get(key, value, MDB_NEXT)) {
+      if (is_hashed_key(as_view(key))) break;
+      EventLogState state = read(key, value);
+      while (next_hashed != hashed.end() && next_hashed->name < state.name) {
+        emit(std::move(*next_hashed++));
+      }
+      emit(std::move(state));
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) throw_mdb_error(rc, store(), "cannot read");
+    while (next_hashed != hashed.end()) emit(std::move(*next_hashed++));
+    // LMDB counts the entries of a database apart from its pages: a leaf
+    // page that lost entries without looking damaged shows here.
+    if (found != stat.ms_entries) {
+      throw Error(ErrorCode::corrupt, store() + ": " + std::to_string(found) +
+                                          " states found, but the database counts " +
+                                          std::to_string(stat.ms_entries));
+    }
+    return update_time;
+  }
+
+  Timestamp read_update_time(Environment& env, const Transaction& txn,
+                             const Environment::FileBounds& bounds) {
     MDB_val key = as_val(kUpdateTimeKey), value;
-    int rc = mdb_get(txn.get(), env_->meta_db(), &key, &value);
+    int rc = mdb_get(txn.get(), env.meta_db(), &key, &value);
     if (rc == MDB_NOTFOUND) return Timestamp();  // nothing committed yet
     if (rc != 0) throw_mdb_error(rc, store(), "cannot read the update time");
     if (!bounds.readable(value.mv_data, value.mv_size)) {
@@ -150,17 +214,14 @@ class LmdbStore final : public StateStore {
   }
 
   // Writes the changes; returns 0 or MDB_MAP_FULL, throws other failures.
-  int write(const Transaction& txn, const Commit& commit) {
-    for (const auto* names : {&commit.removed, &commit.upserted}) {
-      // Commit.states decides: a name in both lists, or upserted and then
-      // removed, ends as the states say.
-      const auto found = detail::find_states(commit.states, *names);
-      for (std::size_t i = 0; i < names->size(); ++i) {
-        int rc = found[i] == nullptr ? erase(txn, (*names)[i]) : put(txn, *found[i]);
-        if (rc != 0) return rc;
-      }
+  int write(const Transaction& txn, const Changes& changes) {
+    for (const auto& name : changes.removed) {
+      if (int rc = erase(txn, name); rc != 0) return rc;
     }
-    std::string time = encode_update_time(commit.update_time);
+    for (const auto& state : changes.upserted) {
+      if (int rc = put(txn, state); rc != 0) return rc;
+    }
+    std::string time = encode_update_time(changes.update_time);
     MDB_val key = as_val(kUpdateTimeKey), value = as_val(time);
     return checked(mdb_put(txn.get(), env_->meta_db(), &key, &value, 0), "cannot write");
   }
@@ -238,9 +299,14 @@ class LmdbStore final : public StateStore {
     return rc;
   }
 
-  std::shared_ptr<Environment> env_;
+  std::filesystem::path path_;
+  std::string label_;
+  std::uint64_t map_size_;
   bool sync_;
-  WriterLock lock_;     // taken at the first commit
+  OpenMode mode_;
+  WriterLock lock_;  // writers only, taken before the environment is opened
+  // The writer's environment, or a reader's once a writer was seen.
+  std::shared_ptr<Environment> env_;
   std::string buffer_;  // the value being written
 };
 
@@ -260,15 +326,15 @@ BackendInfo lmdb_backend_info() {
           {".lmdb", ".mdb"}};
 }
 
-std::unique_ptr<StateStore> open_lmdb_store(const StoreUri& uri) {
-  std::string path = detail::require_path(uri);
-  std::uint64_t map_size = detail::size_option(uri, "map_size", kDefaultMapSize);
+std::unique_ptr<Store> open_lmdb_store(const StoreUri& uri, const OpenOptions& options) {
+  std::string path = toolkit::require_path(uri);
+  std::uint64_t map_size = toolkit::size_option(uri, "map_size", kDefaultMapSize);
   if (map_size < kMinMapSize || map_size > kMaxMapSize) bad_map_size(uri);
   // LMDB wants a multiple of the OS page size.
   auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   map_size = (map_size + page - 1) / page * page;
-  bool sync = detail::bool_option(uri, "sync", true);
-  return std::make_unique<LmdbStore>(Environment::open(path, map_size), sync);
+  bool sync = toolkit::bool_option(uri, "sync", true);
+  return std::make_unique<LmdbStore>(path, map_size, sync, options);
 }
 
 }  // namespace checkpoint::backends

@@ -34,6 +34,6 @@
 namespace checkpoint::backends {
 
 BackendInfo lmdb_backend_info();
-std::unique_ptr<StateStore> open_lmdb_store(const StoreUri& uri);
+std::unique_ptr<Store> open_lmdb_store(const StoreUri& uri, const OpenOptions& options);
 
 }  // namespace checkpoint::backends

@@ -5,7 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include "checkpoint/error.hpp"
+#include "checkpoint/toolkit/errors.hpp"
 
 namespace checkpoint::backends {
 namespace {
@@ -18,46 +18,54 @@ struct Shared {
   bool writer = false;  // a store object holds it for writing
 };
 
-class MemoryStore final : public StateStore {
+class MemoryStore final : public Store {
  public:
-  explicit MemoryStore(std::shared_ptr<Shared> data) : data_(std::move(data)) {}
+  MemoryStore(std::shared_ptr<Shared> data, OpenMode mode) : data_(std::move(data)), mode_(mode) {
+    if (mode_ != OpenMode::write) return;
+    // One writer at a time, as for the file stores: from opening on.
+    std::lock_guard lock(data_->mutex);
+    if (data_->writer) {
+      throw toolkit::store_error(ErrorCode::locked, data_->label,
+                                 "locked by another store object in this process (pid " +
+                                     std::to_string(::getpid()) +
+                                     "); one writer at a time (readers may load)");
+    }
+    data_->writer = true;
+  }
   ~MemoryStore() override {
-    if (!writer_) return;
+    if (mode_ != OpenMode::write) return;
     std::lock_guard lock(data_->mutex);
     data_->writer = false;
   }
 
-  PersistedState load() override {
-    std::lock_guard lock(data_->mutex);
-    PersistedState out{data_->update_time, {}};
-    out.states.reserve(data_->states.size());
-    for (const auto& [name, state] : data_->states) out.states.push_back(state);
-    return out;
+  Timestamp scan(const StateSink& sink) override {
+    // Copied under the lock, handed out after it: a sink may take long.
+    std::vector<EventLogState> copy;
+    Timestamp update_time;
+    {
+      std::lock_guard lock(data_->mutex);
+      update_time = data_->update_time;
+      copy.reserve(data_->states.size());
+      for (const auto& [name, state] : data_->states) copy.push_back(state);
+    }
+    for (auto& state : copy) sink(std::move(state));
+    return update_time;
   }
 
-  // One writer at a time, as for the file stores: the first commit makes
-  // this object the writer until it is destroyed.
-  void commit(const Commit& commit) override {
+  void commit(const Changes& changes) override {
+    if (mode_ != OpenMode::write) {
+      throw toolkit::store_error(ErrorCode::invalid_argument, data_->label,
+                                 "opened for reading; cannot commit");
+    }
     std::lock_guard lock(data_->mutex);
-    if (!writer_) {
-      if (data_->writer) {
-        throw Error(ErrorCode::locked,
-                    data_->label + ": locked by another store object in this process (pid " +
-                        std::to_string(::getpid()) + "); one writer at a time (readers may load)");
-      }
-      data_->writer = writer_ = true;
-    }
-    for (const auto& name : commit.removed) data_->states.erase(name);
-    for (const auto& name : commit.upserted) {
-      auto it = commit.states.find(name);
-      if (it != commit.states.end()) data_->states.insert_or_assign(name, it->second);
-    }
-    data_->update_time = commit.update_time;
+    for (const auto& name : changes.removed) data_->states.erase(name);
+    for (const auto& state : changes.upserted) data_->states.insert_or_assign(state.name, state);
+    data_->update_time = changes.update_time;
   }
 
  private:
   std::shared_ptr<Shared> data_;
-  bool writer_ = false;
+  OpenMode mode_;
 };
 
 }  // namespace
@@ -67,22 +75,33 @@ BackendInfo memory_backend_info() {
       "memory", "in this process only; memory:NAME is shared by every store of that NAME", {}, {}};
 }
 
-std::unique_ptr<StateStore> open_memory_store(const StoreUri& uri) {
+std::unique_ptr<Store> open_memory_store(const StoreUri& uri, const OpenOptions& options) {
+  const bool write = options.mode == OpenMode::write;
   if (uri.target.empty()) {
+    if (!write) {
+      throw toolkit::store_error(ErrorCode::not_found, "memory store (unnamed)",
+                                 "no such store: an unnamed memory store exists only for its "
+                                 "writer");
+    }
     auto data = std::make_shared<Shared>();
     data->label = "memory store (unnamed)";
-    return std::make_unique<MemoryStore>(data);
+    return std::make_unique<MemoryStore>(data, options.mode);
   }
   // Named stores live as long as the process, like a file would.
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<Shared>> named;
   std::lock_guard lock(mutex);
-  auto& data = named[uri.target];
-  if (!data) {
-    data = std::make_shared<Shared>();
-    data->label = "memory store " + uri.target;
+  auto it = named.find(uri.target);
+  if (it == named.end()) {
+    const std::string label = "memory store " + uri.target;
+    if (!write || !options.create_if_missing) {
+      throw toolkit::store_error(ErrorCode::not_found, label, "no such store");
+    }
+    auto data = std::make_shared<Shared>();
+    data->label = label;
+    it = named.emplace(uri.target, std::move(data)).first;
   }
-  return std::make_unique<MemoryStore>(data);
+  return std::make_unique<MemoryStore>(it->second, options.mode);
 }
 
 }  // namespace checkpoint::backends

@@ -1,9 +1,10 @@
 // memory: and memory:NAME — states kept in this process only. memory:NAME
 // stores with the same NAME share their data within the process (so tests
-// can reopen them); memory: is private to the one store object. As with the
-// file stores, one store object at a time may write: the first to commit
-// holds the store until it is destroyed, and another's commit() is
-// Error{locked} (its load() still works).
+// can reopen them), and exist once a writer opened them; memory: is private
+// to the one store object (so reading it finds nothing). As with the file
+// stores, one store object at a time may write: a writer holds the store
+// from its opening until it is destroyed, and another writer is
+// Error{locked} (readers still load).
 #pragma once
 
 #include <memory>
@@ -13,6 +14,6 @@
 namespace checkpoint::backends {
 
 BackendInfo memory_backend_info();
-std::unique_ptr<StateStore> open_memory_store(const StoreUri& uri);
+std::unique_ptr<Store> open_memory_store(const StoreUri& uri, const OpenOptions& options);
 
 }  // namespace checkpoint::backends

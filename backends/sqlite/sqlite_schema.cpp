@@ -89,30 +89,54 @@ std::int64_t single_integer(Database& db, const char* sql) {
 
 }  // namespace
 
+namespace {
+
+// What the schema of the database holds, inside an open transaction.
+enum class Found { empty, store };
+
+Found inspect(Database& db) {
+  std::int64_t version = single_integer(db, "PRAGMA user_version");
+  // Counting the objects parses the whole schema, which finds more damage.
+  std::int64_t objects = single_integer(db, "SELECT count(*) FROM sqlite_schema");
+  if (version > kSchemaVersion) {
+    throw Error(ErrorCode::unsupported, db.label() + ": schema version " +
+                                            std::to_string(version) +
+                                            " is newer than this program understands (" +
+                                            std::to_string(kSchemaVersion) + ")");
+  }
+  if (version == kSchemaVersion) {
+    check_shape(db);
+    return Found::store;
+  }
+  if (version == 0 && objects == 0) return Found::empty;
+  throw Error(ErrorCode::corrupt, db.label() + ": not a checkpoint store (user_version " +
+                                      std::to_string(version) + ", " + std::to_string(objects) +
+                                      " schema objects)");
+}
+
+}  // namespace
+
 void prepare_schema(Database& db) {
   // BEGIN IMMEDIATE reads the file header (a foreign file fails here) and
   // holds the write lock, so two processes cannot both create the schema.
   db.exec("BEGIN IMMEDIATE", "cannot read the database");
   try {
-    std::int64_t version = single_integer(db, "PRAGMA user_version");
-    // Counting the objects parses the whole schema, which finds more damage.
-    std::int64_t objects = single_integer(db, "SELECT count(*) FROM sqlite_schema");
-    if (version > kSchemaVersion) {
-      throw Error(ErrorCode::unsupported, db.label() + ": schema version " +
-                                              std::to_string(version) +
-                                              " is newer than this program understands (" +
-                                              std::to_string(kSchemaVersion) + ")");
-    }
-    if (version == kSchemaVersion) {
-      check_shape(db);
-    } else if (version == 0 && objects == 0) {
+    if (inspect(db) == Found::empty) {
       db.exec(create_schema_sql().c_str(), "cannot create the schema");
-    } else {
-      throw Error(ErrorCode::corrupt, db.label() + ": not a checkpoint store (user_version " +
-                                          std::to_string(version) + ", " + std::to_string(objects) +
-                                          " schema objects)");
     }
     db.exec("COMMIT", "cannot commit the schema");
+  } catch (...) {
+    db.rollback();
+    throw;
+  }
+}
+
+bool read_schema(Database& db) {
+  db.exec("BEGIN", "cannot read the database");
+  try {
+    bool store = inspect(db) == Found::store;
+    db.exec("COMMIT", "cannot end reading");
+    return store;
   } catch (...) {
     db.rollback();
     throw;

@@ -16,4 +16,8 @@ inline constexpr int kSchemaVersion = 1;
 // something else: Error{corrupt}. A newer version: Error{unsupported}.
 void prepare_schema(Database& db);
 
+// For readers: the same checks without writing anything. True if the
+// database holds a store; false if it is empty (no schema yet).
+bool read_schema(Database& db);
+
 }  // namespace checkpoint::backends::sqlite

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -15,11 +16,11 @@
 #include "backends/sqlite/sqlite_handle.hpp"
 #include "backends/sqlite/sqlite_schema.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
+#include "checkpoint/toolkit/errors.hpp"
+#include "checkpoint/toolkit/options.hpp"
 #include "checkpoint/writer_lock.hpp"
 #include "core/checksum.hpp"
-#include "core/commit_states.hpp"
-#include "core/durable_file.hpp"
-#include "core/store_options.hpp"
 #include "core/utf8.hpp"
 
 namespace checkpoint::backends {
@@ -38,10 +39,10 @@ struct Settings {
 
 Settings read_settings(const StoreUri& uri) {
   Settings s;
-  s.path = detail::require_path(uri);
-  s.synchronous = detail::choice_option(uri, "synchronous", {"full", "normal", "off"}, "full");
-  s.journal_mode = detail::choice_option(uri, "journal_mode", {"wal", "delete"}, "wal");
-  std::uint64_t timeout = detail::uint_option(uri, "busy_timeout_ms", 5000);
+  s.path = toolkit::require_path(uri);
+  s.synchronous = toolkit::choice_option(uri, "synchronous", {"full", "normal", "off"}, "full");
+  s.journal_mode = toolkit::choice_option(uri, "journal_mode", {"wal", "delete"}, "wal");
+  std::uint64_t timeout = toolkit::uint_option(uri, "busy_timeout_ms", 5000);
   if (timeout > INT_MAX) {
     throw Error(ErrorCode::invalid_config,
                 "config string \"" + uri.text + "\": option busy_timeout_ms=\"" +
@@ -55,19 +56,33 @@ Settings read_settings(const StoreUri& uri) {
 // SQLite takes a file too short to hold its header for an empty database
 // and would write a new one over it. Empty is a new file (ours, or one
 // whose first commit is still in its -wal file); any other file must start
-// with SQLite's header and hold at least one page.
-void check_header(const std::filesystem::path& path, const std::string& label) {
+// with SQLite's header and hold at least one page. Something that is not a
+// regular file is refused before SQLite opens it (a FIFO would block).
+void check_file(const std::filesystem::path& path, const std::string& label) {
   static constexpr char kHeader[] = "SQLite format 3";  // and its NUL: 16 bytes
   static constexpr std::size_t kMinPageSize = 512;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // SQLite reports what is wrong
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      throw toolkit::store_error(ErrorCode::not_found, label,
+                                 "no such store (" + path.string() + " does not exist)");
+    }
+    throw toolkit::system_error(ErrorCode::io, label, "cannot open " + path.string(), errno);
+  }
   char header[sizeof kHeader] = {};
   struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0 &&
-            (st.st_size == 0 || (static_cast<std::size_t>(st.st_size) >= kMinPageSize &&
-                                 ::pread(fd, header, sizeof header, 0) == sizeof header &&
-                                 std::memcmp(header, kHeader, sizeof header) == 0));
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  int err = errno;
+  bool regular = stat_ok && S_ISREG(st.st_mode);
+  bool ok = regular && (st.st_size == 0 || (static_cast<std::size_t>(st.st_size) >= kMinPageSize &&
+                                            ::pread(fd, header, sizeof header, 0) == sizeof header &&
+                                            std::memcmp(header, kHeader, sizeof header) == 0));
   ::close(fd);
+  if (!stat_ok) throw toolkit::system_error(ErrorCode::io, label, "cannot stat " + path.string(), err);
+  if (!regular) {
+    throw toolkit::store_error(ErrorCode::invalid_config, label,
+                               path.string() + " is not a regular file: it cannot hold a store");
+  }
   if (!ok) {
     throw Error(ErrorCode::corrupt, label + ": cannot open: file is not a database (" +
                                         std::to_string(st.st_size) +
@@ -79,29 +94,55 @@ void check_header(const std::filesystem::path& path, const std::string& label) {
 // since SQLite gives its -wal and -shm files the mode of the database file.
 // The new directory entry becomes durable with the schema's commit: SQLite
 // fsyncs the directory the first time it syncs a journal it created there.
-// Returns the name to give SQLite: it reads "file:..." as a URI and
-// ":memory:" as no file at all, so a relative path gets "./" in front.
-std::string create_file(const std::filesystem::path& path, const std::string& label) {
-  detail::create_directories(path.parent_path(), label);
+void create_file(const std::filesystem::path& path, const std::string& label) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) check_header(path, label);
-  if (fd >= 0) {
-    int rc = ::fchmod(fd, 0600);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) {
-      throw Error(ErrorCode::io,
-                  label + ": cannot chmod " + path.string() + ": " + std::strerror(err));
-    }
-  } else if (errno != EEXIST) {
-    throw Error(ErrorCode::io,
-                label + ": cannot create " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0) {
+    if (errno == EEXIST) return;
+    throw toolkit::system_error(ErrorCode::io, label, "cannot create " + path.string(), errno);
   }
+  int rc = ::fchmod(fd, 0600);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) throw toolkit::system_error(ErrorCode::io, label, "cannot chmod " + path.string(), err);
+}
+
+// The name to give SQLite: it reads "file:..." as a URI and ":memory:" as
+// no file at all, so a relative path gets "./" in front.
+std::string sqlite_name(const std::filesystem::path& path) {
   return path.is_absolute() ? path.string() : "./" + path.string();
 }
 
-[[noreturn]] void corrupt(const std::string& label, const std::string& what) {
-  throw Error(ErrorCode::corrupt, label + ": " + what);
+// A URI that opens `path` as immutable: SQLite then reads the file alone,
+// with no locks and no -wal, -shm or -journal file, not even created.
+std::string immutable_uri(const std::filesystem::path& path) {
+  std::string out = "file:";
+  for (char c : sqlite_name(path)) {
+    if (c == '%' || c == '?' || c == '#') {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "?immutable=1";
+}
+
+// What tells whether a database file changed between two looks.
+struct FileVersion {
+  ino_t inode = 0;
+  off_t size = 0;
+  timespec modified{};
+  bool operator==(const FileVersion& o) const {
+    return inode == o.inode && size == o.size && modified.tv_sec == o.modified.tv_sec &&
+           modified.tv_nsec == o.modified.tv_nsec;
+  }
+};
+
+std::optional<FileVersion> version_of(const std::filesystem::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileVersion{st.st_ino, st.st_size, st.st_mtim};
 }
 
 // Rows per statement when many states are written: one statement for many
@@ -131,18 +172,28 @@ std::string upsert_sql(int rows) {
          "checksum = excluded.checksum";
 }
 
-// The statements a store runs, prepared once.
-struct Statements {
-  explicit Statements(Database& db)
+constexpr const char* kStateColumns =
+    "SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark, checksum "
+    "FROM states";
+
+// The statements every store runs, prepared once.
+struct ReadStatements {
+  explicit ReadStatements(Database& db)
       : begin_read(db, "BEGIN"),
-        begin_write(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         select_meta(db,
                     "SELECT update_time_seconds, update_time_nanos, checksum FROM meta "
                     "WHERE id = 0"),
-        select_states(db,
-                      "SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark, "
-                      "checksum FROM states ORDER BY name"),
+        select_states(db, (std::string(kStateColumns) + " ORDER BY name").c_str()) {}
+
+  Statement begin_read, commit;
+  Statement select_meta, select_states;
+};
+
+// And those only writers run.
+struct WriteStatements {
+  explicit WriteStatements(Database& db)
+      : begin_write(db, "BEGIN IMMEDIATE"),
         upsert(db, upsert_sql(1).c_str()),
         upsert_many(db, upsert_sql(kRowsPerUpsert).c_str()),
         erase(db, "DELETE FROM states WHERE name = ?1"),
@@ -153,99 +204,273 @@ struct Statements {
                    "update_time_nanos = excluded.update_time_nanos, checksum = excluded.checksum") {
   }
 
-  Statement begin_read, begin_write, commit;
-  Statement select_meta, select_states;
+  Statement begin_write;
   Statement upsert, upsert_many, erase, write_meta;
 };
 
-class SqliteStore final : public StateStore {
+// What is wrong with a row, where.
+struct RowProblem {
+  std::string where;  // "table states, row \"name\"" or "table states, row 7"
+  std::string what;
+  std::string name;  // the row's name if it could be read
+};
+
+class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const Settings& settings)
+  SqliteStore(const Settings& settings, const OpenOptions& options)
       : path_(settings.path),
         label_("sqlite store " + settings.path),
-        // Not SQLITE_OPEN_CREATE: the file exists by now, with our mode.
-        db_(create_file(settings.path, label_), SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-            label_) {
-    sqlite3_busy_timeout(db_.get(), settings.busy_timeout_ms);
-    db_.exec(("PRAGMA synchronous = " + settings.synchronous).c_str(), "cannot set synchronous");
-    sqlite::prepare_schema(db_);
-    set_journal_mode(settings.journal_mode);
-    sql_.emplace(db_);
+        settings_(settings),
+        mode_(options.mode) {
+    if (mode_ == OpenMode::read) {
+      // Only whether it is there: a damaged file is opened by scan(), check()
+      // and salvage(), which each report the damage their own way.
+      check_file(path_, label_);
+      return;
+    }
+    if (!options.create_if_missing && !toolkit::exists(path_, label_)) check_file(path_, label_);
+    // The lock first, before anything is read: what this writer loads is
+    // what it overwrites. It is a flock() on PATH.lock, never a lock on the
+    // database file itself: closing any other descriptor of that file
+    // would drop SQLite's own POSIX locks on it.
+    lock_ = WriterLock::acquire(path_, label_);
+    if (options.create_if_missing) create_file(path_, label_);
+    check_file(path_, label_);
+    open_database();
   }
 
-  PersistedState load() override {
-    PersistedState out;
-    // One read transaction, so update_time and the states are of one commit.
-    sql_->begin_read.run("cannot begin reading");
+  Timestamp scan(const StateSink& sink) override {
+    open_database();
+    if (immutable_) {
+      // Read without locks while no writer could change the file, then
+      // check that none came; if one did, read again as SQLite's readers do.
+      std::vector<EventLogState> states;
+      auto before = version_of(path_);
+      Timestamp update_time =
+          read_all([&](EventLogState&& state) { states.push_back(std::move(state)); });
+      if (before && before == version_of(path_) && quiet()) {
+        for (auto& state : states) sink(std::move(state));
+        return update_time;
+      }
+      close_database();
+      open_database(/*allow_immutable=*/false);
+    }
+    return read_all(sink);
+  }
+
+  void commit(const Changes& changes) override {
+    if (mode_ != OpenMode::write) {
+      throw toolkit::store_error(ErrorCode::invalid_argument, label_,
+                                 "opened for reading; cannot commit");
+    }
+    writes_->begin_write.run("cannot begin a transaction");
     try {
-      {
-        Statement& meta = sql_->select_meta;
-        ResetOnExit reset(meta);
-        if (meta.step("cannot read table meta")) {
-          auto where = [] { return std::string("table meta"); };
-          out.update_time = read_time(meta, 0, "update_time_seconds", "update_time_nanos", where);
-          if (read_integer(meta, 2, "checksum", where) !=
-              detail::timestamp_checksum(out.update_time)) {
-            corrupt(label_,
-                    "table meta: the update time does not match its checksum: the file "
-                    "is damaged");
-          }
-        }
+      Statement& erase = writes_->erase;
+      for (const auto& name : changes.removed) {
+        erase.bind(1, name);
+        erase.run("cannot delete a state");
       }
-      {
-        Statement& rows = sql_->select_states;
-        ResetOnExit reset(rows);
-        while (rows.step("cannot read table states")) {
-          out.states.push_back(read_state(rows, out.states.size() + 1));
+      const auto& rows = changes.upserted;
+      std::size_t done = 0;
+      for (; rows.size() - done >= kRowsPerUpsert; done += kRowsPerUpsert) {
+        for (int i = 0; i < kRowsPerUpsert; ++i) {
+          bind_state(writes_->upsert_many, kColumns * i, rows[done + i]);
         }
+        writes_->upsert_many.run("cannot write a state");
       }
-      sql_->commit.run("cannot end reading");
+      for (; done < rows.size(); ++done) {
+        bind_state(writes_->upsert, 0, rows[done]);
+        writes_->upsert.run("cannot write a state");
+      }
+      Statement& meta = writes_->write_meta;
+      meta.bind(1, changes.update_time.unix_seconds());
+      meta.bind(2, static_cast<std::int64_t>(changes.update_time.nanos()));
+      meta.bind(3, std::int64_t{detail::timestamp_checksum(changes.update_time)});
+      meta.run("cannot write update_time");
+      reads_->commit.run("cannot commit");
     } catch (...) {
-      db_.rollback();
+      db_->rollback();
       throw;
+    }
+  }
+
+  // SQLite's own check of every page and index, and every row's checksum.
+  CheckReport check() override {
+    CheckReport report;
+    Salvage read = salvage();
+    report.states = read.readable.states.size();
+    report.update_time = read.readable.update_time;
+    for (const auto& damage : read.damage) {
+      report.problems.push_back(label_ + ": " + damage.where + ": " + damage.what);
+    }
+    if (db_ && has_schema_) {
+      try {
+        Statement integrity(*db_, "PRAGMA integrity_check");
+        ResetOnExit reset(integrity);
+        while (integrity.step("cannot check integrity")) {
+          std::string line(integrity.column_text(0));
+          if (line != "ok") report.problems.push_back(label_ + ": integrity_check: " + line);
+        }
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::corrupt) throw;
+        report.problems.push_back(e.what());
+      }
+    }
+    return report;
+  }
+
+  // Every row that reads back and matches its checksum. A damaged page
+  // stops a walk in name order; a second walk from the end then reads the
+  // rows after it, so only the rows on damaged pages are lost.
+  Salvage salvage() override {
+    Salvage out;
+    try {
+      open_database();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      out.damage.push_back({"the file", reason(e), ""});
+      return out;
+    }
+    if (!has_schema_) return out;
+    try {
+      out.readable.update_time = read_update_time();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      db_->rollback();
+      out.damage.push_back({"table meta", reason(e), ""});
+    }
+    std::optional<std::string> stopped_after;  // set when a damaged page stopped the walk
+    bool stopped = walk(reads_->select_states, std::nullopt, out, stopped_after);
+    if (stopped) {
+      std::vector<EventLogState> forward = std::move(out.readable.states);
+      out.readable.states.clear();
+      std::string sql = std::string(kStateColumns) +
+                        (stopped_after ? " WHERE name > ?1" : "") + " ORDER BY name DESC";
+      Statement backward(*db_, sql.c_str(), "cannot read table states");
+      std::optional<std::string> ignored;
+      bool stopped_again = walk(backward, stopped_after, out, ignored);
+      std::string from = stopped_after ? "after \"" + *stopped_after + "\"" : "from the start";
+      std::string to = out.readable.states.empty()
+                           ? "to the end"
+                           : "up to \"" + out.readable.states.back().name + "\"";
+      out.damage.push_back({"table states", "a damaged page: the rows " + from + " " + to +
+                                                (stopped_again ? " and beyond" : "") +
+                                                " cannot be read",
+                            ""});
+      std::reverse(out.readable.states.begin(), out.readable.states.end());
+      forward.insert(forward.end(), std::make_move_iterator(out.readable.states.begin()),
+                     std::make_move_iterator(out.readable.states.end()));
+      out.readable.states = std::move(forward);
     }
     return out;
   }
 
-  void commit(const Commit& commit) override {
-    // The first commit takes the writer lock, held until the store is
-    // destroyed. It is a flock() on PATH.lock, never a lock on the database
-    // file itself: closing any other descriptor of that file would drop
-    // SQLite's own POSIX locks on it.
-    if (!lock_.held()) lock_ = WriterLock::acquire(path_, label_);
-    sql_->begin_write.run("cannot begin a transaction");
-    try {
-      Statement& erase = sql_->erase;
-      for (const auto& name : commit.removed) {
-        erase.bind(1, name);
-        erase.run("cannot delete a state");
-      }
-      std::vector<const EventLogState*> rows = detail::find_states(commit.states, commit.upserted);
-      std::erase(rows, nullptr);  // added, then removed again
-      std::size_t done = 0;
-      for (; rows.size() - done >= kRowsPerUpsert; done += kRowsPerUpsert) {
-        for (int i = 0; i < kRowsPerUpsert; ++i)
-          bind_state(sql_->upsert_many, kColumns * i, *rows[done + i]);
-        sql_->upsert_many.run("cannot write a state");
-      }
-      for (; done < rows.size(); ++done) {
-        bind_state(sql_->upsert, 0, *rows[done]);
-        sql_->upsert.run("cannot write a state");
-      }
-      Statement& meta = sql_->write_meta;
-      meta.bind(1, commit.update_time.unix_seconds());
-      meta.bind(2, static_cast<std::int64_t>(commit.update_time.nanos()));
-      meta.bind(3, std::int64_t{detail::timestamp_checksum(commit.update_time)});
-      meta.run("cannot write update_time");
-      sql_->commit.run("cannot commit");
-    } catch (...) {
-      db_.rollback();
-      throw;
-    }
+ private:
+  // No writer holds the store and none left a journal: the database file
+  // alone holds everything committed.
+  bool quiet() const {
+    return !WriterLock::is_held(path_) && !toolkit::exists(path_.string() + "-wal", label_) &&
+           !toolkit::exists(path_.string() + "-journal", label_);
   }
 
- private:
-  // Binds a state to parameters first + 1 to first + 5 of an upsert.
+  Timestamp read_all(const StateSink& sink) {
+    if (!has_schema_) return Timestamp();
+    Timestamp update_time;
+    // One read transaction, so update_time and the states are of one commit.
+    reads_->begin_read.run("cannot begin reading");
+    try {
+      update_time = read_update_time();
+      Statement& rows = reads_->select_states;
+      ResetOnExit reset(rows);
+      std::size_t position = 0;
+      while (rows.step("cannot read table states")) {
+        EventLogState state;
+        if (auto problem = read_state(rows, ++position, state)) {
+          throw Error(ErrorCode::corrupt, label_ + ": " + problem->where + ": " + problem->what);
+        }
+        sink(std::move(state));
+      }
+      reads_->commit.run("cannot end reading");
+    } catch (...) {
+      db_->rollback();
+      throw;
+    }
+    return update_time;
+  }
+
+  // Opens the connection and reads the schema, once. Readers open SQLite
+  // read-only, and never change a setting (the journal mode). A read-only
+  // connection still creates the -wal and -shm files of a WAL database if
+  // they are missing, so while no writer is there (and none left a
+  // journal) a reader opens the file as immutable instead, which creates
+  // and locks nothing.
+  void open_database(bool allow_immutable = true) {
+    if (db_) return;
+    const bool write = mode_ == OpenMode::write;
+    immutable_ = !write && allow_immutable && quiet();
+    // Not SQLITE_OPEN_CREATE: a writer made the file, with our mode.
+    int flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+    if (immutable_) flags |= SQLITE_OPEN_URI;
+    auto db = std::make_unique<Database>(immutable_ ? immutable_uri(path_) : sqlite_name(path_),
+                                         flags, label_);
+    sqlite3_busy_timeout(db->get(), settings_.busy_timeout_ms);
+    if (write) {
+      db->exec(("PRAGMA synchronous = " + settings_.synchronous).c_str(),
+               "cannot set synchronous");
+      sqlite::prepare_schema(*db);
+      set_journal_mode(*db, settings_.journal_mode);
+      has_schema_ = true;
+    } else {
+      has_schema_ = sqlite::read_schema(*db);
+    }
+    if (has_schema_) {
+      reads_.emplace(*db);
+      if (write) writes_.emplace(*db);
+    }
+    db_ = std::move(db);
+  }
+
+  void close_database() {
+    writes_.reset();
+    reads_.reset();
+    db_.reset();
+  }
+
+  // Walks `rows` (bound to `after` when given), adding what reads back to
+  // out.readable and each bad row to out.damage. True if a damaged page
+  // stopped it; `last` is then the last name it read.
+  bool walk(Statement& rows, const std::optional<std::string>& after, Salvage& out,
+            std::optional<std::string>& last) {
+    ResetOnExit reset(rows);
+    if (after) rows.bind(1, *after);
+    std::size_t position = 0;
+    try {
+      while (rows.step("cannot read table states")) {
+        EventLogState state;
+        auto problem = read_state(rows, ++position, state);
+        std::string name = problem ? problem->name : state.name;
+        if (!name.empty()) last = name;
+        if (problem) {
+          out.damage.push_back({problem->where, problem->what, problem->name});
+        } else {
+          out.readable.states.push_back(std::move(state));
+        }
+      }
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      return true;
+    }
+    return false;
+  }
+
+  // The error's reason, without the label.
+  std::string reason(const Error& e) const {
+    std::string what = e.what();
+    if (what.starts_with(label_ + ": ")) what.erase(0, label_.size() + 2);
+    return what;
+  }
+
+  // Binds a state to parameters first + 1 to first + 6 of an upsert.
   static void bind_state(Statement& upsert, int first, const EventLogState& state) {
     upsert.bind(first + 1, std::string_view(state.name));
     // The uint64 bit pattern as a signed 64-bit integer; read back the same way.
@@ -256,8 +481,8 @@ class SqliteStore final : public StateStore {
     upsert.bind(first + 6, std::int64_t{detail::state_checksum(state)});
   }
 
-  void set_journal_mode(const std::string& mode) {
-    Statement pragma(db_, ("PRAGMA journal_mode = " + mode).c_str());
+  void set_journal_mode(Database& db, const std::string& mode) {
+    Statement pragma(db, ("PRAGMA journal_mode = " + mode).c_str());
     ResetOnExit reset(pragma);
     std::string result;
     if (pragma.step("cannot set journal_mode")) result = pragma.column_text(0);
@@ -269,69 +494,114 @@ class SqliteStore final : public StateStore {
     }
   }
 
-  // `where` names the row for messages; built only when something is wrong.
-  template <typename Where>
-  std::int64_t read_integer(const Statement& row, int column, const char* field,
-                            const Where& where) const {
+  Timestamp read_update_time() {
+    Statement& meta = reads_->select_meta;
+    ResetOnExit reset(meta);
+    if (!meta.step("cannot read table meta")) return Timestamp();
+    std::optional<std::string> problem;
+    Timestamp out;
+    auto value = read_time(meta, 0, "update_time_seconds", "update_time_nanos", problem);
+    if (!problem) {
+      auto checksum = read_integer(meta, 2, "checksum", problem);
+      if (!problem && value && *checksum != detail::timestamp_checksum(*value)) {
+        problem = "the update time does not match its checksum: the file is damaged";
+      }
+      if (value) out = *value;
+    }
+    if (problem) throw Error(ErrorCode::corrupt, label_ + ": table meta: " + *problem);
+    return out;
+  }
+
+  // Each reader returns nullopt and sets `problem` when the value is wrong.
+  static std::optional<std::int64_t> read_integer(const Statement& row, int column,
+                                                  const char* field,
+                                                  std::optional<std::string>& problem) {
     int type = row.column_type(column);
     if (type != SQLITE_INTEGER) {
-      corrupt(label_, where() + ": " + field + " is " + std::string(sqlite::type_name(type)) +
-                          ", expected INTEGER");
+      problem = std::string(field) + " is " + std::string(sqlite::type_name(type)) +
+                ", expected INTEGER";
+      return std::nullopt;
     }
     return row.column_int64(column);
   }
 
-  template <typename Where>
-  std::string_view read_text(const Statement& row, int column, const char* field,
-                             const Where& where) const {
+  static std::optional<std::string_view> read_text(const Statement& row, int column,
+                                                   const char* field,
+                                                   std::optional<std::string>& problem) {
     int type = row.column_type(column);
     if (type != SQLITE_TEXT) {
-      corrupt(label_, where() + ": " + field + " is " + std::string(sqlite::type_name(type)) +
-                          ", expected TEXT");
+      problem = std::string(field) + " is " + std::string(sqlite::type_name(type)) +
+                ", expected TEXT";
+      return std::nullopt;
     }
     std::string_view text = row.column_text(column);
-    if (!detail::is_valid_utf8(text)) corrupt(label_, where() + ": " + field + " is not UTF-8");
+    if (!detail::is_valid_utf8(text)) {
+      problem = std::string(field) + " is not UTF-8";
+      return std::nullopt;
+    }
     return text;
   }
 
   // Two columns, Unix seconds and nanoseconds.
-  template <typename Where>
-  Timestamp read_time(const Statement& row, int column, const char* seconds_field,
-                      const char* nanos_field, const Where& where) const {
-    std::int64_t seconds = read_integer(row, column, seconds_field, where);
-    std::int64_t nanos = read_integer(row, column + 1, nanos_field, where);
-    if (seconds < Timestamp::kMinSeconds || seconds > Timestamp::kMaxSeconds || nanos < 0 ||
-        nanos > 999'999'999) {
-      corrupt(label_, where() + ": " + seconds_field + " " + std::to_string(seconds) + ", " +
-                          nanos_field + " " + std::to_string(nanos) +
-                          " are outside 0001-01-01..9999-12-31");
+  static std::optional<Timestamp> read_time(const Statement& row, int column,
+                                            const char* seconds_field, const char* nanos_field,
+                                            std::optional<std::string>& problem) {
+    auto seconds = read_integer(row, column, seconds_field, problem);
+    if (!seconds) return std::nullopt;
+    auto nanos = read_integer(row, column + 1, nanos_field, problem);
+    if (!nanos) return std::nullopt;
+    if (*seconds < Timestamp::kMinSeconds || *seconds > Timestamp::kMaxSeconds || *nanos < 0 ||
+        *nanos > 999'999'999) {
+      problem = std::string(seconds_field) + " " + std::to_string(*seconds) + ", " + nanos_field +
+                " " + std::to_string(*nanos) + " are outside 0001-01-01..9999-12-31";
+      return std::nullopt;
     }
-    return Timestamp::from_unix(seconds, static_cast<std::uint32_t>(nanos));
+    return Timestamp::from_unix(*seconds, static_cast<std::uint32_t>(*nanos));
   }
 
-  EventLogState read_state(const Statement& row, std::size_t position) const {
-    EventLogState state;
-    auto by_position = [&] { return "table states, row " + std::to_string(position); };
-    state.name = read_text(row, 0, "name", by_position);
-    if (state.name.empty()) corrupt(label_, by_position() + ": name is empty");
-    auto by_name = [&] { return "table states, row \"" + state.name + "\""; };
-    state.record_number =
-        static_cast<std::uint64_t>(read_integer(row, 1, "record_number", by_name));
-    state.timestamp = read_time(row, 2, "timestamp_seconds", "timestamp_nanos", by_name);
-    state.bookmark = read_text(row, 4, "bookmark", by_name);
+  // Reads the row into `state`; what is wrong with it, if anything.
+  static std::optional<RowProblem> read_state(const Statement& row, std::size_t position,
+                                              EventLogState& state) {
+    std::optional<std::string> problem;
+    auto name = read_text(row, 0, "name", problem);
+    if (!name || name->empty()) {
+      return RowProblem{"table states, row " + std::to_string(position),
+                        problem.value_or("name is empty"), ""};
+    }
+    state.name = *name;
+    auto bad = [&] {
+      return RowProblem{"table states, row \"" + state.name + "\"", *problem, state.name};
+    };
+    auto record_number = read_integer(row, 1, "record_number", problem);
+    if (!record_number) return bad();
+    state.record_number = static_cast<std::uint64_t>(*record_number);
+    auto timestamp = read_time(row, 2, "timestamp_seconds", "timestamp_nanos", problem);
+    if (!timestamp) return bad();
+    state.timestamp = *timestamp;
+    auto bookmark = read_text(row, 4, "bookmark", problem);
+    if (!bookmark) return bad();
+    state.bookmark = *bookmark;
     // SQLite does not checksum its pages: without this, damage inside a
     // row would read back as another value.
-    if (read_integer(row, 5, "checksum", by_name) != detail::state_checksum(state)) {
-      corrupt(label_, by_name() + ": the values do not match their checksum: the file is damaged");
+    auto checksum = read_integer(row, 5, "checksum", problem);
+    if (!checksum) return bad();
+    if (*checksum != detail::state_checksum(state)) {
+      problem = "the values do not match their checksum: the file is damaged";
+      return bad();
     }
-    return state;
+    return std::nullopt;
   }
 
   std::filesystem::path path_;
   std::string label_;
-  WriterLock lock_;
-  Database db_;
-  std::optional<Statements> sql_;  // after db_: finalised before it closes
+  Settings settings_;
+  OpenMode mode_;
+  WriterLock lock_;  // writers only, taken before the database is opened
+  bool immutable_ = false;  // a reader's connection opened with immutable=1
+  bool has_schema_ = false;
+  std::unique_ptr<Database> db_;
+  std::optional<ReadStatements> reads_;    // after db_: finalised before it closes
+  std::optional<WriteStatements> writes_;
 };
 
 }  // namespace
@@ -343,8 +613,8 @@ BackendInfo sqlite_backend_info() {
           {".db", ".sqlite", ".sqlite3"}};
 }
 
-std::unique_ptr<StateStore> open_sqlite_store(const StoreUri& uri) {
-  return std::make_unique<SqliteStore>(read_settings(uri));
+std::unique_ptr<Store> open_sqlite_store(const StoreUri& uri, const OpenOptions& options) {
+  return std::make_unique<SqliteStore>(read_settings(uri), options);
 }
 
 }  // namespace checkpoint::backends

@@ -14,6 +14,6 @@
 namespace checkpoint::backends {
 
 BackendInfo sqlite_backend_info();
-std::unique_ptr<StateStore> open_sqlite_store(const StoreUri& uri);
+std::unique_ptr<Store> open_sqlite_store(const StoreUri& uri, const OpenOptions& options);
 
 }  // namespace checkpoint::backends

@@ -10,6 +10,7 @@
 
 #include "backends/yaml/yaml_layout_reader.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/toolkit/errors.hpp"
 #include "core/state_check.hpp"
 #include "core/timestamp_text.hpp"
 #include "core/utf8.hpp"
@@ -123,12 +124,16 @@ std::string for_message(std::string_view s) {
 
 // ---- Reading ---------------------------------------------------------------
 
-[[noreturn]] void corrupt(std::string_view store, const std::string& what) {
-  throw Error(ErrorCode::corrupt, std::string(store) + ": " + what);
+[[noreturn]] void corrupt(std::string_view store, std::string reason,
+                          std::optional<std::uint64_t> line = {},
+                          std::optional<std::uint64_t> offset = {}) {
+  throw toolkit::corrupt(store, std::move(reason), line, offset);
 }
 
-std::string at_line(const YAML::Mark& mark) {
-  return mark.is_null() ? std::string() : "line " + std::to_string(mark.line + 1) + ": ";
+// The line a yaml-cpp mark points at, if it points anywhere.
+std::optional<std::uint64_t> line_of(const YAML::Mark& mark) {
+  if (mark.is_null()) return std::nullopt;
+  return static_cast<std::uint64_t>(mark.line) + 1;
 }
 
 std::size_t line_of(std::string_view text, std::size_t offset) {
@@ -145,14 +150,13 @@ void check_characters(std::string_view text, std::string_view store) {
     if (c >= 0x20 && c != 0x7F) continue;
     if (c == '\t' || c == '\n' || c == '\r') continue;
     if (c == 0) {
-      corrupt(store, "line " + std::to_string(line_of(text, i)) + ": NUL byte at offset " +
-                         std::to_string(i) +
-                         "; the file is damaged (a crash or power loss can leave NUL bytes)");
+      corrupt(store, "NUL byte; the file is damaged (a crash or power loss can leave NUL bytes)",
+              line_of(text, i), i);
     }
     char buf[8];
     std::snprintf(buf, sizeof buf, "0x%02X", c);
-    corrupt(store, "line " + std::to_string(line_of(text, i)) + ": control character " + buf +
-                       " at offset " + std::to_string(i) + " is not allowed in YAML");
+    corrupt(store, std::string("control character ") + buf + " is not allowed in YAML",
+            line_of(text, i), i);
   }
   if (detail::is_valid_utf8(text)) return;
   // A multi-byte sequence never spans a line break, so one line holds the fault.
@@ -162,7 +166,7 @@ void check_characters(std::string_view text, std::string_view store) {
     if (!detail::is_valid_utf8(text.substr(start, end - start))) break;
     start = end + 1;
   }
-  corrupt(store, "line " + std::to_string(line) + ": not valid UTF-8");
+  corrupt(store, "not valid UTF-8", line);
 }
 
 // A file cut short is caught here when the parser could still make sense of
@@ -262,7 +266,7 @@ class DocumentReader {
  private:
   [[noreturn]] void fail(const YAML::Node& node, const std::string& where,
                          const std::string& what) const {
-    corrupt(store_, at_line(node.Mark()) + where + ": " + what);
+    corrupt(store_, where + ": " + what, line_of(node.Mark()));
   }
 
   // yaml-cpp accepts a quoted scalar that the end of the input cuts off, as
@@ -470,10 +474,10 @@ PersistedState parse_yaml_document(std::string_view text, std::string_view store
     YAML::Node root = YAML::Load(std::string(text));
     return DocumentReader(text, store).read(root);
   } catch (const YAML::DeepRecursion& e) {
-    corrupt(store, at_line(e.mark) + "not valid YAML: nested too deeply (" +
-                       std::to_string(e.depth()) + " levels)");
+    corrupt(store, "not valid YAML: nested too deeply (" + std::to_string(e.depth()) + " levels)",
+            line_of(e.mark));
   } catch (const YAML::Exception& e) {
-    corrupt(store, at_line(e.mark) + "not valid YAML: " + e.msg);
+    corrupt(store, "not valid YAML: " + e.msg, line_of(e.mark));
   }
 }
 

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "checkpoint/state.hpp"
+#include "checkpoint/store.hpp"
 #include "core/salvage.hpp"
 
 namespace checkpoint::backends {
@@ -43,6 +44,6 @@ PersistedState parse_yaml_document(std::string_view text, std::string_view store
 
 // Reads each state of a damaged document on its own (see core/salvage.hpp),
 // for checkpointctl salvage. Never throws Error{corrupt}.
-detail::Salvaged salvage_yaml_document(std::string_view text);
+Salvage salvage_yaml_document(std::string_view text);
 
 }  // namespace checkpoint::backends

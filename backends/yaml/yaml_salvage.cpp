@@ -5,7 +5,7 @@
 
 namespace checkpoint::backends {
 
-detail::Salvaged salvage_yaml_document(std::string_view text) {
+Salvage salvage_yaml_document(std::string_view text) {
   detail::SalvageCollector collect(text, parse_yaml_document);
   // Both writers (ours and Winlogbeat's) put each state at column 0 as
   // "- name: ..." followed by lines indented by two spaces; the next state or

@@ -1,7 +1,7 @@
 #include "backends/yaml/yaml_store.hpp"
 
 #include "backends/yaml/yaml_format.hpp"
-#include "core/document_file_store.hpp"
+#include "checkpoint/toolkit/whole_file_store.hpp"
 
 namespace checkpoint::backends {
 
@@ -13,8 +13,11 @@ BackendInfo yaml_backend_info() {
           {".yml", ".yaml"}};
 }
 
-std::unique_ptr<StateStore> open_yaml_store(const StoreUri& uri) {
-  return detail::open_document_file_store(uri, {"yaml", emit_yaml_document, parse_yaml_document});
+std::unique_ptr<Store> open_yaml_store(const StoreUri& uri, const OpenOptions& options) {
+  return toolkit::open_whole_file_store(
+      uri, options,
+      {"yaml", emit_yaml_document, parse_yaml_document,
+       [](std::string_view text, std::string_view) { return salvage_yaml_document(text); }});
 }
 
 }  // namespace checkpoint::backends

@@ -12,6 +12,6 @@
 namespace checkpoint::backends {
 
 BackendInfo yaml_backend_info();
-std::unique_ptr<StateStore> open_yaml_store(const StoreUri& uri);
+std::unique_ptr<Store> open_yaml_store(const StoreUri& uri, const OpenOptions& options);
 
 }  // namespace checkpoint::backends

@@ -27,6 +27,9 @@ struct Options {
   std::size_t max_updates = 100;
   // Commit this long after the first unflushed change; clamped to >= 1 s.
   std::chrono::milliseconds flush_interval = std::chrono::seconds(5);
+  // Checkpoint(uri) only: make the store if it does not exist (see
+  // OpenOptions::create_if_missing). Off: a missing store is Error{not_found}.
+  bool create_if_missing = true;
   // Called on the worker thread when a background commit fails (flush() and
   // shutdown() throw instead). The failed changes are kept and retried at
   // the next interval. What the callback throws is ignored.
@@ -42,10 +45,14 @@ struct Stats {
 
 class Checkpoint {
  public:
-  // Opens the store (see open_store()), loads it, and commits once to prove
-  // it writable. Throws what opening, loading or that commit threw.
+  // Opens the store for writing (Store::open(), which takes the writer
+  // lock), loads it, and commits once to prove it writable. Throws what
+  // opening, loading or that commit threw.
   explicit Checkpoint(std::string_view uri, Options options = {});
-  Checkpoint(std::unique_ptr<StateStore> store, Options options = {});
+  // The same over a store opened for writing.
+  Checkpoint(std::unique_ptr<Store> store, Options options = {});
+  [[deprecated("a StateStore: port it to checkpoint::Store (store.hpp)")]] Checkpoint(
+      std::unique_ptr<StateStore> store, Options options = {});
   ~Checkpoint();  // shutdown(), swallowing its error (reported via on_error)
 
   Checkpoint(const Checkpoint&) = delete;

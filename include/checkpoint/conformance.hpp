@@ -1,4 +1,5 @@
-// The conformance suite: the executable definition of a correct StateStore.
+// The conformance suite: the executable definition of a correct Store
+// (checkpoint/store.hpp).
 //
 // A backend's test file needs one line, and links checkpoint::conformance
 // (which brings GoogleTest and gtest_main):
@@ -10,13 +11,23 @@
 // The function returns a config string for a fresh store inside `dir`, an
 // empty directory the suite creates for each test and removes afterwards,
 // or a directory below it that does not exist yet: a store that keeps files
-// creates it (mode 0750; its files mode 0600, whatever the umask).
+// creates it (mode 0750; its files mode 0600, whatever the umask). A store
+// must keep all its files inside that directory: the suite damages them,
+// and cuts the power under it.
 //
-// Besides round trips, the suite requires one writer at a time: the first
-// store object to commit holds the store until it is destroyed, and another
-// store object's commit(), in this process or another, is Error{locked}
-// naming the store, while its load() still works (see writer_lock.hpp).
-// Stores are opened only through open_store(), so registration is checked
+// Besides exact round trips, the suite holds a store to every promise of
+// the contract:
+// - reading never creates, changes or locks anything, a missing store is
+//   Error{not_found}, and reading works on a read-only file system;
+// - one writer at a time, locked before it loads: a writer that committed
+//   between another's opening and its commit is never rolled back;
+// - damage to its files (cut short, NUL-filled, random bytes) is
+//   Error{corrupt} or loads an exact earlier commit, never another
+//   exception type, a changed value or a crash;
+// - for a store that does its file I/O through checkpoint/toolkit, a power
+//   cut (checkpoint/power_cut.hpp) right after a commit keeps it, and one
+//   in the middle of a commit leaves the previous commit or the new one.
+// Stores are opened only through Store::open(), so registration is checked
 // too: a backend registered with register_backend() must be registered
 // before RUN_ALL_TESTS() runs (in main() or a ::testing::Environment), since
 // the function is called only inside the tests. Every case that writes runs
@@ -53,10 +64,10 @@ struct Target {
 // further TEST_P cases of its own with them.
 //
 // The fixture keeps a model of what the store should hold. put() and erase()
-// change the model and note the change; commit() hands the model to the
-// store as one Commit (its `upserted` and `removed` are the changes noted
-// since the last commit); stored() loads the store and compares every state
-// and the update_time with the model: ASSERT_TRUE(stored()).
+// change the model and note the change; commit() hands the changes noted
+// since the last commit to the store as one Changes; stored() loads the
+// store (through the writer, and through a reader opened anew) and compares
+// every state and the update_time with the model: ASSERT_TRUE(stored()).
 class StoreConformance : public ::testing::TestWithParam<Target> {
  protected:
   void SetUp() override;     // creates the empty directory
@@ -68,9 +79,12 @@ class StoreConformance : public ::testing::TestWithParam<Target> {
   // "Memory/Reopen store memory:/tmp/...", for messages.
   std::string where() const;
 
-  // The store for the next step: opened on first use and, when reopening,
-  // closed and opened again through open_store(uri()) on every call.
-  StateStore& store();
+  // The store for the next step, opened for writing: opened on first use
+  // and, when reopening, closed and opened again through Store::open(uri())
+  // on every call.
+  Store& store();
+  // A new store object opened for reading.
+  std::unique_ptr<Store> reader() const;
   // Closes the store (the next store() opens it again).
   void close() { store_.reset(); }
 
@@ -80,7 +94,8 @@ class StoreConformance : public ::testing::TestWithParam<Target> {
   // each commit) and forgets the noted changes.
   void commit();
   void commit(Timestamp update_time);
-  // Loads the store and checks it holds exactly the model.
+  // Loads the store through store() and through reader(), and checks each
+  // holds exactly the model.
   ::testing::AssertionResult stored();
   // Checks that `loaded` is exactly `states` with `update_time`: sorted by
   // name, names unique, every field equal. Reports which state and field
@@ -94,7 +109,7 @@ class StoreConformance : public ::testing::TestWithParam<Target> {
  private:
   std::filesystem::path dir_;
   std::string uri_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<Store> store_;
   StateMap model_;
   Timestamp update_time_;  // of the last commit
   std::int64_t commits_ = 0;

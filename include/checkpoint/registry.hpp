@@ -31,13 +31,15 @@ struct BackendInfo {
   std::vector<std::string> extensions;  // ".yml", ... for scheme-less paths
 };
 
-// Opens (creating if needed) the store a config string names. Called only
+// Opens the store a config string names, for reading or writing as
+// `options` say (see store.hpp for what each mode promises). Called only
 // after the options were checked against BackendInfo::options.
-using StoreFactory = std::function<std::unique_ptr<StateStore>(const StoreUri&)>;
+using BackendFactory =
+    std::function<std::unique_ptr<Store>(const StoreUri& uri, const OpenOptions& options)>;
 
 // Scheme or extension already taken, or an invalid scheme:
 // Error{invalid_argument}.
-void register_backend(BackendInfo info, StoreFactory factory);
+void register_backend(BackendInfo info, BackendFactory factory);
 
 // Built-in and user backends, sorted by scheme.
 std::vector<BackendInfo> registered_backends();
@@ -47,8 +49,17 @@ std::vector<BackendInfo> registered_backends();
 // text: Error{invalid_config}.
 StoreUri parse_store_uri(std::string_view uri);
 
-// Parses, checks the scheme and options against the registry, and opens.
-// Unknown scheme or option: Error{invalid_config} listing what is known.
+// ---- Version 1 (deprecated; see legacy_store.hpp) -------------------------
+
+using StoreFactory = std::function<std::unique_ptr<StateStore>(const StoreUri&)>;
+
+// Registers a version 1 backend, served through the adapter of
+// legacy_store.hpp.
+[[deprecated("a StateStore backend: port it to checkpoint::Store (store.hpp)")]] void
+register_backend(BackendInfo info, StoreFactory factory);
+
+// Opens any store for writing (Store::open() with the default options) and
+// serves it as a version 1 StateStore.
 std::unique_ptr<StateStore> open_store(std::string_view uri);
 
 }  // namespace checkpoint

@@ -1,43 +1,127 @@
-// The backend contract. A StateStore holds one set of states durably.
+// The backend contract. A Store holds one set of states durably.
+//
+// A store is opened for reading or for writing (Store::open(), or a backend's
+// factory, see registry.hpp):
+//
+// - Reading never creates, modifies, locks or changes a setting of anything,
+//   and works on a read-only file system. A store that does not exist is
+//   Error{not_found} naming it. Readers may load while a writer runs.
+// - Writing takes the store's writer lock first, then reads what it needs:
+//   what a writer loads is what it will overwrite, since no other writer can
+//   commit in between. A second writer, in this process or another, is
+//   Error{locked} naming the store. A missing store is made when
+//   OpenOptions::create_if_missing is set (the default), and is
+//   Error{not_found} otherwise.
+//
+// A commit carries only the changes: the states added or changed and the
+// names removed, never the whole set. A store that rewrites everything (a
+// whole-file format) keeps the states itself; checkpoint/toolkit/
+// whole_file_store.hpp does that for any document format.
 //
 // A store is used by one thread at a time (the Checkpoint front end
-// serialises calls); it need not be thread-safe. The conformance suite
-// (checkpoint/conformance.hpp) is the executable definition of this contract.
+// serialises its calls); it need not be thread-safe. The conformance suite
+// (checkpoint/conformance.hpp) is the executable definition of this
+// contract. The version 1 contract (StateStore, whose commits carried every
+// state) still works through an adapter: see legacy_store.hpp.
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checkpoint/state.hpp"
 
 namespace checkpoint {
 
-// What one commit must make durable. The references are valid only during
-// the call to StateStore::commit().
-struct Commit {
-  Timestamp update_time;
-  const StateMap& states;  // every state after this commit
-  const std::vector<std::string>&
-      upserted;  // names added or changed since the last successful commit
-  const std::vector<std::string>& removed;  // names removed since the last successful commit
+enum class OpenMode { read, write };
+
+struct OpenOptions {
+  OpenMode mode = OpenMode::write;
+  // Writers only: make the store if it does not exist (with its directory),
+  // as Winlogbeat creates its file. Off: a missing store is Error{not_found}.
+  bool create_if_missing = true;
 };
 
-class StateStore {
+// What one commit changes. The spans are valid only during the call to
+// Store::commit().
+struct Changes {
+  Timestamp update_time;                     // the store's update_time after this commit
+  std::span<const EventLogState> upserted;   // added or changed; sorted by name, names unique
+  std::span<const std::string> removed;      // sorted, unique, none of them in `upserted`;
+                                             // a name the store never held is not an error
+};
+
+// Receives the states a store reads, one at a time, in name order. It may
+// move from the state it is given.
+using StateSink = std::function<void(EventLogState&& state)>;
+
+// What Store::check() found.
+struct CheckReport {
+  std::size_t states = 0;             // states that read back exactly
+  Timestamp update_time;              // zero if it could not be read
+  std::vector<std::string> problems;  // one line per problem, naming the store; empty: intact
+  bool ok() const { return problems.empty(); }
+};
+
+// One thing that Store::salvage() could not read.
+struct Damage {
+  std::string where;  // where in the store: "line 12", "table states, row 7", "page 31"
+  std::string what;   // what is wrong there
+  std::string name;   // the state's name, where it could still be read; empty otherwise
+};
+
+// What Store::salvage() could read.
+struct Salvage {
+  PersistedState readable;    // every state that reads back exactly; update_time zero if lost
+  std::vector<Damage> damage;  // what could not be read; empty: nothing was lost
+};
+
+class Store {
  public:
-  virtual ~StateStore() = default;
+  virtual ~Store() = default;
 
-  // Everything committed so far. Nothing stored yet: an empty PersistedState
-  // (zero update_time, no states), not an error. Unreadable data:
-  // Error{corrupt} naming the store and what is wrong.
-  virtual PersistedState load() = 0;
+  // Opens the store a config string names (see registry.hpp): checks the
+  // scheme and options against the registry, then calls the backend.
+  // Unknown scheme or option: Error{invalid_config} listing what is known.
+  static std::unique_ptr<Store> open(std::string_view uri, OpenOptions options = {});
 
-  // Make commit.states durable, atomically: after a crash, load() returns
-  // either this commit or the previous one, never a mix. Returns only when
-  // the data is on stable storage (unless the user chose an unsafe option).
-  // A store may write only `upserted` and `removed`, or rewrite everything
-  // from `states`; both must give the same load(). On failure throws Error
-  // (usually Error{io}) and the previous commit stays intact.
-  virtual void commit(const Commit& commit) = 0;
+  // REQUIRED. Calls `sink` with every committed state, in name order with
+  // unique, non-empty names, and returns the update_time of the last commit.
+  // Nothing stored yet: no call, and a zero update_time. Unreadable data:
+  // Error{corrupt} naming the store and what is wrong (never another
+  // exception type, never a different value); a newer format version:
+  // Error{unsupported}. What `sink` throws passes through.
+  virtual Timestamp scan(const StateSink& sink) = 0;
+
+  // REQUIRED for stores opened for writing. Makes `changes` durable,
+  // atomically: after a crash or power cut, a load gives either this commit
+  // or the previous one, never a mix. Returns only when the data is on
+  // stable storage (unless the user chose an unsafe option such as
+  // sync=off). On failure throws Error (usually Error{io}) and the previous
+  // commit stays intact; a value the store cannot hold is an Error, never a
+  // quiet change. On a store opened for reading: Error{invalid_argument}.
+  virtual void commit(const Changes& changes) = 0;
+
+  // Deep verification, what `checkpointctl verify` prints. A store may check
+  // more than scan() does (page structure, checksums of what a scan skips).
+  // Damage is reported in the result, not thrown; other failures (Error{io},
+  // Error{unsupported}) are thrown. By default: a scan that checks the order
+  // and names of what it reads.
+  virtual CheckReport check();
+
+  // Every state that can still be read exactly, and what could not, for
+  // `checkpointctl salvage`. Never throws Error{corrupt}. By default: all of
+  // scan(), or nothing with one Damage when scan() throws Error{corrupt}.
+  virtual Salvage salvage();
+
+  // scan() collected into a PersistedState.
+  PersistedState load();
 };
 
 }  // namespace checkpoint
+
+#include "checkpoint/legacy_store.hpp"

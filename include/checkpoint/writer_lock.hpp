@@ -1,15 +1,16 @@
 // WriterLock: one writer per store, in this process or any other.
 //
 // The built-in stores kept in files (yaml, json, sqlite, lmdb) take a
-// WriterLock at their first commit() and hold it until the store object is
-// destroyed. load() never takes it, so readers (checkpointctl dump, verify)
-// work while a writer runs, and a Checkpoint, which commits once when it is
-// constructed, holds its store for its whole lifetime. A second writer gets
-// Error{locked}. A backend of your own that keeps its data in files can do
-// the same in two lines:
+// WriterLock when they are opened for writing, before they read anything,
+// and hold it until the store object is destroyed; a store opened for
+// reading never takes it, so readers (checkpointctl dump, verify) work while
+// a writer runs. A second writer gets Error{locked}. A backend of your own
+// that keeps its data in files does the same in its constructor:
 //
-//   void commit(const Commit& c) override {
-//     if (!lock_.held()) lock_ = checkpoint::WriterLock::acquire(path_, label_);
+//   MyStore(const std::filesystem::path& path, const checkpoint::OpenOptions& options)
+//       : path_(path), label_("mystore store " + path.string()) {
+//     if (options.mode == checkpoint::OpenMode::write)
+//       lock_ = checkpoint::WriterLock::acquire(path_, label_);
 //     ...
 //
 // The lock is an exclusive flock() on PATH.lock beside the store's files.
@@ -49,6 +50,13 @@ class WriterLock {
 
   // The lock file of the store at `path`: PATH.lock.
   static std::filesystem::path lock_file(const std::filesystem::path& path);
+
+  // Whether a writer holds the lock of the store at `path` now, as far as
+  // can be told without taking it (Linux lists every flock() in
+  // /proc/locks). False if there is no lock file; true if it cannot be
+  // told. For readers that read without any lock when no writer can change
+  // what they read (and check afterwards that none came).
+  static bool is_held(const std::filesystem::path& path);
 
   bool held() const noexcept { return fd_ >= 0; }
   void release() noexcept;

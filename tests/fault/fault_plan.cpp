@@ -6,7 +6,7 @@
 #include <atomic>
 #include <cerrno>
 
-#include "core/system_calls.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 
 namespace checkpoint::fault {
 namespace {
@@ -70,8 +70,8 @@ std::string call_log() {
 }
 
 void install_in_core() {
-  using detail::real_system_calls;
-  detail::SystemCalls calls = {
+  using toolkit::real_system_calls;
+  toolkit::SystemCalls calls = {
       [](const char* path, int flags, mode_t mode) {
         if (int err = next_call("open")) return errno = err, -1;
         return real_system_calls().open(path, flags, mode);
@@ -126,8 +126,16 @@ void install_in_core() {
         if (int err = next_call("ftruncate")) return errno = err, -1;
         return real_system_calls().ftruncate(fd, length);
       },
+      [](int fd, struct stat* st) {
+        if (int err = next_call("fstat")) return errno = err, -1;
+        return real_system_calls().fstat(fd, st);
+      },
+      [](const char* path, struct stat* st) {
+        if (int err = next_call("lstat")) return errno = err, -1;
+        return real_system_calls().lstat(path, st);
+      },
   };
-  detail::set_system_calls(calls);
+  toolkit::set_system_calls(calls);
 }
 
 }  // namespace checkpoint::fault

@@ -1,35 +1,48 @@
-#include "tools/checkpointctl/commands.hpp"
+// The subcommands, written against the installed public headers only: a
+// store is opened for reading (dump, get, verify, and the source of convert
+// and salvage) or for writing (set, rm, and the destination of convert and
+// salvage), and everything else is the backend contract of
+// checkpoint/store.hpp.
+#include "commands.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <checkpoint/documents.hpp>
+#include <checkpoint/error.hpp>
+#include <checkpoint/registry.hpp>
+#include <checkpoint/store.hpp>
 #include <iostream>
 #include <set>
 
-#include "backends/json/json_format.hpp"
-#include "backends/yaml/yaml_format.hpp"
-#include "checkpoint/error.hpp"
-#include "checkpoint/registry.hpp"
-#include "core/durable_file.hpp"
-#include "tools/checkpointctl/format.hpp"
+#include "format.hpp"
 
 namespace checkpointctl {
 namespace {
 
-using checkpoint::Commit;
+using checkpoint::Changes;
 using checkpoint::Error;
 using checkpoint::ErrorCode;
 using checkpoint::EventLogState;
+using checkpoint::OpenMode;
+using checkpoint::OpenOptions;
 using checkpoint::PersistedState;
-using checkpoint::StateMap;
+using checkpoint::Store;
 using checkpoint::Timestamp;
 
-StateMap to_map(PersistedState& loaded) {
-  StateMap map;
-  for (auto& state : loaded.states) {
-    std::string name = state.name;
-    map.insert_or_assign(std::move(name), std::move(state));
-  }
-  return map;
+std::unique_ptr<Store> open_for_reading(const std::string& uri) {
+  return Store::open(uri, {.mode = OpenMode::read});
+}
+
+std::unique_ptr<Store> open_for_writing(const std::string& uri, bool create) {
+  return Store::open(uri, {.mode = OpenMode::write, .create_if_missing = create});
+}
+
+const EventLogState* find(const PersistedState& loaded, const std::string& name) {
+  auto it = std::lower_bound(
+      loaded.states.begin(), loaded.states.end(), name,
+      [](const EventLogState& state, const std::string& n) { return state.name < n; });
+  return it != loaded.states.end() && it->name == name ? &*it : nullptr;
 }
 
 // Prints progress on stderr for big jobs, only when a person watches it.
@@ -64,23 +77,21 @@ int cmd_backends(std::ostream& out) {
 }
 
 int cmd_dump(const std::string& uri, const std::string& format, std::ostream& out) {
-  PersistedState loaded = checkpoint::open_store(uri)->load();
+  PersistedState loaded = open_for_reading(uri)->load();
   if (format == "yaml")
-    out << yaml_document(loaded);
+    out << checkpoint::yaml_document(loaded);
   else if (format == "json")
-    out << json_document(loaded);
+    out << checkpoint::json_document(loaded);
   else
     print_table(loaded, out);
   return 0;
 }
 
 int cmd_get(const std::string& uri, const std::string& name, std::ostream& out) {
-  PersistedState loaded = checkpoint::open_store(uri)->load();
-  for (const auto& state : loaded.states) {
-    if (state.name == name) {
-      print_state(state, out);
-      return 0;
-    }
+  PersistedState loaded = open_for_reading(uri)->load();
+  if (const EventLogState* state = find(loaded, name)) {
+    print_state(*state, out);
+    return 0;
   }
   std::cerr << "checkpointctl: " << uri << ": no state named \"" << name << "\"\n";
   return 1;
@@ -88,63 +99,58 @@ int cmd_get(const std::string& uri, const std::string& name, std::ostream& out) 
 
 int cmd_set(const SetArgs& args, std::ostream& out) {
   if (args.name.empty()) throw Error(ErrorCode::invalid_argument, "NAME must not be empty");
-  auto store = checkpoint::open_store(args.uri);
+  // Opened for writing first: the lock is held before the load, so no
+  // writer can commit between what this reads and what it writes.
+  auto store = open_for_writing(args.uri, true);
   PersistedState loaded = store->load();
-  StateMap states = to_map(loaded);
   EventLogState state{args.name, args.record_number, {}, {}};
-  if (auto it = states.find(args.name); it != states.end()) state = it->second;
+  if (const EventLogState* current = find(loaded, args.name)) state = *current;
   state.record_number = args.record_number;
   if (args.timestamp) {
     state.timestamp =
         *args.timestamp == "now" ? Timestamp::now() : Timestamp::parse(*args.timestamp);
   }
   if (args.bookmark) state.bookmark = *args.bookmark;
-  states.insert_or_assign(args.name, state);
-  std::vector<std::string> upserted{args.name}, removed;
-  store->commit(Commit{Timestamp::now(), states, upserted, removed});
+  store->commit(Changes{Timestamp::now(), {&state, 1}, {}});
   print_state(state, out);
   return 0;
 }
 
 int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out) {
-  auto store = checkpoint::open_store(uri);
-  PersistedState loaded = store->load();
-  StateMap states = to_map(loaded);
-  if (states.erase(name) == 0) {
+  auto store = open_for_writing(uri, false);
+  // What salvage() reads, so that a state whose row is damaged (and makes
+  // the store unloadable) can be removed too.
+  checkpoint::Salvage read = store->salvage();
+  bool present = find(read.readable, name) != nullptr ||
+                 std::any_of(read.damage.begin(), read.damage.end(),
+                             [&](const checkpoint::Damage& d) { return d.name == name; });
+  if (!present) {
     std::cerr << "checkpointctl: " << uri << ": no state named \"" << name << "\"\n";
     return 1;
   }
-  std::vector<std::string> upserted, removed{name};
-  store->commit(Commit{Timestamp::now(), states, upserted, removed});
+  const std::string removed[] = {name};
+  store->commit(Changes{Timestamp::now(), {}, removed});
   out << "removed \"" << name << "\"\n";
   return 0;
 }
 
 int cmd_verify(const std::string& uri, std::ostream& out) {
-  PersistedState loaded;
+  checkpoint::CheckReport report;
   try {
-    loaded = checkpoint::open_store(uri)->load();
+    report = open_for_reading(uri)->check();
   } catch (const Error& e) {
     if (e.code() == ErrorCode::invalid_config) throw;
     std::cerr << "checkpointctl: verify failed: " << e.what() << "\n";
     return 1;
   }
-  // load() promises sorted, unique, non-empty names: check the promise too.
-  for (std::size_t i = 0; i < loaded.states.size(); ++i) {
-    const auto& name = loaded.states[i].name;
-    std::string problem;
-    if (name.empty())
-      problem = "state " + std::to_string(i) + " has an empty name";
-    else if (i > 0 && !(loaded.states[i - 1].name < name)) {
-      problem = "state \"" + name + "\" is duplicated or out of order";
-    }
-    if (!problem.empty()) {
-      std::cerr << "checkpointctl: verify failed: " << uri << ": " << problem << "\n";
-      return 1;
-    }
+  if (!report.ok()) {
+    std::cerr << "checkpointctl: verify failed: " << uri << ": " << report.problems.size()
+              << (report.problems.size() == 1 ? " problem" : " problems") << "\n";
+    for (const auto& problem : report.problems) std::cerr << "  " << problem << "\n";
+    return 1;
   }
-  out << uri << ": ok, " << loaded.states.size() << " states, update_time "
-      << loaded.update_time.to_string() << "\n";
+  out << uri << ": ok, " << report.states << " states, update_time "
+      << report.update_time.to_string() << "\n";
   return 0;
 }
 
@@ -152,33 +158,26 @@ namespace {
 
 // Writes `src` into the store at `dst_uri` in one commit, replacing what it
 // held (only with `force` if it held states), then reads it back through a
-// fresh store and compares state by state.
+// store opened anew and compares state by state.
 int write_all(const std::string& dst_uri, const PersistedState& src, bool force,
               Progress& progress) {
-  auto dst = checkpoint::open_store(dst_uri);
-  PersistedState before = dst->load();
-  if (!before.states.empty() && !force) {
-    std::cerr << "checkpointctl: " << dst_uri << " already holds " << before.states.size()
-              << " states; use --force to replace them\n";
-    return 1;
-  }
+  {
+    auto dst = open_for_writing(dst_uri, true);
+    PersistedState before = dst->load();
+    if (!before.states.empty() && !force) {
+      std::cerr << "checkpointctl: " << dst_uri << " already holds " << before.states.size()
+                << " states; use --force to replace them\n";
+      return 1;
+    }
+    std::vector<std::string> removed;
+    for (const auto& state : before.states) {
+      if (find(src, state.name) == nullptr) removed.push_back(state.name);
+    }
+    progress.step("writing", src.states.size());
+    dst->commit(Changes{src.update_time, src.states, removed});
+  }  // closed, and its lock released, before it is read back
 
-  StateMap states;
-  std::vector<std::string> upserted, removed;
-  upserted.reserve(src.states.size());
-  std::size_t n = 0;
-  for (const auto& state : src.states) {
-    states.emplace_hint(states.end(), state.name, state);
-    upserted.push_back(state.name);
-    progress.step("reading", ++n);
-  }
-  for (const auto& state : before.states) {
-    if (!states.contains(state.name)) removed.push_back(state.name);
-  }
-  dst->commit(Commit{src.update_time, states, upserted, removed});
-  dst.reset();
-
-  PersistedState after = checkpoint::open_store(dst_uri)->load();
+  PersistedState after = open_for_reading(dst_uri)->load();
   if (after.states.size() != src.states.size()) {
     throw Error(ErrorCode::corrupt, dst_uri + ": holds " + std::to_string(after.states.size()) +
                                         " states after writing, expected " +
@@ -201,7 +200,7 @@ int write_all(const std::string& dst_uri, const PersistedState& src, bool force,
 
 int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool force,
                 std::ostream& out) {
-  PersistedState src = checkpoint::open_store(src_uri)->load();
+  PersistedState src = open_for_reading(src_uri)->load();
   Progress progress("convert", src.states.size());
   if (int code = write_all(dst_uri, src, force, progress); code != 0) return code;
   out << "converted " << src.states.size() << " states from " << src_uri << " to " << dst_uri
@@ -211,26 +210,18 @@ int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool for
 
 int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool force,
                 std::ostream& out) {
-  checkpoint::StoreUri src = checkpoint::parse_store_uri(src_uri);
-  if (src.scheme != "yaml" && src.scheme != "json") {
-    throw Error(ErrorCode::invalid_argument,
-                "salvage reads yaml and json files; " + src_uri + " is a " + src.scheme +
-                    " store (for SQLite, the sqlite3 shell's .recover command does this job)");
-  }
-  std::optional<std::string> text = checkpoint::detail::read_file(src.target, src_uri);
-  if (!text) throw Error(ErrorCode::not_found, src_uri + ": no such file");
-  checkpoint::detail::Salvaged salvaged = src.scheme == "yaml"
-                                              ? checkpoint::backends::salvage_yaml_document(*text)
-                                              : checkpoint::backends::salvage_json_document(*text);
-  Progress progress("salvage", salvaged.state.states.size());
-  if (int code = write_all(dst_uri, salvaged.state, force, progress); code != 0) return code;
-  out << "salvaged " << salvaged.state.states.size() << " states from " << src_uri << " to "
+  checkpoint::Salvage salvaged = open_for_reading(src_uri)->salvage();
+  Progress progress("salvage", salvaged.readable.states.size());
+  if (int code = write_all(dst_uri, salvaged.readable, force, progress); code != 0) return code;
+  out << "salvaged " << salvaged.readable.states.size() << " states from " << src_uri << " to "
       << dst_uri << " (verified)\n";
-  if (salvaged.problems.empty()) {
+  if (salvaged.damage.empty()) {
     out << "nothing was damaged\n";
   } else {
-    out << "could not read " << salvaged.problems.size() << ":\n";
-    for (const auto& problem : salvaged.problems) out << "  " << problem << "\n";
+    out << "could not read " << salvaged.damage.size() << ":\n";
+    for (const auto& damage : salvaged.damage) {
+      out << "  " << (damage.where.empty() ? "" : damage.where + ": ") << damage.what << "\n";
+    }
   }
   return 0;
 }

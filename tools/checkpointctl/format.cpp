@@ -1,9 +1,7 @@
-#include "tools/checkpointctl/format.hpp"
+#include "format.hpp"
 
 #include <algorithm>
 
-#include "backends/json/json_format.hpp"
-#include "backends/yaml/yaml_format.hpp"
 
 namespace checkpointctl {
 namespace {
@@ -108,24 +106,6 @@ void print_state(const checkpoint::EventLogState& state, std::ostream& out) {
       << "record_number: " << state.record_number << "\n"
       << "timestamp:     " << state.timestamp.to_string() << "\n";
   if (!state.bookmark.empty()) out << "bookmark:      " << printable(state.bookmark) << "\n";
-}
-
-namespace {
-
-checkpoint::StateMap to_map(const checkpoint::PersistedState& state) {
-  checkpoint::StateMap map;
-  for (const auto& s : state.states) map.emplace_hint(map.end(), s.name, s);
-  return map;
-}
-
-}  // namespace
-
-std::string yaml_document(const checkpoint::PersistedState& state) {
-  return checkpoint::backends::emit_yaml_document(state.update_time, to_map(state), "dump");
-}
-
-std::string json_document(const checkpoint::PersistedState& state) {
-  return checkpoint::backends::emit_json_document(state.update_time, to_map(state), "dump");
 }
 
 }  // namespace checkpointctl

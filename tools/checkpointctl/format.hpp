@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint/state.hpp"
+#include <checkpoint/state.hpp>
 
 namespace checkpointctl {
 
@@ -17,9 +17,5 @@ void print_table(const checkpoint::PersistedState& state, std::ostream& out);
 
 // One state, one field per line.
 void print_state(const checkpoint::EventLogState& state, std::ostream& out);
-
-// Exactly the documents the yaml and json backends write.
-std::string yaml_document(const checkpoint::PersistedState& state);
-std::string json_document(const checkpoint::PersistedState& state);
 
 }  // namespace checkpointctl

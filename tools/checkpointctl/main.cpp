@@ -4,10 +4,10 @@
 // the cause), 2 usage error.
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <checkpoint/error.hpp>
 #include <iostream>
 
-#include "checkpoint/error.hpp"
-#include "tools/checkpointctl/commands.hpp"
+#include "commands.hpp"
 
 namespace {
 
@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
       example("checkpointctl convert .winlogbeat.yml sqlite:/var/lib/shipper/state.db"));
 
   auto* salvage = app.add_subcommand(
-      "salvage", "Copy every state still readable from a damaged yaml or json file to DST");
-  salvage->add_option("SRC", uri, "Damaged yaml: or json: store (never modified)")->required();
+      "salvage", "Copy every state still readable from a damaged store to DST");
+  salvage->add_option("SRC", uri, "Damaged store (never modified)")->required();
   salvage->add_option("DST", dst, "Destination store config string")->required();
   salvage->add_flag("--force", force, "Replace what DST holds");
   salvage->footer(

@@ -1,4 +1,4 @@
-#include "core/store_options.hpp"
+#include "checkpoint/toolkit/options.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 
 #include "checkpoint/error.hpp"
 
-namespace checkpoint::detail {
+namespace checkpoint::toolkit {
 namespace {
 
 std::string lower(std::string s) {
@@ -105,4 +105,4 @@ std::string require_path(const StoreUri& uri) {
   return uri.target;
 }
 
-}  // namespace checkpoint::detail
+}  // namespace checkpoint::toolkit

@@ -1,13 +1,16 @@
-// The system calls behind core's file handling (durable whole-file writes,
-// the writer lock), called through one table so that a test can make any
-// one of them fail, the way LevelDB's Env or SQLite's xSetSystemCall do.
-// Production code never changes the table; it only calls through sys().
+// The system calls behind the toolkit's file handling (durable_file.hpp,
+// writer_lock.hpp, whole_file_store.hpp), called through one table so that
+// a test can fail any one of them, or record them to cut the power in the
+// middle of a commit (checkpoint/power_cut.hpp), the way LevelDB's Env and
+// SQLite's xSetSystemCall do. Production code never changes the table; it
+// only calls through sys(). A backend that does its file I/O through the
+// toolkit gets that testing for free.
 #pragma once
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
-namespace checkpoint::detail {
+namespace checkpoint::toolkit {
 
 struct SystemCalls {
   int (*open)(const char* path, int flags, mode_t mode);
@@ -23,6 +26,8 @@ struct SystemCalls {
   int (*stat)(const char* path, struct stat* st);
   int (*flock)(int fd, int operation);
   int (*ftruncate)(int fd, off_t length);
+  int (*fstat)(int fd, struct stat* st);
+  int (*lstat)(const char* path, struct stat* st);
 };
 
 // The table in use: the real calls unless a test replaced them.
@@ -35,4 +40,4 @@ const SystemCalls& real_system_calls() noexcept;
 // inside a call through it.
 void set_system_calls(const SystemCalls& calls) noexcept;
 
-}  // namespace checkpoint::detail
+}  // namespace checkpoint::toolkit

@@ -1,19 +1,20 @@
-// Helpers for backends that read options from a config string.
+// Reading a config string's options, for backend authors. Every failure is
+// Error{invalid_config} quoting the config string and naming the option.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "checkpoint/registry.hpp"
 
-namespace checkpoint::detail {
+namespace checkpoint::toolkit {
 
 // "on"/"true"/"1"/"yes" or "off"/"false"/"0"/"no"; absent: `fallback`.
-// Anything else: Error{invalid_config} naming the option and the store.
 bool bool_option(const StoreUri& uri, const std::string& key, bool fallback);
 
 // One of `allowed` (compared case-insensitively, returned lower case);
-// absent: `fallback`. Anything else: Error{invalid_config} listing them.
+// absent: `fallback`. Anything else: the error lists them.
 std::string choice_option(const StoreUri& uri, const std::string& key,
                           std::initializer_list<const char*> allowed, const std::string& fallback);
 
@@ -24,7 +25,7 @@ std::uint64_t uint_option(const StoreUri& uri, const std::string& key, std::uint
 // powers of 1000); absent: `fallback`.
 std::uint64_t size_option(const StoreUri& uri, const std::string& key, std::uint64_t fallback);
 
-// The target as a file path; empty: Error{invalid_config}.
+// The target as a file path; empty: the error says the backend needs one.
 std::string require_path(const StoreUri& uri);
 
-}  // namespace checkpoint::detail
+}  // namespace checkpoint::toolkit

@@ -1,0 +1,41 @@
+// Durable whole-file I/O for backends that keep their data in files.
+//
+// write_file_atomically() writes FILE.new (mode 0600, never through a
+// symlink), fsyncs it, renames it over FILE and fsyncs the directory, so a
+// crash or power cut leaves either the old or the new file, never a torn
+// one. A missing directory tree is created with mode 0750, each new
+// directory entry synced. Every system call goes through system_calls.hpp,
+// so the conformance suite can fail or cut the power at any of them.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace checkpoint::toolkit {
+
+// The whole file, or nullopt if it does not exist. Something that is not a
+// regular file (a directory, a FIFO, a device): Error{invalid_config} naming
+// it; it is opened without blocking and never read past the size it had
+// when opened. Other failures: Error{io} naming `store` and the file.
+std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store);
+
+// With sync=false the fsyncs are skipped (unsafe: a power cut may lose or
+// tear the file). Failure: Error{io} naming `store` and FILE. A failure
+// before the rename leaves FILE as it was and removes FILE.new; only the
+// final directory fsync can fail after FILE was replaced.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
+                           std::string_view store);
+
+// Creates `dir` and its missing parents with mode 0750 (whatever the umask),
+// syncing the directory that holds each new one. Failure: Error{io}.
+void create_directories(const std::filesystem::path& dir, std::string_view store);
+
+// fsync()s a directory, making the entries created in it durable.
+void sync_directory(const std::filesystem::path& dir, std::string_view store);
+
+// True if `path` exists (as anything, a dangling symlink included).
+bool exists(const std::filesystem::path& path, std::string_view store);
+
+}  // namespace checkpoint::toolkit

@@ -1,0 +1,40 @@
+// A store that keeps one document in one file and rewrites it whole at every
+// commit (the yaml and json backends are two DocumentFormats): the file is
+// replaced with write_file_atomically() (durable_file.hpp), the writer lock
+// (checkpoint/writer_lock.hpp) is taken when the store is opened for
+// writing, before the file is read, and the states are kept between commits
+// by SnapshotStore. A format supplies only its document.
+//
+// Opening for reading never creates, locks or changes anything; a missing
+// file is Error{not_found}. An empty file is an empty store.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "checkpoint/registry.hpp"
+
+namespace checkpoint::toolkit {
+
+struct DocumentFormat {
+  std::string scheme;  // "yaml": messages say "yaml store PATH: ..."
+  // The document for these states. A state the format cannot hold:
+  // Error{invalid_argument} naming `store`.
+  std::function<std::string(Timestamp update_time, const StateMap& states, std::string_view store)>
+      emit;
+  // The document's states, sorted by name. Anything not readable exactly:
+  // Error{corrupt} naming `store`.
+  std::function<PersistedState(std::string_view text, std::string_view store)> parse;
+  // Optional: every state of a damaged document that still reads exactly
+  // (Store::salvage()). Without it, salvage() gets all or nothing.
+  std::function<Salvage(std::string_view text, std::string_view store)> salvage;
+};
+
+// Opens uri.target (required) with option `sync` (default on; off skips
+// the fsyncs and is unsafe). The backend's BackendInfo must list "sync".
+std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri, const OpenOptions& options,
+                                             DocumentFormat format);
+
+}  // namespace checkpoint::toolkit
