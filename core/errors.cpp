@@ -26,14 +26,16 @@ Error system_error(ErrorCode code, std::string_view store, const std::string& wh
   details.store = std::string(store);
   details.reason = what + ": " + text;
   details.os_error = err;
-  return Error(code, std::string(store) + ": " + details.reason, std::move(details));
+  std::string message = std::string(store) + ": " + details.reason;
+  return Error(code, message, std::move(details));
 }
 
 Error store_error(ErrorCode code, std::string_view store, std::string reason) {
   ErrorDetails details;
   details.store = std::string(store);
   details.reason = std::move(reason);
-  return Error(code, std::string(store) + ": " + details.reason, std::move(details));
+  std::string message = std::string(store) + ": " + details.reason;
+  return Error(code, message, std::move(details));
 }
 
 }  // namespace checkpoint::toolkit

@@ -11,6 +11,7 @@
 #include "backends/json/json_layout_reader.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/toolkit/errors.hpp"
+#include "core/document_checksum.hpp"
 #include "core/state_check.hpp"
 #include "core/timestamp_text.hpp"
 #include "core/utf8.hpp"
@@ -133,7 +134,9 @@ class StrictParser {
 // Reads the fields of one document; every failure names the path in it.
 class DocumentReader {
  public:
-  explicit DocumentReader(const StrictParser& parser) : parser_(parser) {}
+  // `checksummed`: the text holds a checksum line that matched.
+  DocumentReader(const StrictParser& parser, bool checksummed)
+      : parser_(parser), checksummed_(checksummed) {}
 
   PersistedState read(const Json& doc) {
     if (!doc.is_object()) {
@@ -141,7 +144,18 @@ class DocumentReader {
     }
     PersistedState out;
     for (const auto& [key, value] : doc.items()) {
-      if (key != "update_time" && key != "event_logs") fail("unknown key \"" + key + "\"");
+      if (key == "checksum") {
+        // Written on a line of its own, where check_checksum() found and
+        // checked it; anywhere else, the file was reformatted or damaged.
+        if (!checksummed_) {
+          fail("checksum is not on a line of its own at the end, where checkpoint writes it: "
+               "the file was reformatted or damaged (to accept an edited file, delete the "
+               "checksum)");
+        }
+      } else if (key != "update_time" && key != "event_logs") {
+        fail("unknown key \"" + key +
+             "\": not a checkpoint file (its keys are update_time, event_logs and checksum)");
+      }
     }
     out.update_time = timestamp(doc, "update_time", "update_time");
     const Json& logs = member(doc, "event_logs", "event_logs");
@@ -222,6 +236,7 @@ class DocumentReader {
   }
 
   const StrictParser& parser_;
+  bool checksummed_;
 };
 
 // `s` (valid UTF-8) as a JSON string, escaped as nlohmann::json's dump()
@@ -267,6 +282,20 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// Checks the checksum line our files end with (core/document_checksum.hpp);
+// true if there is one and it matches, false if there is none.
+bool check_checksum(std::string_view text, const StrictParser& parser) {
+  auto line = detail::find_checksum_line(text, "  \"checksum\": ");
+  if (!line) return false;
+  if (line->value != detail::document_checksum(text.substr(0, line->start))) {
+    parser.corrupt("line " + std::to_string(line->line) +
+                       ": the checksum does not match the contents: the file is damaged, or was "
+                       "edited by hand (to accept an edited file, delete its checksum)",
+                   line->start);
+  }
+  return true;
+}
+
 // Damage that deserves a plainer message than the parser's.
 void check_text(std::string_view text, const StrictParser& parser) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
@@ -309,18 +338,20 @@ std::string emit_json_document(Timestamp update_time, const StateMap& states,
     }
     out += "\n    }";
   }
-  out += states.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  out += states.empty() ? "],\n" : "\n  ],\n";
+  out += "  \"checksum\": \"" + detail::document_checksum(out) + "\"\n}\n";
   return out;
 }
 
 PersistedState parse_json_document(std::string_view text, std::string_view store) {
   // Our own files, quickly; everything else (documents from elsewhere,
   // damaged ones) through nlohmann::json and the checks below.
-  if (auto ours = read_json_layout(text)) return std::move(*ours);
   StrictParser parser(std::string{store});
+  const bool checksummed = check_checksum(text, parser);
+  if (auto ours = read_json_layout(text)) return std::move(*ours);
   check_text(text, parser);
   Json doc = parser.parse(text);
-  return DocumentReader(parser).read(doc);
+  return DocumentReader(parser, checksummed).read(doc);
 }
 
 }  // namespace checkpoint::backends

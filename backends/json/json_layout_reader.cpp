@@ -47,7 +47,15 @@ std::optional<PersistedState> read_json_layout(std::string_view text) {
       !in.literal(",\n  \"event_logs\": [")) {
     return {};
   }
-  if (!in.literal("]\n}\n")) {
+  // The checksum member (checked by the caller) may end the object.
+  auto end = [&in] {
+    std::string_view checksum;
+    if (!in.literal(",\n  \"checksum\": ")) return in.literal("\n}\n");
+    return in.until('\n', checksum) && in.literal("}\n");
+  };
+  if (in.literal("]")) {
+    if (!end()) return {};
+  } else {
     if (!in.literal("\n")) return {};
     do {
       EventLogState& state = out.states.emplace_back();
@@ -64,7 +72,7 @@ std::optional<PersistedState> read_json_layout(std::string_view text) {
       }
       if (!in.literal("\n    }")) return {};
     } while (in.literal(",\n"));
-    if (!in.literal("\n  ]\n}\n")) return {};
+    if (!in.literal("\n  ]") || !end()) return {};
   }
   if (!in.at_end() || !detail::sort_unique_by_name(out.states)) return {};
   return out;

@@ -11,6 +11,7 @@
 #include "backends/yaml/yaml_layout_reader.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/toolkit/errors.hpp"
+#include "core/document_checksum.hpp"
 #include "core/state_check.hpp"
 #include "core/timestamp_text.hpp"
 #include "core/utf8.hpp"
@@ -169,6 +170,20 @@ void check_characters(std::string_view text, std::string_view store) {
   corrupt(store, "not valid UTF-8", line);
 }
 
+// Checks the checksum line our files end with (core/document_checksum.hpp);
+// true if there is one and it matches, false if there is none.
+bool check_checksum(std::string_view text, std::string_view store) {
+  auto line = detail::find_checksum_line(text, "checksum: ");
+  if (!line) return false;
+  if (line->value != detail::document_checksum(text.substr(0, line->start))) {
+    corrupt(store,
+            "the checksum does not match the contents: the file is damaged, or was edited by "
+            "hand (to accept an edited file, delete its checksum line)",
+            line->line, line->start);
+  }
+  return true;
+}
+
 // A file cut short is caught here when the parser could still make sense of
 // what is left. Every file we write ends with the "..." marker line; files
 // without the "---" start marker (as Winlogbeat writes them) end at least
@@ -237,7 +252,9 @@ const char* type_name(const YAML::Node& node) {
 // what yaml-cpp parsed, so node marks are offsets into it.
 class DocumentReader {
  public:
-  DocumentReader(std::string_view text, std::string_view store) : text_(text), store_(store) {}
+  // `checksummed`: the text holds a checksum line that matched.
+  DocumentReader(std::string_view text, std::string_view store, bool checksummed)
+      : text_(text), store_(store), checksummed_(checksummed) {}
 
   PersistedState read(const YAML::Node& root) {
     PersistedState out;
@@ -246,7 +263,9 @@ class DocumentReader {
       fail(root, "the top level",
            std::string(type_name(root)) + ", expected a mapping with update_time and event_logs");
     }
+    bool known = false;  // a key of the format was seen
     for_each_key(root, "the top level", [&](const std::string& key, const YAML::Node& value) {
+      known = known || key == "update_time" || key == "event_logs";
       if (key == "update_time") {
         if (!value.IsNull()) out.update_time = timestamp(value, key);
       } else if (key == "event_logs") {
@@ -257,8 +276,26 @@ class DocumentReader {
         out.states.reserve(value.size());
         std::size_t index = 0;
         for (const auto& item : value) out.states.push_back(state(item, index++));
+      } else if (key == "checksum") {
+        // Written on a line of its own, where check_checksum() found and
+        // checked it; anywhere else, the file was reformatted or damaged.
+        if (!checksummed_) {
+          fail(value, key,
+               "not on a line of its own before the end marker, where checkpoint writes it: "
+               "the file was reformatted or damaged (to accept an edited file, delete the "
+               "checksum)");
+        }
+      } else {
+        fail(value, "the top level",
+             "unknown key \"" + key +
+                 "\": not a checkpoint file (its keys are update_time, event_logs and "
+                 "checksum)");
       }
     });
+    if (!known) {
+      fail(root, "the top level",
+           "an empty mapping: not a checkpoint file (its keys are update_time and event_logs)");
+    }
     out.states = sorted_by_name(std::move(out.states));
     return out;
   }
@@ -428,6 +465,7 @@ class DocumentReader {
 
   std::string_view text_;
   std::string_view store_;
+  bool checksummed_;
 };
 
 }  // namespace
@@ -457,12 +495,13 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
       out += '\n';
     }
   }
-  out += "...\n";
+  out += "checksum: \"" + detail::document_checksum(out) + "\"\n...\n";
   return out;
 }
 
 PersistedState parse_yaml_document(std::string_view text, std::string_view store) {
   if (text.empty()) return {};
+  const bool checksummed = check_checksum(text, store);
   // Our own files, quickly; everything else (Winlogbeat's files, damaged
   // ones) through yaml-cpp and the checks below.
   if (auto ours = read_yaml_layout(text)) return std::move(*ours);
@@ -472,7 +511,7 @@ PersistedState parse_yaml_document(std::string_view text, std::string_view store
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    return DocumentReader(text, store).read(root);
+    return DocumentReader(text, store, checksummed).read(root);
   } catch (const YAML::DeepRecursion& e) {
     corrupt(store, "not valid YAML: nested too deeply (" + std::to_string(e.depth()) + " levels)",
             line_of(e.mark));

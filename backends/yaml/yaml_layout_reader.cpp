@@ -63,8 +63,14 @@ std::optional<PersistedState> read_yaml_layout(std::string_view text) {
   detail::LayoutCursor in(text);
   PersistedState out;
   if (!in.literal("---\nupdate_time: ") || !in.timestamp('\n', out.update_time)) return {};
+  // The checksum line (checked by the caller) may come before the end marker.
+  auto end = [&in] {
+    std::string_view checksum;
+    if (in.literal("checksum: ") && !in.until('\n', checksum)) return false;
+    return in.literal("...\n") && in.at_end();
+  };
   if (in.literal("event_logs: []\n")) {
-    if (!in.literal("...\n") || !in.at_end()) return {};
+    if (!end()) return {};
     return out;
   }
   if (!in.literal("event_logs:\n")) return {};
@@ -80,7 +86,7 @@ std::optional<PersistedState> read_yaml_layout(std::string_view text) {
       return {};
     }
   }
-  if (!in.literal("...\n") || !in.at_end()) return {};
+  if (!end()) return {};
   if (!detail::sort_unique_by_name(out.states)) return {};
   return out;
 }

@@ -22,7 +22,8 @@ Salvage salvage_yaml_document(std::string_view text) {
     std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
     std::string_view line = text.substr(pos, next - pos);
     bool top_level_key = line.starts_with("update_time:") || line.starts_with("event_logs:") ||
-                         line.starts_with("---") || line.starts_with("...");
+                         line.starts_with("checksum:") || line.starts_with("---") ||
+                         line.starts_with("...");
     if (line.starts_with("- ")) {
       states.push_back({pos, next});
       in_state = true;
