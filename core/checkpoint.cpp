@@ -212,8 +212,10 @@ struct Checkpoint::Impl {
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::corrupt,
-                  label + ": loading failed: " + e.what() + " (a store must throw Error)");
+      // Not necessarily damage (std::bad_alloc is a std::exception too).
+      throw Error(ErrorCode::io, label + ": loading failed: " + e.what());
+    } catch (...) {
+      throw Error(ErrorCode::io, label + ": loading failed: the store threw an unknown exception");
     }
   }
 

@@ -1,77 +1,189 @@
 #include "tests/broken_store.hpp"
 
-#include <cmath>
-#include <memory>
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
 
+#include "checkpoint/documents.hpp"
 #include "checkpoint/registry.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
+#include "checkpoint/toolkit/errors.hpp"
+#include "checkpoint/toolkit/snapshot_store.hpp"
+#include "checkpoint/writer_lock.hpp"
 
 namespace checkpoint::testing {
 namespace {
 
-class BrokenStore final : public StateStore {
+// Every state after a commit, as a PersistedState.
+PersistedState whole(Timestamp update_time, const StateMap& states) {
+  PersistedState out{update_time, {}};
+  for (const auto& [name, state] : states) out.states.push_back(state);
+  return out;
+}
+
+// The lenient store's own text: no checks, no checksum, numbers read with
+// strtoull() wherever they stop.
+std::string lenient_text(const PersistedState& state) {
+  std::ostringstream out;
+  out << state.update_time.unix_seconds() << " " << state.update_time.nanos() << "\n";
+  for (const auto& s : state.states) {
+    out << s.name << "\t" << s.record_number << "\t" << s.timestamp.unix_seconds() << "\t"
+        << s.timestamp.nanos() << "\t" << s.bookmark << "\n";
+  }
+  return out.str();
+}
+
+PersistedState lenient_read(const std::string& text) {
+  PersistedState out;
+  std::istringstream in(text);
+  std::string line;
+  auto number = [](const std::string& field) { return std::strtoull(field.c_str(), nullptr, 10); };
+  if (std::getline(in, line)) {
+    auto space = line.find(' ');
+    out.update_time = Timestamp::from_unix(
+        static_cast<std::int64_t>(number(line.substr(0, space))) % Timestamp::kMaxSeconds,
+        static_cast<std::uint32_t>(number(line.substr(space + 1)) % 1'000'000'000));
+  }
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::istringstream parts(line);
+    for (std::string field; std::getline(parts, field, '\t');) fields.push_back(field);
+    if (fields.size() < 4 || fields[0].empty()) continue;
+    EventLogState state;
+    state.name = fields[0];
+    state.record_number = number(fields[1]);
+    state.timestamp = Timestamp::from_unix(
+        static_cast<std::int64_t>(number(fields[2]) % Timestamp::kMaxSeconds),
+        static_cast<std::uint32_t>(number(fields[3]) % 1'000'000'000));
+    state.bookmark = fields.size() > 4 ? fields[4] : "";
+    if (!out.states.empty() && !(out.states.back().name < state.name)) continue;
+    out.states.push_back(std::move(state));
+  }
+  return out;
+}
+
+class BrokenStore final : public toolkit::SnapshotStore {
  public:
-  BrokenStore(std::string inner_uri, Defect defect)
-      : inner_uri_(std::move(inner_uri)), inner_(open_store(inner_uri_)), defect_(defect) {}
+  BrokenStore(std::filesystem::path path, const OpenOptions& options, Defect defect)
+      : SnapshotStore(defect == Defect::creates_on_read ? OpenMode::write : options.mode,
+                      "broken store " + path.string()),
+        path_(std::move(path)),
+        defect_(defect) {
+    const bool exists = toolkit::exists(data_file(), label());
+    if (mode() == OpenMode::read || !options.create_if_missing) {
+      if (!exists && defect_ != Defect::in_memory_only) {
+        throw toolkit::store_error(ErrorCode::not_found, label(), "no such store");
+      }
+    }
+    if (mode() == OpenMode::write && defect_ != Defect::no_writer_lock &&
+        defect_ != Defect::load_before_lock) {
+      lock_ = WriterLock::acquire(path_, label());
+    }
+  }
 
-  PersistedState load() override { return inner_->load(); }
-
-  void commit(const Commit& commit) override {
-    StateMap states = commit.states;
-    std::vector<std::string> upserted = commit.upserted, removed = commit.removed;
+ protected:
+  PersistedState read() override {
     switch (defect_) {
+      case Defect::in_memory_only:
+        return memory_;
+      case Defect::two_files: {
+        PersistedState a = read_one(path_.string() + ".a"), b = read_one(path_.string() + ".b");
+        a.states.insert(a.states.end(), b.states.begin(), b.states.end());
+        std::sort(a.states.begin(), a.states.end(),
+                  [](const auto& x, const auto& y) { return x.name < y.name; });
+        return a;
+      }
+      default:
+        return read_one(path_);
+    }
+  }
+
+  void write(Timestamp update_time, const StateMap& states, const Changes& changes) override {
+    if (defect_ == Defect::load_before_lock && !lock_.held()) {
+      lock_ = WriterLock::acquire(path_, label());
+    }
+    PersistedState out = whole(update_time, states);
+    switch (defect_) {
+      case Defect::in_memory_only:
+        memory_ = out;
+        return;
       case Defect::drops_bookmarks:
-        for (auto& [name, state] : states) state.bookmark.clear();
+        for (auto& state : out.states) state.bookmark.clear();
         break;
       case Defect::double_records:
-        for (auto& [name, state] : states) {
+        for (auto& state : out.states) {
           double d = static_cast<double>(state.record_number);
           state.record_number =
               d >= 18446744073709551616.0 ? UINT64_MAX : static_cast<std::uint64_t>(d);
         }
         break;
-      case Defect::ignores_removed:
-        removed.clear();
-        break;
-      case Defect::upserted_only: {
-        StateMap only;
-        for (const auto& name : upserted) {
-          if (auto it = states.find(name); it != states.end()) only.insert(*it);
+      case Defect::ignores_removed: {
+        // What the file held of the removed names stays.
+        StateMap kept = states;
+        for (const auto& state : read_one(path_).states) {
+          if (std::binary_search(changes.removed.begin(), changes.removed.end(), state.name)) {
+            kept.emplace(state.name, state);
+          }
         }
-        for (const auto& old : inner_->load().states) {
-          if (!only.contains(old.name)) removed.push_back(old.name);
-        }
-        states = std::move(only);
+        out = whole(update_time, kept);
         break;
       }
-      case Defect::in_memory_only:
-        break;  // the defect is in which inner store it gets
-      case Defect::no_writer_lock:
-        // A store object of its own for each commit, gone right after it.
-        open_store(inner_uri_)->commit(Commit{commit.update_time, states, upserted, removed});
+      case Defect::upserted_only:
+        out.states.assign(changes.upserted.begin(), changes.upserted.end());
+        break;
+      case Defect::two_files: {
+        PersistedState a{update_time, {}}, b{update_time, {}};
+        for (const auto& state : out.states) {
+          (state.name.back() % 2 == 0 ? a : b).states.push_back(state);
+        }
+        write_one(path_.string() + ".a", a);
+        write_one(path_.string() + ".b", b);
         return;
+      }
+      default:
+        break;
     }
-    // The inner memory store applies upserted and removed from `states`.
-    inner_->commit(Commit{commit.update_time, states, upserted, removed});
+    write_one(path_, out);
   }
 
  private:
-  std::string inner_uri_;
-  std::unique_ptr<StateStore> inner_;
+  std::filesystem::path data_file() const {
+    return defect_ == Defect::two_files ? path_.string() + ".a" : path_.string();
+  }
+
+  PersistedState read_one(const std::filesystem::path& path) const {
+    auto text = toolkit::read_file(path, label());
+    if (!text || text->empty()) return {};
+    if (defect_ == Defect::lenient_values) return lenient_read(*text);
+    try {
+      return read_json_document(*text, label());
+    } catch (const Error& e) {
+      if (defect_ == Defect::foreign_exception) throw std::invalid_argument(e.what());
+      throw;
+    }
+  }
+
+  void write_one(const std::filesystem::path& path, const PersistedState& state) const {
+    std::string text =
+        defect_ == Defect::lenient_values ? lenient_text(state) : json_document(state);
+    toolkit::write_file_atomically(path, text, /*sync=*/defect_ != Defect::no_fsync, label());
+  }
+
+  std::filesystem::path path_;
   Defect defect_;
+  WriterLock lock_;
+  PersistedState memory_;  // in_memory_only
 };
 
 }  // namespace
 
 void BrokenStoreEnvironment::SetUp() {
   Defect defect = defect_;
-  register_backend({scheme_, "deliberately broken, for testing the conformance suite", {}, {}},
-                   [defect](const StoreUri& uri) -> std::unique_ptr<StateStore> {
-                     // memory: is private to one store object; memory:NAME
-                     // is shared by name, as a file would be.
-                     std::string inner = defect == Defect::in_memory_only
-                                             ? "memory:"
-                                             : "memory:" + uri.scheme + ":" + uri.target;
-                     return std::make_unique<BrokenStore>(inner, defect);
+  register_backend({"broken", "deliberately broken, for testing the conformance suite", {}, {}},
+                   [defect](const StoreUri& uri, const OpenOptions& options) {
+                     return std::unique_ptr<Store>(
+                         std::make_unique<BrokenStore>(uri.target, options, defect));
                    });
 }
 

@@ -1,32 +1,37 @@
 // Deliberately broken stores, to prove that the conformance suite fails
-// them. Each defect is one that a real backend could plausibly have.
+// them, each in the case written for its defect (tests/CMakeLists.txt runs
+// each through tests/expect_case_fails.cmake). Each defect is one that a
+// real backend could plausibly have. The stores keep a JSON document in a
+// file, written with the public toolkit, except where the defect is in
+// that.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <string>
-
 namespace checkpoint::testing {
 
 enum class Defect {
-  drops_bookmarks,  // stores every state without its bookmark
-  double_records,   // stores record numbers as a double would hold them
-  ignores_removed,  // never deletes what Commit::removed names
-  upserted_only,    // writes only the upserted states and loses the rest
-  in_memory_only,   // keeps data in the store object: reopening loses it
-  no_writer_lock,   // holds the store only during each commit: two writers can write
+  drops_bookmarks,    // stores every state without its bookmark
+  double_records,     // stores record numbers as a double would hold them
+  ignores_removed,    // never deletes what Changes::removed names
+  upserted_only,      // writes only the upserted states and loses the rest
+  in_memory_only,     // keeps data in the store object: another object sees nothing
+  no_writer_lock,     // takes no lock: two writers can write
+  foreign_exception,  // throws std::invalid_argument on damaged data
+  lenient_values,     // reads damaged numbers and names as other values
+  creates_on_read,    // opens for reading as it opens for writing: creates the store
+  load_before_lock,   // takes its lock at its first commit, after it loaded
+  no_fsync,           // never syncs: a power cut loses what commit() said was durable
+  two_files,          // keeps the states in two files, written one after the other
 };
 
-// Registers a backend with `defect` under `scheme` before the tests run.
-// Its targets name shared in-process stores, like memory:NAME.
+// Registers the "broken" backend with `defect` before the tests run.
 class BrokenStoreEnvironment : public ::testing::Environment {
  public:
-  BrokenStoreEnvironment(std::string scheme, Defect defect)
-      : scheme_(std::move(scheme)), defect_(defect) {}
+  explicit BrokenStoreEnvironment(Defect defect) : defect_(defect) {}
   void SetUp() override;
 
  private:
-  std::string scheme_;
   Defect defect_;
 };
 

@@ -1,6 +1,6 @@
 // The Checkpoint front end, driven through a test store whose behaviour the
 // test scripts: it records every commit, can fail the next N commits, and can
-// hold a commit inside StateStore::commit() until the test releases it.
+// hold a commit inside Store::commit() until the test releases it.
 // Waits are on a condition variable; the only deadline (kPatience) bounds a
 // broken implementation, it is never part of what is checked.
 #include "checkpoint/checkpoint.hpp"
@@ -33,11 +33,11 @@ constexpr auto kNever = std::chrono::hours(24);
 using Clock = std::chrono::steady_clock;
 using Names = std::vector<std::string>;
 
-// One successful call to StateStore::commit(), copied.
+// One successful call to Store::commit(), copied.
 struct Recorded {
   Timestamp update_time;
-  StateMap states;
-  Names upserted, removed;  // sorted
+  StateMap states;          // what the store holds after it
+  Names upserted, removed;  // the names it changed
   Clock::time_point started;
 };
 
@@ -84,18 +84,23 @@ struct Journal {
   }
 };
 
-class TestStore final : public StateStore {
+class TestStore final : public Store {
  public:
   explicit TestStore(std::shared_ptr<Journal> journal) : journal_(std::move(journal)) {}
 
-  PersistedState load() override {
-    std::lock_guard lock(journal_->mutex);
-    journal_->loads++;
-    if (journal_->fail_load) throw Error(ErrorCode::corrupt, "test store: garbage");
-    return journal_->stored;
+  Timestamp scan(const StateSink& sink) override {
+    PersistedState stored;
+    {
+      std::lock_guard lock(journal_->mutex);
+      journal_->loads++;
+      if (journal_->fail_load) throw Error(ErrorCode::corrupt, "test store: garbage");
+      stored = journal_->stored;
+    }
+    for (auto& state : stored.states) sink(std::move(state));
+    return stored.update_time;
   }
 
-  void commit(const Commit& commit) override {
+  void commit(const Changes& changes) override {
     auto started = Clock::now();
     std::unique_lock lock(journal_->mutex);
     journal_->attempts++;
@@ -115,13 +120,27 @@ class TestStore final : public StateStore {
           throw 42;
       }
     }
-    Names upserted = commit.upserted, removed = commit.removed;
-    std::sort(upserted.begin(), upserted.end());
-    std::sort(removed.begin(), removed.end());
-    journal_->commits.push_back({commit.update_time, commit.states, upserted, removed, started});
-    journal_->stored.update_time = commit.update_time;
+    // What the contract promises a store: sorted, unique, disjoint lists.
+    Names upserted, removed(changes.removed.begin(), changes.removed.end());
+    for (const auto& state : changes.upserted) upserted.push_back(state.name);
+    auto sorted_unique = [](const Names& names) {
+      return std::adjacent_find(names.begin(), names.end(), std::greater_equal<>()) ==
+             names.end();
+    };
+    EXPECT_TRUE(sorted_unique(upserted)) << ::testing::PrintToString(upserted);
+    EXPECT_TRUE(sorted_unique(removed)) << ::testing::PrintToString(removed);
+    for (const auto& name : removed) {
+      EXPECT_FALSE(std::binary_search(upserted.begin(), upserted.end(), name)) << name;
+    }
+    // The store's contents after the commit: what it held, changed.
+    StateMap states;
+    for (const auto& state : journal_->stored.states) states[state.name] = state;
+    for (const auto& name : removed) states.erase(name);
+    for (const auto& state : changes.upserted) states[state.name] = state;
+    journal_->commits.push_back({changes.update_time, states, upserted, removed, started});
+    journal_->stored.update_time = changes.update_time;
     journal_->stored.states.clear();
-    for (const auto& [name, state] : commit.states) journal_->stored.states.push_back(state);
+    for (const auto& [name, state] : states) journal_->stored.states.push_back(state);
     journal_->changed.notify_all();
   }
 
@@ -174,7 +193,7 @@ struct ErrorLog {
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  std::unique_ptr<StateStore> store() { return std::make_unique<TestStore>(journal_); }
+  std::unique_ptr<Store> store() { return std::make_unique<TestStore>(journal_); }
   std::shared_ptr<Journal> journal_ = std::make_shared<Journal>();
 };
 
@@ -224,9 +243,43 @@ TEST_F(CheckpointTest, ConstructorRethrowsWhatLoadingThrew) {
   EXPECT_EQ(journal_->attempts, 0);
 }
 
+// A store that breaks the contract is caught where it does, not trusted.
+TEST_F(CheckpointTest, ConstructorRefusesAScanOutOfOrderOrWithRepeatedNames) {
+  for (const auto& states : {std::vector{state("b", 1), state("a", 1)},
+                             std::vector{state("a", 1), state("a", 2)},
+                             std::vector{state("a", 1), state("", 2)}}) {
+    journal_->stored.states = states;
+    try {
+      Checkpoint cp(store(), quiet());
+      ADD_FAILURE() << "constructed over a store whose scan breaks the contract";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr("state 2 of the scan"));
+    }
+  }
+  EXPECT_EQ(journal_->attempts, 0);
+}
+
+// An exception that is not checkpoint::Error, from a store of a user's,
+// reaches the caller as Error with the original message.
+TEST_F(CheckpointTest, ConstructorTurnsForeignExceptionsFromLoadingIntoErrors) {
+  class Throwing final : public Store {
+   public:
+    Timestamp scan(const StateSink&) override { throw std::invalid_argument("stoull"); }
+    void commit(const Changes&) override {}
+  };
+  try {
+    Checkpoint cp(std::make_unique<Throwing>(), quiet());
+    ADD_FAILURE() << "constructed over a store that cannot load";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io);
+    EXPECT_THAT(e.what(), HasSubstr("stoull"));
+  }
+}
+
 TEST_F(CheckpointTest, ConstructorRejectsANullStoreAndBadConfigStrings) {
   try {
-    Checkpoint cp(std::unique_ptr<StateStore>(), quiet());
+    Checkpoint cp(std::unique_ptr<Store>(), quiet());
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_argument);

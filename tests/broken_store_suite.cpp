@@ -1,0 +1,13 @@
+// The conformance suite on one deliberately broken store (broken_store.hpp),
+// whose defect the build chooses with BROKEN_DEFECT. It must fail, in the
+// case written for that defect: tests/expect_case_fails.cmake checks that.
+#include "checkpoint/conformance.hpp"
+#include "tests/broken_store.hpp"
+
+[[maybe_unused]] static ::testing::Environment* const environment =
+    ::testing::AddGlobalTestEnvironment(new checkpoint::testing::BrokenStoreEnvironment(
+        checkpoint::testing::Defect::BROKEN_DEFECT));
+
+CHECKPOINT_CONFORMANCE_SUITE(Broken, [](const std::filesystem::path& dir) {
+  return "broken:" + (dir / "state").string();
+});
