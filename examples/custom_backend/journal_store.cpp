@@ -8,6 +8,10 @@
 #include <cerrno>
 #include <charconv>
 #include <checkpoint/checkpoint.hpp>
+#include <checkpoint/toolkit/durable_file.hpp>
+#include <checkpoint/toolkit/errors.hpp>
+#include <checkpoint/toolkit/options.hpp>
+#include <checkpoint/toolkit/system_calls.hpp>
 #include <checkpoint/writer_lock.hpp>
 #include <cstring>
 #include <filesystem>
@@ -72,66 +76,83 @@ void put_state(std::string& payload, const checkpoint::EventLogState& state) {
   put_netstring(payload, state.bookmark);
 }
 
-class JournalStore final : public checkpoint::StateStore {
+class JournalStore final : public checkpoint::Store {
  public:
-  explicit JournalStore(std::filesystem::path path)
-      : path_(std::move(path)), label_("journal store " + path_.string()) {}
-
-  checkpoint::PersistedState load() override {
-    checkpoint::PersistedState out;
-    checkpoint::StateMap states = scan(out.update_time);
-    for (auto& [name, state] : states) out.states.push_back(std::move(state));
-    return out;
+  JournalStore(std::filesystem::path path, const checkpoint::OpenOptions& options)
+      : path_(std::move(path)), label_("journal store " + path_.string()), mode_(options.mode) {
+    const bool exists = checkpoint::toolkit::exists(path_, label_);
+    if (!exists && (mode_ == checkpoint::OpenMode::read || !options.create_if_missing)) {
+      fail(ErrorCode::not_found, "no such store (" + path_.string() + " does not exist)");
+    }
+    // A writer locks before it reads anything: what it loads is what it
+    // overwrites. A reader never locks.
+    if (mode_ == checkpoint::OpenMode::write) {
+      lock_ = checkpoint::WriterLock::acquire(path_, label_);
+    }
   }
 
-  void commit(const checkpoint::Commit& commit) override {
-    // One writer at a time: the first commit takes the lock (PATH.lock) and
-    // the store holds it until it is destroyed; load() never needs it.
-    if (!lock_.held()) lock_ = checkpoint::WriterLock::acquire(path_, label_);
+  checkpoint::Timestamp scan(const checkpoint::StateSink& sink) override {
+    checkpoint::Timestamp update_time;
+    checkpoint::StateMap states = replay(update_time);
+    for (auto& [name, state] : states) sink(std::move(state));
+    return update_time;
+  }
+
+  void commit(const checkpoint::Changes& changes) override {
+    if (mode_ != checkpoint::OpenMode::write) {
+      fail(ErrorCode::invalid_argument, "opened for reading; cannot commit");
+    }
     if (!scanned_) {
       checkpoint::Timestamp ignored;
-      scan(ignored);
-    }
-    // Rewrite the whole file when it does not exist yet or when replaying
-    // it would cost much more than its states are worth.
-    if (valid_end_ == 0 || entries_ > 2 * commit.states.size() + 32) {
-      std::string payload;
-      put_netstring(payload, commit.update_time.to_string());
-      for (const auto& [name, state] : commit.states) put_state(payload, state);
-      std::string text = record(payload);
-      rewrite(text);
-      valid_end_ = text.size();
-      entries_ = commit.states.size();
-      return;
+      replay(ignored);
     }
     std::string payload;
-    put_netstring(payload, commit.update_time.to_string());
-    for (const auto& name : commit.upserted) put_state(payload, commit.states.find(name)->second);
-    for (const auto& name : commit.removed) {
+    put_netstring(payload, changes.update_time.to_string());
+    // Rewrite the whole file when it does not exist yet or when replaying
+    // it would cost much more than it did when last written whole.
+    if (valid_end_ == 0 || entries_ > 2 * entries_when_written_ + 32) {
+      checkpoint::Timestamp ignored;
+      checkpoint::StateMap states = valid_end_ == 0 ? checkpoint::StateMap{} : replay(ignored);
+      for (const auto& name : changes.removed) states.erase(name);
+      for (const auto& state : changes.upserted) states.insert_or_assign(state.name, state);
+      for (const auto& [name, state] : states) put_state(payload, state);
+      std::string text = record(payload);
+      checkpoint::toolkit::write_file_atomically(path_, text, /*sync=*/true, label_);
+      valid_end_ = text.size();
+      entries_ = entries_when_written_ = states.size();
+      return;
+    }
+    for (const auto& state : changes.upserted) put_state(payload, state);
+    for (const auto& name : changes.removed) {
       put_netstring(payload, "-");
       put_netstring(payload, name);
     }
     std::string text = record(payload);
     append(text);
     valid_end_ += text.size();
-    entries_ += commit.upserted.size() + commit.removed.size();
+    entries_ += changes.upserted.size() + changes.removed.size();
   }
 
  private:
   [[noreturn]] void fail(ErrorCode code, const std::string& what) const {
-    throw Error(code, label_ + ": " + what);
+    throw checkpoint::toolkit::store_error(code, label_, what);
   }
   [[noreturn]] void fail_errno(const std::string& what) const {
-    fail(ErrorCode::io, what + ": " + std::strerror(errno));
+    throw checkpoint::toolkit::system_error(ErrorCode::io, label_, what, errno);
   }
   [[noreturn]] void bad_record(std::size_t offset, const std::string& what) const {
-    fail(ErrorCode::corrupt, "the record at offset " + std::to_string(offset) + ": " + what);
+    throw checkpoint::toolkit::corrupt(label_, "the record at offset " + std::to_string(offset) +
+                                                   ": " + what,
+                                       std::nullopt, offset);
   }
 
   // Replays the file into states; remembers where its valid records end.
-  checkpoint::StateMap scan(checkpoint::Timestamp& update_time) {
+  checkpoint::StateMap replay(checkpoint::Timestamp& update_time) {
     checkpoint::StateMap states;
-    std::optional<std::string> file = read_all();
+    std::optional<std::string> file = checkpoint::toolkit::read_file(path_, label_);
+    if (!file && mode_ == checkpoint::OpenMode::read) {
+      fail(ErrorCode::not_found, "no such store (" + path_.string() + " does not exist)");
+    }
     if (file && file->empty()) fail(ErrorCode::corrupt, "the file is empty");
     const std::string text = file.value_or("");
     std::size_t pos = 0;
@@ -155,15 +176,14 @@ class JournalStore final : public checkpoint::StateStore {
         // The file is created whole, so its first record is never torn;
         // a later one is, if nothing valid can follow it.
         if (pos == 0) fail(ErrorCode::corrupt, "the first record is damaged");
-        if (end < text.size()) {
-          fail(ErrorCode::corrupt, "the record at offset " + std::to_string(pos) + " is damaged");
-        }
+        if (end < text.size()) bad_record(pos, "damaged");
         break;  // a torn last append: ignored, and cut off by the next commit
       }
       apply(payload, pos, states, update_time);
       pos = end;
     }
     valid_end_ = pos;
+    if (!scanned_) entries_when_written_ = entries_;
     scanned_ = true;
     return states;
   }
@@ -204,83 +224,36 @@ class JournalStore final : public checkpoint::StateStore {
     }
   }
 
-  // The whole file, or nullopt if there is none.
-  std::optional<std::string> read_all() const {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return std::nullopt;
-      fail_errno("cannot open " + path_.string());
-    }
-    std::string out;
-    char buf[1 << 16];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ::close(fd);
-        fail_errno("cannot read " + path_.string());
-      }
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-  }
-
-  void write_all(int fd, std::string_view text, off_t offset, const std::string& file) const {
-    while (!text.empty()) {
-      ssize_t n = ::pwrite(fd, text.data(), text.size(), offset);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail_errno("cannot write " + file);
-      text.remove_prefix(static_cast<std::size_t>(n));
-      offset += n;
-    }
-  }
-
-  // Appends at the end of the valid records, cutting off a torn one.
+  // Appends at the end of the valid records, cutting off a torn one, with
+  // the toolkit's system calls (checkpoint/toolkit/system_calls.hpp).
   void append(std::string_view text) {
-    int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    const auto& sys = checkpoint::toolkit::sys();
+    int fd = sys.open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC, 0);
     if (fd < 0) fail_errno("cannot open " + path_.string());
     struct Closer {
       int fd;
-      ~Closer() { ::close(fd); }
+      ~Closer() { checkpoint::toolkit::sys().close(fd); }
     } closer{fd};
-    const auto end = static_cast<off_t>(valid_end_);
-    if (::ftruncate(fd, end) != 0) fail_errno("cannot truncate " + path_.string());
-    write_all(fd, text, end, path_.string());
-    if (::fdatasync(fd) != 0) fail_errno("cannot sync " + path_.string());
-  }
-
-  // Replaces the file whole: FILE.new, fsync, rename, fsync the directory.
-  void rewrite(std::string_view text) const {
-    std::filesystem::path dir = path_.parent_path().empty() ? "." : path_.parent_path();
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) fail(ErrorCode::io, "cannot create " + dir.string() + ": " + ec.message());
-    const std::string tmp = path_.string() + ".new";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) fail_errno("cannot create " + tmp);
-    {
-      struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-      } closer{fd};
-      write_all(fd, text, 0, tmp);
-      if (::fsync(fd) != 0) fail_errno("cannot sync " + tmp);
+    if (sys.ftruncate(fd, static_cast<off_t>(valid_end_)) != 0) {
+      fail_errno("cannot truncate " + path_.string());
     }
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) fail_errno("cannot rename " + tmp);
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) fail_errno("cannot open " + dir.string());
-    int rc = ::fsync(dfd);
-    ::close(dfd);
-    if (rc != 0) fail_errno("cannot sync " + dir.string());
+    while (!text.empty()) {
+      ssize_t n = sys.write(fd, text.data(), text.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail_errno("cannot write " + path_.string());
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (sys.fsync(fd) != 0) fail_errno("cannot sync " + path_.string());
   }
 
   std::filesystem::path path_;
   std::string label_;  // "journal store PATH", the start of every message
-  checkpoint::WriterLock lock_;
-  bool scanned_ = false;       // valid_end_ and entries_ describe the file
-  std::size_t valid_end_ = 0;  // where the last intact record ends
-  std::size_t entries_ = 0;    // changes recorded in the file
+  checkpoint::OpenMode mode_;
+  checkpoint::WriterLock lock_;      // writers only, taken when opened
+  bool scanned_ = false;             // valid_end_ and entries_ describe the file
+  std::size_t valid_end_ = 0;        // where the last intact record ends
+  std::size_t entries_ = 0;          // changes recorded in the file
+  std::size_t entries_when_written_ = 0;  // entries when it was last written whole
 };
 
 }  // namespace
@@ -288,12 +261,9 @@ class JournalStore final : public checkpoint::StateStore {
 void register_backend() {
   checkpoint::register_backend(
       {"journal", "append-only log file (an example backend)", {}, {".journal"}},
-      [](const checkpoint::StoreUri& uri) -> std::unique_ptr<checkpoint::StateStore> {
-        if (uri.target.empty()) {
-          throw Error(ErrorCode::invalid_config,
-                      "config string \"" + uri.text + "\": journal needs a file path");
-        }
-        return std::make_unique<JournalStore>(uri.target);
+      [](const checkpoint::StoreUri& uri, const checkpoint::OpenOptions& options) {
+        std::filesystem::path path = checkpoint::toolkit::require_path(uri);
+        return std::unique_ptr<checkpoint::Store>(std::make_unique<JournalStore>(path, options));
       });
 }
 

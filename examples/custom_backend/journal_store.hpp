@@ -1,10 +1,18 @@
 // journal:PATH — an example of a backend kept outside the library.
 //
 // The store is one append-only file. Each commit appends one record that
-// holds only what changed (Commit::upserted and Commit::removed) and the
+// holds only what changed (Changes::upserted and Changes::removed) and the
 // update_time, then fsyncs: a commit costs O(changes), like a database.
-// Loading replays the records. When the log holds many more entries than
-// there are states, a commit rewrites it as a single record instead.
+// Loading replays the records. When the log has grown to many times the
+// size it had when last written whole, a commit replays it and rewrites it
+// as a single record instead.
+//
+// It is written against the public contract and toolkit only
+// (checkpoint/store.hpp, checkpoint/toolkit/): the writer lock is taken
+// when the store is opened for writing, before anything is read; a store
+// opened for reading creates and locks nothing; every file operation goes
+// through the toolkit's system calls, so the conformance suite can cut the
+// power in the middle of a commit and check what is left.
 //
 // A record is
 //
@@ -14,8 +22,9 @@
 // update_time, then per change "+" name record_number timestamp bookmark,
 // or "-" name. A crash mid-append leaves a torn last record, which loading
 // ignores and the next commit cuts off; the file itself is only ever
-// created or rewritten whole (write, fsync, rename, fsync the directory),
-// so damage anywhere else is reported as Error{corrupt}.
+// created or rewritten whole (toolkit::write_file_atomically: write, fsync,
+// rename, fsync the directory), so damage anywhere else is reported as
+// Error{corrupt}.
 #pragma once
 
 namespace journal {

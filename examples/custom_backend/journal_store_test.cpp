@@ -23,10 +23,17 @@ class JournalTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove(path_); }
 
+  // Commits the states of `states` named in `upserted` (sorted), and the
+  // removal of `removed`, through a store opened for this commit.
   void commit(const checkpoint::StateMap& states, const std::vector<std::string>& upserted,
               const std::vector<std::string>& removed = {}) {
-    checkpoint::open_store(path_.string())
-        ->commit({checkpoint::Timestamp::from_unix(1, 2), states, upserted, removed});
+    std::vector<checkpoint::EventLogState> changed;
+    for (const auto& name : upserted) changed.push_back(states.at(name));
+    checkpoint::Store::open(path_.string())
+        ->commit({checkpoint::Timestamp::from_unix(1, 2), changed, removed});
+  }
+  checkpoint::PersistedState load() const {
+    return checkpoint::Store::open(path_.string(), {.mode = checkpoint::OpenMode::read})->load();
   }
   void append(const std::string& bytes) {
     std::ofstream(path_, std::ios::binary | std::ios::app) << bytes;
@@ -44,9 +51,9 @@ TEST_F(JournalTest, TornLastAppendIsIgnoredAndCutOff) {
   const auto intact = std::filesystem::file_size(path_);
   for (const std::string& tail : {std::string("J 99 0123"), std::string(300, '\0')}) {
     append(tail);
-    EXPECT_EQ(checkpoint::open_store(path_.string())->load().states.size(), 2u);
+    EXPECT_EQ(load().states.size(), 2u);
     commit(kOne, {}, {"b"});  // cuts the torn record off, then appends
-    EXPECT_EQ(checkpoint::open_store(path_.string())->load().states.size(), 1u);
+    EXPECT_EQ(load().states.size(), 1u);
     commit(kTwo, {"b"});
   }
   EXPECT_GT(std::filesystem::file_size(path_), intact);
@@ -57,7 +64,7 @@ TEST_F(JournalTest, LongLogsAreRewrittenWhole) {
   const auto first = std::filesystem::file_size(path_);
   for (int i = 0; i < 50; ++i) commit(kTwo, {"a"});
   EXPECT_LT(std::filesystem::file_size(path_), 40 * first);
-  auto loaded = checkpoint::open_store(path_.string())->load();
+  auto loaded = load();
   ASSERT_EQ(loaded.states.size(), 2u);
   EXPECT_EQ(loaded.states[1], kTwo.at("b"));
 }
@@ -75,7 +82,7 @@ TEST_F(JournalTest, DamageBeforeTheLastRecordIsCorrupt) {
     damaged[at] ^= 0x20;
     std::ofstream(path_, std::ios::binary | std::ios::trunc) << damaged;
     try {
-      checkpoint::open_store(path_.string())->load();
+      load();
       ADD_FAILURE() << "loaded a damaged journal";
     } catch (const checkpoint::Error& e) {
       EXPECT_EQ(e.code(), checkpoint::ErrorCode::corrupt) << e.what();
