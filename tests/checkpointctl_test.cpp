@@ -8,7 +8,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <sqlite3.h>
+
+#include <algorithm>
+
 #include "checkpoint/registry.hpp"
+#include "checkpoint/store.hpp"
 #include "checkpoint/timestamp.hpp"
 
 namespace {
@@ -238,9 +243,112 @@ TEST_F(Ctl, SalvageCopiesWhatADamagedFileStillHolds) {
     EXPECT_EQ(run({"get", dst, "bravo"}).code, 1);
     EXPECT_EQ(run({"salvage", src, dst}).code, 1) << "a non-empty destination needs --force";
   }
+  // Every backend salvages; an intact store loses nothing.
   auto r = run({"salvage", "sqlite:" + path("yaml-salvaged.db"), "json:" + path("x.json")});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("yaml and json"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("salvaged 2 states"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nothing was damaged"), std::string::npos) << r.out;
+}
+
+// Everything under `dir`, names only, to see that nothing was created.
+std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& item : fs::recursive_directory_iterator(dir)) {
+    out.push_back(fs::relative(item.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(Ctl, ReadingAStoreThatDoesNotExistCreatesNothing) {
+  for (std::string target :
+       {"yaml:" + path("typo.yml"), "json:" + path("typo.json"), "sqlite:" + path("typo.db"),
+        "lmdb:" + path("typo.lmdb"), "sqlite:" + path("no-such-dir/x.db"),
+        "lmdb:" + path("no-such-dir/x.lmdb"), "yaml:" + path("no-such-dir/x.yml")}) {
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"verify", target}, {"dump", target}, {"get", target, "a"},
+          {"rm", target, "a"}}) {
+      auto r = run(args);
+      EXPECT_EQ(r.code, 1) << args[0] << " " << target << ": " << r.err;
+      EXPECT_NE(r.err.find("does not exist"), std::string::npos) << args[0] << ": " << r.err;
+    }
+    EXPECT_FALSE(fs::exists(path("no-such-dir"))) << target;
+    EXPECT_FALSE(fs::exists(path("typo.yml")) || fs::exists(path("typo.json")) ||
+                 fs::exists(path("typo.db")) || fs::exists(path("typo.lmdb")) ||
+                 fs::exists(path("typo.lmdb-lock")) || fs::exists(path("typo.lmdb.lock")) ||
+                 fs::exists(path("typo.db.lock")) || fs::exists(path("typo.yml.lock")))
+        << target << ": " << ::testing::PrintToString(listing(dir_));
+  }
+}
+
+// SQLite's header says which journal a database uses (bytes 18 and 19: 1
+// rollback, 2 WAL); a reader must not change it.
+TEST_F(Ctl, DumpLeavesASqliteStoreInItsJournalMode) {
+  std::string store = "sqlite:" + path("s.db") + "?journal_mode=delete";
+  ASSERT_EQ(run({"set", store, "a", "-r", "1"}).code, 0);
+  auto header = [&] { return slurp(path("s.db")).substr(18, 2); };
+  ASSERT_EQ(header(), std::string("\x01\x01", 2));
+  for (std::string command : {"dump", "verify"}) {
+    auto r = run({command, "sqlite:" + path("s.db")});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(header(), std::string("\x01\x01", 2)) << command << " changed the journal mode";
+    EXPECT_FALSE(fs::exists(path("s.db-wal"))) << command << " created a -wal file";
+  }
+}
+
+// A writer holds its lock from its opening: set and rm are refused while a
+// shipper runs, instead of writing their stale copy over its commits.
+TEST_F(Ctl, SetNeverRollsBackAWriterThatCommittedMeanwhile) {
+  for (std::string scheme : {"yaml", "json", "sqlite", "lmdb"}) {
+    const std::string store = scheme + ":" + path("live." + scheme);
+    ASSERT_EQ(run({"set", store, "app", "-r", "1"}).code, 0);
+    {
+      auto writer = checkpoint::Store::open(store);  // the shipper
+      auto r = run({"set", store, "other", "-r", "5"});
+      EXPECT_EQ(r.code, 1) << scheme;
+      EXPECT_NE(r.err.find("locked"), std::string::npos) << r.err;
+      r = run({"rm", store, "app"});
+      EXPECT_EQ(r.code, 1) << scheme;
+      const checkpoint::EventLogState app{"app", 100, checkpoint::Timestamp::from_unix(1), ""};
+      writer->commit(checkpoint::Changes{checkpoint::Timestamp::from_unix(2), {&app, 1}, {}});
+    }  // the shipper stops
+    ASSERT_EQ(run({"set", store, "other", "-r", "5"}).code, 0);
+    auto r = run({"get", store, "app"});
+    EXPECT_NE(r.out.find("record_number: 100"), std::string::npos)
+        << scheme << ": the writer's commit was rolled back: " << r.out;
+  }
+}
+
+// One row damaged on disk makes the store unloadable; rm removes it (and
+// salvage copies the others) so the shipper can start again.
+TEST_F(Ctl, RmAndSalvageHandleADamagedSqliteRow) {
+  const std::string store = "sqlite:" + path("rows.db");
+  for (std::string name : {"alpha", "bravo", "charlie"}) {
+    ASSERT_EQ(run({"set", store, name, "-r", "7"}).code, 0);
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path("rows.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE states SET record_number = 8 WHERE name = 'bravo'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto r = run({"verify", store});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bravo"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"dump", store}).code, 1) << "a damaged row makes the store unloadable";
+
+  r = run({"salvage", store, "yaml:" + path("rescued.yml")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("salvaged 2 states"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bravo"), std::string::npos) << r.out;
+
+  r = run({"rm", store, "bravo"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run({"verify", store});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok, 2 states"), std::string::npos) << r.out;
 }
 
 TEST_F(Ctl, UsageErrorsExitTwo) {
