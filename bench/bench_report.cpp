@@ -311,6 +311,18 @@ void write_report(const Results& r, const std::string& path) {
         << fmt_rate(result.counter("states/s")) << " |\n";
   }
 
+  out << "\n## Peak memory with 1M states (a process of its own each; memory_bench)\n\n"
+         "| backend | load only | Checkpoint: open, persist 10, flush, shut down | ratio |\n"
+         "|---|---|---|---|\n";
+  for (const std::string backend : {"sqlite", "lmdb", "yaml"}) {
+    double load = r.counter("memory/" + backend + "/load", "peak_rss_MiB");
+    double front = r.counter("memory/" + backend + "/checkpoint", "peak_rss_MiB");
+    char line[160];
+    std::snprintf(line, sizeof line, "| %s | %.0f MiB | %.0f MiB | %.2fx |\n", backend.c_str(),
+                  load, front, front / load);
+    out << line;
+  }
+
   out << "\n## Documents without the file system (emit, parse; wall)\n\n"
          "| what | 100000 states | 1000000 states |\n|---|---|---|\n";
   for (const std::string what : {"emit/yaml", "parse/yaml", "parse/yaml-winlogbeat", "emit/json",

@@ -102,8 +102,10 @@ std::string filled_store(const std::string& backend, std::size_t size) {
     fs::path path = run_dir() / ("states-" + std::to_string(size) + extension.at(backend));
     uri = backend + ":" + path.string();
     DataSet& data = data_set(size);
-    const std::vector<std::string> none;
-    open_store(uri)->commit(Commit{Timestamp::now(), data.states, data.names, none});
+    std::vector<EventLogState> states;
+    states.reserve(size);
+    for (const auto& [name, state] : data.states) states.push_back(state);
+    Store::open(uri)->commit(Changes{Timestamp::now(), states, {}});
   }
   return uri;
 }

@@ -88,13 +88,13 @@ class Histogram {
 };
 
 // The real store, counting finished commits and their duration.
-class CountingStore final : public StateStore {
+class CountingStore final : public Store {
  public:
-  explicit CountingStore(std::unique_ptr<StateStore> inner) : inner_(std::move(inner)) {}
-  PersistedState load() override { return inner_->load(); }
-  void commit(const Commit& commit) override {
+  explicit CountingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  Timestamp scan(const StateSink& sink) override { return inner_->scan(sink); }
+  void commit(const Changes& changes) override {
     auto start = Clock::now();
-    inner_->commit(commit);
+    inner_->commit(changes);
     nanoseconds_ +=
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     ++commits_;
@@ -103,7 +103,7 @@ class CountingStore final : public StateStore {
   double seconds() const { return static_cast<double>(nanoseconds_.load()) / 1e9; }
 
  private:
-  std::unique_ptr<StateStore> inner_;
+  std::unique_ptr<Store> inner_;
   std::atomic<int> commits_{0};
   std::atomic<std::int64_t> nanoseconds_{0};
 };
@@ -168,7 +168,7 @@ std::vector<const EventLogState*> all_states() {
 }
 
 void persist_latency(benchmark::State& bench, const std::string& backend) {
-  auto owned = std::make_unique<CountingStore>(open_store(bench::filled_store(backend, kStates)));
+  auto owned = std::make_unique<CountingStore>(Store::open(bench::filled_store(backend, kStates)));
   CountingStore& store = *owned;
   Options options;
   options.max_updates = kStates;

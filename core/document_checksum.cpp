@@ -22,15 +22,14 @@ std::optional<ChecksumLine> find_checksum_line(std::string_view text, std::strin
   }
   if (at == std::string_view::npos) return std::nullopt;
   std::size_t end = text.find('\n', at);
-  std::string_view value =
-      text.substr(at + prefix.size(), (end == std::string_view::npos ? text.size() : end) -
-                                          at - prefix.size());
+  std::string_view value = text.substr(
+      at + prefix.size(), (end == std::string_view::npos ? text.size() : end) - at - prefix.size());
   while (value.ends_with('\r') || value.ends_with(' ')) value.remove_suffix(1);
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-    value = value.substr(1, value.size() - 2);
-  }
-  std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + at, '\n'));
-  return ChecksumLine{at, line, value};
+  bool quoted = value.size() >= 2 && value.front() == '"' && value.back() == '"';
+  if (quoted) value = value.substr(1, value.size() - 2);
+  std::size_t line =
+      1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + at, '\n'));
+  return ChecksumLine{at, line, value, quoted};
 }
 
 }  // namespace checkpoint::detail

@@ -24,9 +24,10 @@ namespace checkpoint::detail {
 std::string document_checksum(std::string_view covered);
 
 struct ChecksumLine {
-  std::size_t start;        // where the line starts in the text
-  std::size_t line;         // its 1-based line number
-  std::string_view value;   // what it holds, quotes removed
+  std::size_t start;       // where the line starts in the text
+  std::size_t line;        // its 1-based line number
+  std::string_view value;  // what it holds, quotes removed
+  bool quoted = false;     // the value was in double quotes
 };
 
 // The last line of `text` that starts with `prefix` ("checksum: " or

@@ -124,7 +124,9 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
   // O_NONBLOCK: opening a FIFO must not wait for a writer to appear.
   Fd fd(sys().open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return std::nullopt;
+    // ENOTDIR: a parent is a file, so there is no such file either (as
+    // exists() says).
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw system_error(ErrorCode::io, store, "cannot open " + path.string(), errno);
   }
   struct stat st {};

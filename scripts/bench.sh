@@ -29,7 +29,8 @@ machine > "$out/machine.txt"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 start=$(date +%s)
-for program in persist_bench persist_latency_bench store_bench format_bench convert_bench; do
+for program in persist_bench persist_latency_bench store_bench format_bench memory_bench \
+    convert_bench; do
   [ -x "$build/bench/$program" ] || { echo "bench: $build/bench/$program is missing" >&2; continue; }
   echo "== $program"
   # shellcheck disable=SC2086

@@ -53,9 +53,9 @@ PersistedState lenient_read(const std::string& text) {
     EventLogState state;
     state.name = fields[0];
     state.record_number = number(fields[1]);
-    state.timestamp = Timestamp::from_unix(
-        static_cast<std::int64_t>(number(fields[2]) % Timestamp::kMaxSeconds),
-        static_cast<std::uint32_t>(number(fields[3]) % 1'000'000'000));
+    state.timestamp =
+        Timestamp::from_unix(static_cast<std::int64_t>(number(fields[2]) % Timestamp::kMaxSeconds),
+                             static_cast<std::uint32_t>(number(fields[3]) % 1'000'000'000));
     state.bookmark = fields.size() > 4 ? fields[4] : "";
     if (!out.states.empty() && !(out.states.back().name < state.name)) continue;
     out.states.push_back(std::move(state));
@@ -180,11 +180,11 @@ class BrokenStore final : public toolkit::SnapshotStore {
 
 void BrokenStoreEnvironment::SetUp() {
   Defect defect = defect_;
-  register_backend({"broken", "deliberately broken, for testing the conformance suite", {}, {}},
-                   [defect](const StoreUri& uri, const OpenOptions& options) {
-                     return std::unique_ptr<Store>(
-                         std::make_unique<BrokenStore>(uri.target, options, defect));
-                   });
+  register_backend(
+      {"broken", "deliberately broken, for testing the conformance suite", {}, {}},
+      [defect](const StoreUri& uri, const OpenOptions& options) {
+        return std::unique_ptr<Store>(std::make_unique<BrokenStore>(uri.target, options, defect));
+      });
 }
 
 }  // namespace checkpoint::testing

@@ -124,8 +124,7 @@ class TestStore final : public Store {
     Names upserted, removed(changes.removed.begin(), changes.removed.end());
     for (const auto& state : changes.upserted) upserted.push_back(state.name);
     auto sorted_unique = [](const Names& names) {
-      return std::adjacent_find(names.begin(), names.end(), std::greater_equal<>()) ==
-             names.end();
+      return std::adjacent_find(names.begin(), names.end(), std::greater_equal<>()) == names.end();
     };
     EXPECT_TRUE(sorted_unique(upserted)) << ::testing::PrintToString(upserted);
     EXPECT_TRUE(sorted_unique(removed)) << ::testing::PrintToString(removed);
@@ -245,9 +244,9 @@ TEST_F(CheckpointTest, ConstructorRethrowsWhatLoadingThrew) {
 
 // A store that breaks the contract is caught where it does, not trusted.
 TEST_F(CheckpointTest, ConstructorRefusesAScanOutOfOrderOrWithRepeatedNames) {
-  for (const auto& states : {std::vector{state("b", 1), state("a", 1)},
-                             std::vector{state("a", 1), state("a", 2)},
-                             std::vector{state("a", 1), state("", 2)}}) {
+  for (const auto& states :
+       {std::vector{state("b", 1), state("a", 1)}, std::vector{state("a", 1), state("a", 2)},
+        std::vector{state("a", 1), state("", 2)}}) {
     journal_->stored.states = states;
     try {
       Checkpoint cp(store(), quiet());

@@ -1,16 +1,14 @@
 // Runs the built checkpointctl binary and checks its output and exit codes.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <sqlite3.h>
-
-#include <algorithm>
 
 #include "checkpoint/registry.hpp"
 #include "checkpoint/store.hpp"
@@ -265,9 +263,10 @@ TEST_F(Ctl, ReadingAStoreThatDoesNotExistCreatesNothing) {
        {"yaml:" + path("typo.yml"), "json:" + path("typo.json"), "sqlite:" + path("typo.db"),
         "lmdb:" + path("typo.lmdb"), "sqlite:" + path("no-such-dir/x.db"),
         "lmdb:" + path("no-such-dir/x.lmdb"), "yaml:" + path("no-such-dir/x.yml")}) {
-    for (std::vector<std::string> args :
-         {std::vector<std::string>{"verify", target}, {"dump", target}, {"get", target, "a"},
-          {"rm", target, "a"}}) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"verify", target},
+                                          {"dump", target},
+                                          {"get", target, "a"},
+                                          {"rm", target, "a"}}) {
       auto r = run(args);
       EXPECT_EQ(r.code, 1) << args[0] << " " << target << ": " << r.err;
       EXPECT_NE(r.err.find("does not exist"), std::string::npos) << args[0] << ": " << r.err;
@@ -329,8 +328,8 @@ TEST_F(Ctl, RmAndSalvageHandleADamagedSqliteRow) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path("rows.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "UPDATE states SET record_number = 8 WHERE name = 'bravo'",
-                           nullptr, nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE states SET record_number = 8 WHERE name = 'bravo'", nullptr,
+                           nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }

@@ -10,7 +10,15 @@
 // document or a whole commit -- returns exactly the states that were
 // committed; an empty file may be an empty store. Never a crash (the asan
 // preset runs this under AddressSanitizer and UBSan), never a changed
-// value, never another error.
+// value, never another error. Loads are by stores opened for reading, which
+// must leave the files as they are. A writer opened on a text file it
+// cannot read refuses its first commit and leaves the file as it is; a
+// database is loaded by a writer too, after the reader, since a writer
+// reopening a store after a crash is what recovers it.
+//
+// Our text files end with a checksum line (core/document_checksum.hpp), so
+// any change to a file we wrote is refused; files without it (Winlogbeat's,
+// older ones) are refused only where the damage shows.
 //
 // Each backend is one row of kFileFormats or kDatabaseFormats. Every
 // damaged document below is one that every text format must refuse; what a
@@ -30,6 +38,7 @@
 #include <sstream>
 
 #include "checkpoint/checkpoint.hpp"
+#include "tests/document_checksum_reference.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint {
@@ -185,17 +194,34 @@ std::string spell_yaml(const Doc& d) {
 
 // ---- The formats -----------------------------------------------------------
 
+// A file the store wrote, without its checksum line.
+std::string yaml_without_checksum(const std::string& text) {
+  const std::size_t at = text.rfind("\nchecksum: ") + 1;
+  return text.substr(0, at) + text.substr(text.find('\n', at) + 1);
+}
+std::string json_without_checksum(const std::string& text) {
+  return text.substr(0, text.rfind(",\n  \"checksum\": ")) + "\n}\n";
+}
+
 struct FileFormat {
   std::string scheme;  // config string "SCHEME:PATH"; messages "SCHEME store PATH"
   std::string extension;
   std::function<std::string(const Doc&)> spell;  // the tree in the format's syntax
+  // A spelled document with a checksum line that matches, as the store writes it.
+  std::function<std::string(const std::string&)> seal;
+  // A file the store wrote, without its checksum line.
+  std::function<std::string(const std::string&)> unseal;
 };
 
 void PrintTo(const FileFormat& format, std::ostream* out) { *out << format.scheme; }
 
 const FileFormat kFileFormats[] = {
-    {"yaml", ".yml", [](const Doc& d) { return spell_yaml(d); }},
-    {"json", ".json", [](const Doc& d) { return spell_json(d); }},
+    {"yaml", ".yml", [](const Doc& d) { return spell_yaml(d); },
+     [](const std::string& text) { return testing::with_yaml_checksum(text); },
+     yaml_without_checksum},
+    {"json", ".json", [](const Doc& d) { return spell_json(d); },
+     [](const std::string& text) { return testing::with_json_checksum(text); },
+     json_without_checksum},
 };
 
 // ---- The states every damaged file started from ------------------------------
@@ -264,30 +290,48 @@ class DamagedFile : public ::testing::TestWithParam<FileFormat> {
   std::string uri() const { return GetParam().scheme + ":" + path_.string(); }
   std::string label() const { return GetParam().scheme + " store " + path_.string(); }
 
-  // The file the store itself writes for kStates.
+  // The file the store itself writes for kStates (kStates is sorted by name).
   std::string valid_file() {
-    StateMap map;
-    std::vector<std::string> upserted, removed;
-    for (const auto& s : kStates) {
-      map.emplace(s.name, s);
-      upserted.push_back(s.name);
-    }
-    open_store(uri())->commit(Commit{kUpdateTime, map, upserted, removed});
+    std::filesystem::remove(path_);
+    Store::open(uri())->commit(Changes{kUpdateTime, kStates, {}});
     return read_bytes(path_);
   }
 
-  // Loads a file holding `bytes`: the states, or nullopt after checking that
-  // it threw Error{corrupt} naming the file.
+  // Loads a file holding `bytes` through a store opened for reading, which
+  // changes nothing: the states, or nullopt after checking that it threw
+  // Error{corrupt} naming the file, and that a writer refuses it too.
   std::optional<PersistedState> load(std::string_view bytes) {
     ++tried_;
     write_bytes(path_, bytes);
+    const std::filesystem::path lock = path_.string() + ".lock";
+    const bool had_lock = std::filesystem::exists(lock);
+    std::optional<PersistedState> loaded;
     try {
-      return open_store(uri())->load();
+      loaded = Store::open(uri(), {.mode = OpenMode::read})->load();
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
       EXPECT_THAT(e.what(), HasSubstr(label() + ": "));
     }
-    return std::nullopt;
+    EXPECT_EQ(read_bytes(path_), bytes) << "a reader changed the file";
+    if (!had_lock) {
+      EXPECT_FALSE(std::filesystem::exists(lock)) << "a reader made a lock file";
+    }
+    if (!loaded) expect_writer_refuses(bytes);
+    return loaded;
+  }
+
+  // A writer opened on a file it cannot read (opening reads nothing) fails
+  // its first commit with Error{corrupt} and leaves the file as it is.
+  void expect_writer_refuses(std::string_view bytes) {
+    try {
+      auto writer = Store::open(uri());
+      writer->commit(Changes{kUpdateTime, std::span(kStates).first(1), {}});
+      ADD_FAILURE() << "a writer committed over a file it cannot read";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(label() + ": "));
+    }
+    EXPECT_EQ(read_bytes(path_), bytes) << "a writer changed a file it cannot read";
   }
 
   void expect_refused(std::string_view bytes) {
@@ -315,20 +359,17 @@ class DamagedFile : public ::testing::TestWithParam<FileFormat> {
   void expect_refused_or_well_formed(std::string_view bytes) {
     auto loaded = load(bytes);
     if (!loaded) return;
-    StateMap map;
-    std::vector<std::string> upserted, removed;
     for (std::size_t i = 0; i < loaded->states.size(); ++i) {
       const EventLogState& s = loaded->states[i];
       EXPECT_FALSE(s.name.empty());
       if (i > 0) {
         EXPECT_LT(loaded->states[i - 1].name, s.name);
       }
-      map.emplace(s.name, s);
-      upserted.push_back(s.name);
     }
     try {
-      open_store(uri())->commit(Commit{loaded->update_time, map, upserted, removed});
-      auto again = open_store(uri())->load();
+      // Written again by a writer, which reads the same states first.
+      Store::open(uri())->commit(Changes{loaded->update_time, loaded->states, {}});
+      auto again = Store::open(uri(), {.mode = OpenMode::read})->load();
       EXPECT_EQ(again.update_time, loaded->update_time);
       EXPECT_EQ(again.states, loaded->states);
     } catch (const Error& e) {
@@ -336,6 +377,9 @@ class DamagedFile : public ::testing::TestWithParam<FileFormat> {
     }
   }
 
+  // Each damaged document is refused, with or without a checksum line
+  // that matches: the checksum says the bytes are as written, not that they
+  // hold states.
   void expect_each_refused(const std::vector<Damage>& damages) {
     for (const auto& damage : damages) {
       Doc doc = document_of(kUpdateTime, kStates);
@@ -343,6 +387,7 @@ class DamagedFile : public ::testing::TestWithParam<FileFormat> {
       const std::string text = GetParam().spell(doc);
       SCOPED_TRACE(::testing::Message() << damage.what << ":\n" << text);
       expect_refused(text);
+      if (doc.kind == Doc::Kind::map) expect_refused(GetParam().seal(text));
     }
   }
 
@@ -354,13 +399,22 @@ class DamagedFile : public ::testing::TestWithParam<FileFormat> {
 // The undamaged tree loads as kStates, so each damaged one below fails
 // because of its damage alone.
 TEST_P(DamagedFile, TheUndamagedDocumentLoads) {
-  auto loaded = load(GetParam().spell(document_of(kUpdateTime, kStates)));
-  ASSERT_TRUE(loaded.has_value());
-  EXPECT_EQ(loaded->update_time, kUpdateTime);
-  EXPECT_EQ(loaded->states, kStates);
-  loaded = load(valid_file());
-  ASSERT_TRUE(loaded.has_value());
-  EXPECT_EQ(loaded->states, kStates);
+  const std::string text = GetParam().spell(document_of(kUpdateTime, kStates));
+  for (const std::string& undamaged : {text, GetParam().seal(text)}) {
+    auto loaded = load(undamaged);
+    ASSERT_TRUE(loaded.has_value()) << undamaged;
+    EXPECT_EQ(loaded->update_time, kUpdateTime);
+    EXPECT_EQ(loaded->states, kStates);
+  }
+  EXPECT_NE(GetParam().seal(text), text);
+  const std::string valid = valid_file();
+  for (const std::string& undamaged : {valid, GetParam().unseal(valid)}) {
+    auto loaded = load(undamaged);
+    ASSERT_TRUE(loaded.has_value()) << undamaged;
+    EXPECT_EQ(loaded->update_time, kUpdateTime);
+    EXPECT_EQ(loaded->states, kStates);
+  }
+  EXPECT_NE(GetParam().unseal(valid), valid);
 }
 
 TEST_P(DamagedFile, CutAtEveryByte) {
@@ -404,19 +458,30 @@ TEST_P(DamagedFile, RandomBytes) {
   }
 }
 
-// Bytes overwritten inside a valid file: refused, or a file that still reads
-// as well-formed states. Never a crash, never another error.
+// Bytes overwritten inside a file the store wrote: its checksum line finds
+// every change that could read as other values, so the file is refused or
+// reads exactly as written. Without the line (as in Winlogbeat's files), a
+// changed digit reads as another number: refused, or a file that still
+// reads as well-formed states. Never a crash, never another error.
 TEST_P(DamagedFile, RandomBytesOverAValidFile) {
   const std::string valid = valid_file();
+  const std::string unsealed = GetParam().unseal(valid);
   for (std::uint64_t seed = 1; seed <= 1000; ++seed) {
-    std::mt19937_64 random(seed);
-    std::string bytes = valid;
-    const std::size_t changes = 1 + random() % 8;
-    for (std::size_t i = 0; i < changes; ++i) {
-      bytes[random() % bytes.size()] = static_cast<char>(random());
+    for (const std::string* file : {&valid, &unsealed}) {
+      std::mt19937_64 random(seed);
+      std::string bytes = *file;
+      const std::size_t changes = 1 + random() % 8;
+      for (std::size_t i = 0; i < changes; ++i) {
+        bytes[random() % bytes.size()] = static_cast<char>(random());
+      }
+      SCOPED_TRACE(::testing::Message()
+                   << "seed " << seed << (file == &valid ? "" : ", without the checksum"));
+      if (file == &valid) {
+        expect_refused_or_whole(bytes);
+      } else {
+        expect_refused_or_well_formed(bytes);
+      }
     }
-    SCOPED_TRACE(::testing::Message() << "seed " << seed);
-    expect_refused_or_well_formed(bytes);
   }
 }
 
@@ -616,16 +681,17 @@ Snapshot changed(const Snapshot& before, int step) {
 }
 
 // Commits the difference from `before` to `after`.
-void commit_change(StateStore& store, const Snapshot& before, const Snapshot& after) {
-  std::vector<std::string> upserted, removed;
+void commit_change(Store& store, const Snapshot& before, const Snapshot& after) {
+  std::vector<EventLogState> upserted;  // in name order, as the maps are
+  std::vector<std::string> removed;
   for (const auto& [name, state] : after.states) {
     auto it = before.states.find(name);
-    if (it == before.states.end() || it->second != state) upserted.push_back(name);
+    if (it == before.states.end() || it->second != state) upserted.push_back(state);
   }
   for (const auto& [name, state] : before.states) {
     if (!after.states.contains(name)) removed.push_back(name);
   }
-  store.commit(Commit{after.update_time, after.states, upserted, removed});
+  store.commit(Changes{after.update_time, upserted, removed});
 }
 
 // The first difference between what was committed and what loaded.
@@ -671,7 +737,7 @@ class DamagedDatabase : public ::testing::TestWithParam<DatabaseFormat> {
     snapshots_.push_back(changed(snapshots_[0], 1));
     const std::filesystem::path path = dir_ / ("valid" + GetParam().extension);
     {
-      auto store = open_store(GetParam().scheme + ":" + path.string());
+      auto store = Store::open(GetParam().scheme + ":" + path.string());
       commit_change(*store, Snapshot{}, snapshots_[0]);
       commit_change(*store, snapshots_[0], snapshots_[1]);
     }
@@ -681,8 +747,8 @@ class DamagedDatabase : public ::testing::TestWithParam<DatabaseFormat> {
 
   void TearDown() override {
     RecordProperty("damaged_inputs", static_cast<int>(tried_));
-    std::printf("[ damaged  ] %s: %zu inputs, %zu loaded\n", GetParam().scheme.c_str(), tried_,
-                loaded_);
+    std::printf("[ damaged  ] %s: %zu inputs, %zu loaded by a reader, %zu by a writer\n",
+                GetParam().scheme.c_str(), tried_, loaded_, writer_loaded_);
   }
 
   // Loads a store whose data file holds `bytes` (and whose side files hold
@@ -696,27 +762,43 @@ class DamagedDatabase : public ::testing::TestWithParam<DatabaseFormat> {
         dir_ / ("damaged-" + std::to_string(tried_++) + GetParam().extension);
     write_bytes(path, bytes);
     for (const auto& [suffix, content] : side) write_bytes(path.string() + suffix, content);
-    try {
-      PersistedState loaded =
-          open_store(GetParam().scheme + ":" + path.string() + GetParam().no_sync)->load();
-      ++loaded_;
-      // An empty data file is a new store (SQLite keeps its first commits in
-      // the -wal file).
-      if (bytes.empty() && side.empty() && loaded.states.empty() && loaded.update_time.is_zero()) {
-        return remove(path);
+    // First a reader, which must leave the files as they are; then a
+    // writer, which may recover what a crash left (and change the files).
+    for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
+      SCOPED_TRACE(mode == OpenMode::read ? "opened for reading" : "opened for writing");
+      try {
+        PersistedState loaded =
+            Store::open(GetParam().scheme + ":" + path.string() + GetParam().no_sync,
+                        {.mode = mode})
+                ->load();
+        ++(mode == OpenMode::read ? loaded_ : writer_loaded_);
+        // An empty data file is a new store (SQLite keeps its first commits in
+        // the -wal file).
+        if (bytes.empty() && side.empty() && loaded.states.empty() &&
+            loaded.update_time.is_zero()) {
+          continue;
+        }
+        StateMap map;
+        for (auto& s : loaded.states) map.emplace(s.name, s);
+        auto same = [&](const Snapshot& s) {
+          return s.update_time == loaded.update_time && s.states == map;
+        };
+        EXPECT_TRUE(earlier ? std::any_of(snapshots_.begin(), snapshots_.end(), same)
+                            : same(snapshots_.back()))
+            << "loaded " << loaded.states.size() << " states, not those of "
+            << (earlier ? "a commit" : "the last commit") << difference(snapshots_.back(), loaded);
+      } catch (const Error& e) {
+        EXPECT_TRUE(e.code() == ErrorCode::corrupt || e.code() == ErrorCode::unsupported)
+            << e.what();
+        EXPECT_THAT(e.what(), HasSubstr(path.string()));
       }
-      StateMap map;
-      for (auto& s : loaded.states) map.emplace(s.name, s);
-      auto same = [&](const Snapshot& s) {
-        return s.update_time == loaded.update_time && s.states == map;
-      };
-      EXPECT_TRUE(earlier ? std::any_of(snapshots_.begin(), snapshots_.end(), same)
-                          : same(snapshots_.back()))
-          << "loaded " << loaded.states.size() << " states, not those of "
-          << (earlier ? "a commit" : "the last commit") << difference(snapshots_.back(), loaded);
-    } catch (const Error& e) {
-      EXPECT_TRUE(e.code() == ErrorCode::corrupt || e.code() == ErrorCode::unsupported) << e.what();
-      EXPECT_THAT(e.what(), HasSubstr(path.string()));
+      if (mode == OpenMode::read) {
+        EXPECT_TRUE(read_bytes(path) == bytes) << "a reader changed the data file";
+        for (const auto& [suffix, content] : side) {
+          EXPECT_TRUE(read_bytes(path.string() + suffix) == content)
+              << "a reader changed the " << suffix << " file";
+        }
+      }
     }
     remove(path);
   }
@@ -731,13 +813,14 @@ class DamagedDatabase : public ::testing::TestWithParam<DatabaseFormat> {
   TempDir dir_{"damaged-database-test"};
   std::vector<Snapshot> snapshots_;
   std::string valid_;
-  std::size_t tried_ = 0, loaded_ = 0;
+  std::size_t tried_ = 0, loaded_ = 0, writer_loaded_ = 0;
 };
 
 TEST_P(DamagedDatabase, TheUndamagedFileLoads) {
   const std::filesystem::path path = dir_ / ("copy" + GetParam().extension);
   write_bytes(path, valid_);
-  PersistedState loaded = open_store(GetParam().scheme + ":" + path.string())->load();
+  PersistedState loaded =
+      Store::open(GetParam().scheme + ":" + path.string(), {.mode = OpenMode::read})->load();
   EXPECT_EQ(loaded.update_time, snapshots_.back().update_time);
   std::vector<EventLogState> expected;
   for (const auto& [name, state] : snapshots_.back().states) expected.push_back(state);
@@ -784,14 +867,14 @@ TEST_P(DamagedDatabaseLog, CommitsInTheLog) {
   // 2 to 4 only in the log: copied while the store is open, the files are
   // what a crash would leave.
   {
-    auto store = open_store(uri);
+    auto store = Store::open(uri);
     commit_change(*store, Snapshot{}, snapshots_[0]);
     commit_change(*store, snapshots_[0], snapshots_[1]);
   }
   snapshots_.erase(snapshots_.begin());
   std::string database, log;
   {
-    auto store = open_store(uri);
+    auto store = Store::open(uri);
     for (int step = 2; step <= 4; ++step) {
       snapshots_.push_back(changed(snapshots_.back(), step));
       commit_change(*store, snapshots_[snapshots_.size() - 2], snapshots_.back());

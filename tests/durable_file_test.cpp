@@ -1,19 +1,28 @@
 #include "checkpoint/toolkit/durable_file.hpp"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <map>
 #include <sstream>
 #include <string>
 
 #include "checkpoint/error.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint::toolkit {
@@ -252,16 +261,219 @@ TEST_F(DurableFile, ReadMissingFileIsNullopt) {
   EXPECT_EQ(read_file(dir_ / "no-dir" / "missing.yml", kStore), std::nullopt);
 }
 
-TEST_F(DurableFile, ReadErrorNamesTheStoreAndThePath) {
-  fs::create_directory(dir_ / "a-directory");
-  try {
-    read_file(dir_ / "a-directory", kStore);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::io);
-    EXPECT_THAT(e.what(), HasSubstr(std::string(kStore)));
-    EXPECT_THAT(e.what(), HasSubstr((dir_ / "a-directory").string()));
+// --- reading, and the system call seam -----------------------------------------
+
+// Replaces the toolkit's system calls for the scope of one test: every call
+// of open, read, fstat and lstat is counted, the one named `failing` fails
+// with `error`, and `on_read` runs before each read.
+class ScopedSystemCalls {
+ public:
+  static inline std::map<std::string, int> counts;
+  static inline std::string failing;
+  static inline int error = EIO;
+  static inline std::function<void(int fd, size_t n)> on_read;
+
+  ScopedSystemCalls() {
+    counts.clear();
+    failing.clear();
+    error = EIO;
+    on_read = nullptr;
+    SystemCalls calls = real_system_calls();
+    calls.open = [](const char* path, int flags, mode_t mode) {
+      if (int err = call("open")) return errno = err, -1;
+      return real_system_calls().open(path, flags, mode);
+    };
+    calls.read = [](int fd, void* buf, size_t n) -> ssize_t {
+      if (int err = call("read")) return errno = err, -1;
+      if (on_read) on_read(fd, n);
+      return real_system_calls().read(fd, buf, n);
+    };
+    calls.fstat = [](int fd, struct stat* st) {
+      if (int err = call("fstat")) return errno = err, -1;
+      return real_system_calls().fstat(fd, st);
+    };
+    calls.lstat = [](const char* path, struct stat* st) {
+      if (int err = call("lstat")) return errno = err, -1;
+      return real_system_calls().lstat(path, st);
+    };
+    set_system_calls(calls);
   }
+  ~ScopedSystemCalls() {
+    set_system_calls(saved_);
+    on_read = nullptr;
+  }
+  ScopedSystemCalls(const ScopedSystemCalls&) = delete;
+  ScopedSystemCalls& operator=(const ScopedSystemCalls&) = delete;
+
+ private:
+  static int call(const char* name) {
+    ++counts[name];
+    return failing == name ? error : 0;
+  }
+
+  SystemCalls saved_ = sys();
+};
+
+// The Error `attempt` throws, which must be of `code`.
+template <typename Attempt>
+Error error_of(ErrorCode code, Attempt attempt) {
+  try {
+    attempt();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    return e;
+  }
+  ADD_FAILURE() << "no error";
+  return Error(ErrorCode::closed, "");
+}
+
+TEST_F(DurableFile, ReadErrorNamesTheStoreAndThePath) {
+  spit(dir_ / "state.yml", "contents");
+  for (const char* call : {"open", "fstat", "read"}) {
+    SCOPED_TRACE(std::string(call) + " fails");
+    ScopedSystemCalls calls;
+    ScopedSystemCalls::failing = call;
+    Error e = error_of(ErrorCode::io, [&] { read_file(dir_ / "state.yml", kStore); });
+    EXPECT_THAT(e.what(), HasSubstr(std::string(kStore) + ": "));
+    EXPECT_THAT(e.what(), HasSubstr((dir_ / "state.yml").string()));
+    EXPECT_THAT(e.what(), HasSubstr(std::strerror(EIO)));
+    EXPECT_EQ(e.details().store, kStore);
+    EXPECT_EQ(e.details().os_error, EIO);
+    EXPECT_EQ(ScopedSystemCalls::counts[call], 1) << "not called through the seam";
+  }
+}
+
+TEST_F(DurableFile, ReadUsesFstatOfTheOpenedFile) {
+  spit(dir_ / "state.yml", "contents");
+  ScopedSystemCalls calls;
+  EXPECT_EQ(read_file(dir_ / "state.yml", kStore), "contents");
+  EXPECT_EQ(ScopedSystemCalls::counts["open"], 1);
+  EXPECT_EQ(ScopedSystemCalls::counts["fstat"], 1);
+  EXPECT_GE(ScopedSystemCalls::counts["read"], 1);
+}
+
+TEST_F(DurableFile, ExistsUsesLstatAndReportsItsFailure) {
+  spit(dir_ / "plain", "x");
+  fs::create_symlink(dir_ / "nowhere", dir_ / "dangling");
+  {
+    ScopedSystemCalls calls;
+    EXPECT_TRUE(exists(dir_ / "plain", kStore));
+    EXPECT_TRUE(exists(dir_ / "dangling", kStore)) << "a dangling symlink exists";
+    EXPECT_FALSE(exists(dir_ / "missing", kStore));
+    EXPECT_FALSE(exists(dir_ / "no-dir" / "missing", kStore));
+    EXPECT_FALSE(exists(dir_ / "plain" / "below-a-file", kStore));
+    EXPECT_EQ(ScopedSystemCalls::counts["lstat"], 5) << "not called through the seam";
+  }
+  for (int err : {EIO, EACCES}) {
+    ScopedSystemCalls calls;
+    ScopedSystemCalls::failing = "lstat";
+    ScopedSystemCalls::error = err;
+    Error e = error_of(ErrorCode::io, [&] { exists(dir_ / "plain", kStore); });
+    EXPECT_THAT(e.what(), HasSubstr(std::string(kStore) + ": "));
+    EXPECT_THAT(e.what(), HasSubstr((dir_ / "plain").string()));
+    EXPECT_EQ(e.details().os_error, err);
+  }
+}
+
+// What is not a regular file cannot hold a store: Error{invalid_config}
+// naming the store and the path, found without reading or blocking.
+void expect_not_a_regular_file(const fs::path& path) {
+  SCOPED_TRACE(path.string());
+  Error e = error_of(ErrorCode::invalid_config, [&] { read_file(path, kStore); });
+  EXPECT_THAT(e.what(), HasSubstr(std::string(kStore) + ": "));
+  EXPECT_THAT(e.what(), HasSubstr(path.string()));
+  EXPECT_THAT(e.what(), HasSubstr("not a regular file"));
+  EXPECT_EQ(e.details().store, kStore);
+}
+
+TEST_F(DurableFile, ReadRefusesADirectory) {
+  fs::create_directory(dir_ / "a-directory");
+  expect_not_a_regular_file(dir_ / "a-directory");
+}
+
+TEST_F(DurableFile, ReadRefusesCharacterDevicesWithoutReadingThem) {
+  int tried = 0;
+  for (const char* device : {"/dev/zero", "/dev/null", "/dev/urandom"}) {
+    struct stat st {};
+    if (::stat(device, &st) != 0 || !S_ISCHR(st.st_mode)) continue;
+    ++tried;
+    ScopedSystemCalls calls;
+    expect_not_a_regular_file(device);
+    EXPECT_EQ(ScopedSystemCalls::counts["read"], 0) << device << " was read";
+  }
+  if (tried == 0) GTEST_SKIP() << "no character device here";
+}
+
+TEST_F(DurableFile, ReadRefusesAFifoWithoutBlocking) {
+  const fs::path fifo = dir_ / "state.yml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+
+  // No writer: opening it to read would wait for one, unless done without
+  // blocking. The wait is bounded only so that a broken read_file() fails
+  // the test instead of hanging it; a writer then releases it.
+  auto reading = std::async(std::launch::async, [&] {
+    ScopedSystemCalls calls;
+    expect_not_a_regular_file(fifo);
+    EXPECT_EQ(ScopedSystemCalls::counts["read"], 0) << "the FIFO was read";
+  });
+  if (reading.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    ADD_FAILURE() << "read_file() blocks on a FIFO without a writer";
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  reading.get();
+
+  // A writer that keeps it open with data waiting: still refused, not read.
+  int writer = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+  ASSERT_GE(writer, 0) << std::strerror(errno);
+  ASSERT_EQ(::write(writer, "update_time: x\n", 15), 15);
+  expect_not_a_regular_file(fifo);
+  char left[32];
+  EXPECT_EQ(::read(writer, left, sizeof left), 15) << "read_file() took data from the FIFO";
+  ::close(writer);
+}
+
+TEST_F(DurableFile, ReadNeverReadsPastTheSizeTheFileHadWhenOpened) {
+  const std::string contents(10'000, 'c');
+  spit(dir_ / "state.yml", contents);
+  ScopedSystemCalls calls;
+  std::size_t largest_request = 0;
+  bool grown = false;
+  ScopedSystemCalls::on_read = [&](int, size_t n) {
+    largest_request = std::max(largest_request, n);
+    if (!grown) {  // another process appends while we read
+      grown = true;
+      std::ofstream(dir_ / "state.yml", std::ios::binary | std::ios::app)
+          << std::string(1'000'000, 'g');
+    }
+  };
+  EXPECT_EQ(read_file(dir_ / "state.yml", kStore), contents);
+  EXPECT_TRUE(grown);
+  EXPECT_LE(largest_request, contents.size());
+  EXPECT_EQ(fs::file_size(dir_ / "state.yml"), contents.size() + 1'000'000);
+}
+
+TEST_F(DurableFile, ReadOfAFileThatShrinksGivesWhatWasThere) {
+  spit(dir_ / "state.yml", std::string(10'000, 'c'));
+  ScopedSystemCalls calls;
+  bool shrunk = false;
+  ScopedSystemCalls::on_read = [&](int, size_t) {
+    if (!shrunk) {
+      shrunk = true;
+      fs::resize_file(dir_ / "state.yml", 100);
+    }
+  };
+  EXPECT_EQ(read_file(dir_ / "state.yml", kStore), std::string(100, 'c'));
+}
+
+TEST_F(DurableFile, ReadOfAFileThatClaimsNoSizeReadsNothing) {
+  // /proc files say they are empty, whatever they hold: a file is read up
+  // to its size only, so such a file cannot make read_file() read forever.
+  struct stat st {};
+  if (::stat("/proc/self/status", &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0) {
+    GTEST_SKIP() << "no /proc/self/status of size 0 here";
+  }
+  EXPECT_EQ(read_file("/proc/self/status", kStore), "");
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
 // No surprises from the file system, for every file backend: a symlink
 // planted at a name the store creates (its temporary files, its lock file)
-// is never followed, and a stale temporary left by a crash is cleaned up.
+// is never followed, a stale temporary left by a crash is cleaned up, and a
+// store opened for reading creates, changes and locks nothing.
 // (File modes under any umask are in the conformance suite; the durable
 // write itself in durable_file_test.cpp.) SQLite's and LMDB's own files
 // (-wal, -shm, -lock) are opened by those libraries and not covered here.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -16,6 +19,8 @@
 
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
+#include "checkpoint/store.hpp"
+#include "checkpoint/writer_lock.hpp"
 
 namespace checkpoint {
 namespace {
@@ -55,18 +60,41 @@ class FileSystem : public ::testing::TestWithParam<Backend> {
     return GetParam().file + suffix;
   }
 
-  // Opens the store in `sub` and commits one state; returns the error, if any.
+  std::string uri(const fs::path& sub) const {
+    return GetParam().name + ":" + (sub / GetParam().file).string();
+  }
+
+  // Opens the store in `sub` for writing and commits one state; returns the
+  // error, if any.
   std::optional<Error> open_and_commit(const fs::path& sub) {
     try {
-      auto store = open_store(GetParam().name + ":" + (sub / GetParam().file).string());
-      const StateMap states = {{"a", EventLogState{"a", 1, Timestamp::from_unix(1), ""}}};
-      const std::vector<std::string> upserted = {"a"}, none;
-      store->commit(Commit{Timestamp::from_unix(2), states, upserted, none});
-      if (store->load().states.size() != 1) ADD_FAILURE() << "the commit did not load";
+      auto store = Store::open(uri(sub));
+      store->load();
+      const std::vector<EventLogState> upserted = {
+          EventLogState{"a", 1, Timestamp::from_unix(1), ""}};
+      store->commit(Changes{Timestamp::from_unix(2), upserted, {}});
+      auto reader = Store::open(uri(sub), {.mode = OpenMode::read});
+      if (reader->load().states.size() != 1) ADD_FAILURE() << "the commit did not load";
     } catch (const Error& e) {
       return e;
     }
     return std::nullopt;
+  }
+
+  // Opening `sub`'s store for reading must fail with Error{not_found}
+  // naming the store.
+  void expect_not_found(const fs::path& sub) {
+    try {
+      auto reader = Store::open(uri(sub), {.mode = OpenMode::read});
+      reader->load();
+      ADD_FAILURE() << "opened a store that does not exist for reading";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::not_found) << e.what();
+      EXPECT_NE(std::string(e.what()).find(GetParam().name + " store " +
+                                           (sub / GetParam().file).string()),
+                std::string::npos)
+          << e.what();
+    }
   }
 
   fs::path dir_;
@@ -107,6 +135,45 @@ TEST_P(FileSystem, StaleTemporariesAreCleanedUp) {
   for (const std::string& suffix : GetParam().temporaries) {
     EXPECT_FALSE(fs::exists(dir_ / expand(suffix))) << expand(suffix) << " is still there";
   }
+}
+
+// Each entry under `dir`, recursively, with its type, size and modification
+// time: what a reader must leave as it was.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    struct stat st {};
+    ::lstat(entry.path().c_str(), &st);
+    out[fs::relative(entry.path(), dir).string()] =
+        std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " bytes, mtime " +
+        std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+  return out;
+}
+
+TEST_P(FileSystem, ReadingAStoreInAMissingDirectoryCreatesNothing) {
+  expect_not_found(dir_ / "absent" / "deeper");
+  EXPECT_FALSE(fs::exists(dir_ / "absent")) << "a reader created the store's directory";
+  EXPECT_TRUE(fs::is_empty(dir_)) << "a reader created something";
+}
+
+TEST_P(FileSystem, ReadingAMissingStoreCreatesNothing) {
+  expect_not_found(dir_);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir_ / expand(".lock"))))
+      << "a reader made a lock file";
+  EXPECT_TRUE(fs::is_empty(dir_)) << "a reader created something";
+}
+
+TEST_P(FileSystem, ReadingAStoreChangesNothingAndTakesNoLock) {
+  ASSERT_FALSE(open_and_commit(dir_).has_value());
+  const auto before = snapshot(dir_);
+  auto reader = Store::open(uri(dir_), {.mode = OpenMode::read});
+  EXPECT_EQ(reader->load().states.size(), 1u);
+  EXPECT_FALSE(WriterLock::is_held(dir_ / GetParam().file)) << "a reader holds the lock";
+  EXPECT_EQ(snapshot(dir_), before);
+  // A writer opens while the reader is open: the reader held no lock.
+  auto writer = Store::open(uri(dir_));
+  EXPECT_EQ(writer->load().states.size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,7 +1,8 @@
 // What is specific to the lmdb backend: its value encoding, long names,
 // map growth, options, files that are not LMDB environments, the format
-// version, and readers beside a writer. What every store must do is in the
-// conformance suite (lmdb_conformance_test).
+// version, readers (alone, touching nothing, and beside a writer in this
+// process or another), and check and salvage of a damaged value. What
+// every store must do is in the conformance suite (lmdb_conformance_test).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <lmdb.h>
@@ -9,12 +10,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,6 +28,9 @@
 #include "backends/lmdb/lmdb_encoding.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
+#include "checkpoint/store.hpp"
+#include "checkpoint/writer_lock.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint {
 namespace {
@@ -235,27 +243,143 @@ TEST(LmdbEncoding, DescribeKeyIsReadable) {
 // ---------------------------------------------------------------------------
 // Stores on disk
 
+constexpr OpenOptions kRead{.mode = OpenMode::read};
+
+// What changes when a file is written: its bytes and its modification time.
+struct FileLook {
+  std::string bytes;
+  timespec modified{};
+  bool operator==(const FileLook& o) const {
+    return bytes == o.bytes && modified.tv_sec == o.modified.tv_sec &&
+           modified.tv_nsec == o.modified.tv_nsec;
+  }
+};
+
+FileLook look_at(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return {testing::read_bytes(path), st.st_mtim};
+}
+
+// The names of the files in `dir`, sorted.
+std::vector<std::string> files_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    out.push_back(entry.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A forked child process running `body`, and two pipes to take turns with
+// it (no sleeping). The child's exit status is what `body` returns; an
+// exception is 98. The child never runs GoogleTest assertions.
+class Child {
+ public:
+  explicit Child(const std::function<int(Child&)>& body) {
+    if (::pipe(to_child_) != 0 || ::pipe(to_parent_) != 0) {
+      ADD_FAILURE() << "pipe: " << std::strerror(errno);
+      return;
+    }
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(to_child_[1]);
+      ::close(to_parent_[0]);
+      int code = 99;
+      try {
+        code = body(*this);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child: %s\n", e.what());
+        code = 98;
+      }
+      ::_exit(code);
+    }
+    ::close(to_child_[0]);
+    ::close(to_parent_[1]);
+    if (pid_ < 0) ADD_FAILURE() << "fork: " << std::strerror(errno);
+  }
+  ~Child() { wait(); }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // In the child.
+  void tell_parent() {
+    char c = 1;
+    (void)!::write(to_parent_[1], &c, 1);
+  }
+  bool wait_for_parent() {
+    char c;
+    return ::read(to_child_[0], &c, 1) == 1;
+  }
+
+  // In the parent. False if the child exited without telling.
+  bool wait_for_child() {
+    char c;
+    return ::read(to_parent_[0], &c, 1) == 1;
+  }
+  void tell_child() {
+    char c = 1;
+    (void)!::write(to_child_[1], &c, 1);
+  }
+  // Whether the child has exited; does not wait.
+  bool exited() {
+    if (!status_ && pid_ > 0) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+    }
+    return status_.has_value() || pid_ <= 0;
+  }
+  // Waits for the child: its exit status (0..255), or -1 if a signal
+  // killed it.
+  int wait() {
+    if (to_child_[1] >= 0) {
+      ::close(to_child_[1]);  // a child still waiting for its turn gives up
+      to_child_[1] = -1;
+    }
+    if (!status_ && pid_ > 0) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      status_ = status;
+    }
+    if (to_parent_[0] >= 0) {
+      ::close(to_parent_[0]);
+      to_parent_[0] = -1;
+    }
+    if (!status_) return -1;
+    return WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -1;
+  }
+
+ private:
+  int to_child_[2] = {-1, -1}, to_parent_[2] = {-1, -1};
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
 class LmdbStore : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "checkpoint-lmdb-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = dir_ / "state.lmdb";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string uri(const std::string& options = "") const {
     return "lmdb:" + path_.string() + (options.empty() ? "" : "?" + options);
   }
-
-  static void commit(StateStore& store, const StateMap& states, std::vector<std::string> upserted,
-                     std::vector<std::string> removed = {},
-                     Timestamp time = Timestamp::from_unix(1'700'000'000, 5)) {
-    store.commit(Commit{time, states, upserted, removed});
+  std::unique_ptr<Store> writer(const std::string& options = "") const {
+    return Store::open(uri(options));
+  }
+  std::unique_ptr<Store> reader(const std::string& options = "") const {
+    return Store::open(uri(options), kRead);
   }
 
-  static void commit_all(StateStore& store, const StateMap& states,
+  // Commits the states of `states` named in `upserted`, and removes the
+  // names in `removed`.
+  static void commit(Store& store, const StateMap& states, std::vector<std::string> upserted,
+                     std::vector<std::string> removed = {},
+                     Timestamp time = Timestamp::from_unix(1'700'000'000, 5)) {
+    std::sort(upserted.begin(), upserted.end());
+    std::sort(removed.begin(), removed.end());
+    std::vector<EventLogState> changed;
+    for (const auto& name : upserted) changed.push_back(states.at(name));
+    store.commit(Changes{.update_time = time, .upserted = changed, .removed = removed});
+  }
+
+  static void commit_all(Store& store, const StateMap& states,
                          Timestamp time = Timestamp::from_unix(1'700'000'000, 5)) {
     std::vector<std::string> names;
     for (const auto& [name, s] : states) names.push_back(name);
@@ -294,20 +418,12 @@ class LmdbStore : public ::testing::Test {
     EXPECT_EQ(mdb_put(txn, dbi(txn, db), &k, &v, 0), 0);
   }
 
-  static void write_file(const fs::path& path, std::string_view contents) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  }
-
-  static std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  // Opens the store at `path` and loads it: the Error, or nullopt if it loaded.
-  std::optional<Error> open_and_load(const fs::path& path, PersistedState* loaded = nullptr) {
+  // Opens the store at `path` in `mode` and loads it: the Error, or nullopt
+  // if it loaded.
+  static std::optional<Error> open_and_load(const fs::path& path, OpenMode mode,
+                                            PersistedState* loaded = nullptr) {
     try {
-      auto store = open_store("lmdb:" + path.string());
+      auto store = Store::open("lmdb:" + path.string(), {.mode = mode});
       PersistedState got = store->load();
       if (loaded) *loaded = std::move(got);
       return std::nullopt;
@@ -316,53 +432,80 @@ class LmdbStore : public ::testing::Test {
     }
   }
 
-  fs::path dir_, path_;
+  // Opening and loading the store at `path` fails with `code`, naming the
+  // file (and `what`, if given), for a reader and for a writer, neither of
+  // which changes the file.
+  static void expect_load_fails(const fs::path& path, ErrorCode code,
+                                const std::string& what = "") {
+    for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
+      SCOPED_TRACE(mode == OpenMode::read ? "reader" : "writer");
+      const std::string before = testing::read_bytes(path);
+      auto e = open_and_load(path, mode);
+      if (!e) {
+        ADD_FAILURE() << "loaded without an error";
+        continue;
+      }
+      EXPECT_EQ(e->code(), code) << e->what();
+      EXPECT_THAT(e->what(), HasSubstr(path.string()));
+      if (!what.empty()) {
+        EXPECT_THAT(e->what(), HasSubstr(what));
+      }
+      EXPECT_TRUE(testing::read_bytes(path) == before) << "the file was changed";
+    }
+  }
+
+  testing::TempDir dir_{"checkpoint-lmdb"};
+  fs::path path_ = dir_ / "state.lmdb";
 };
 
 TEST_F(LmdbStore, OptionsAreChecked) {
   for (const char* bad : {"map_size=abc", "map_size=0", "map_size=1KiB", "map_size=65535",
                           "map_size=17TiB", "map_size=-1", "sync=maybe", "sync=", "color=red"}) {
     SCOPED_TRACE(bad);
-    Error e = error_of([&] { open_store(uri(bad)); });
-    EXPECT_EQ(e.code(), ErrorCode::invalid_config) << e.what();
+    for (OpenMode mode : {OpenMode::write, OpenMode::read}) {
+      Error e = error_of([&] { Store::open(uri(bad), {.mode = mode}); });
+      EXPECT_EQ(e.code(), ErrorCode::invalid_config) << e.what();
+    }
   }
-  EXPECT_FALSE(fs::exists(path_)) << "a refused config string created nothing";
-  EXPECT_EQ(error_of([] { open_store("lmdb:"); }).code(), ErrorCode::invalid_config);
+  EXPECT_TRUE(fs::is_empty(dir_.path())) << "a refused config string created nothing";
+  EXPECT_EQ(error_of([] { Store::open("lmdb:"); }).code(), ErrorCode::invalid_config);
   for (const char* good : {"map_size=64KiB", "map_size=4GiB", "map_size=1048576", "sync=off",
                            "sync=on&map_size=256MiB"}) {
     SCOPED_TRACE(good);
-    EXPECT_NO_THROW(open_store(uri(good))->load());
+    EXPECT_NO_THROW(writer(good)->load());
+    EXPECT_NO_THROW(reader(good)->load());
   }
 }
 
 TEST_F(LmdbStore, ExtensionsPickTheBackend) {
   EXPECT_EQ(parse_store_uri((dir_ / "a.lmdb").string()).scheme, "lmdb");
   EXPECT_EQ(parse_store_uri((dir_ / "a.mdb").string()).scheme, "lmdb");
-  auto store = open_store((dir_ / "plain.mdb").string());
+  auto store = Store::open((dir_ / "plain.mdb").string());
   StateMap states = {{"a", state("a")}};
   commit_all(*store, states);
   EXPECT_EQ(as_map(store->load()), states);
 }
 
-TEST_F(LmdbStore, CreatesOneFileAndItsLockWithPrivateModes) {
+TEST_F(LmdbStore, CreatesOneFileAndItsLocksWithPrivateModes) {
   path_ = dir_ / "new" / "dir" / "state.lmdb";
   mode_t old_umask = ::umask(0);  // the modes must not depend on the umask
-  auto store = open_store(uri());
+  auto store = writer();
   ::umask(old_umask);
   store->load();
   struct stat st;
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0600u);
-  ASSERT_EQ(::stat((path_.string() + "-lock").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // LMDB's lock file, for its readers, and the store's writer lock.
+  for (const char* lock : {"-lock", ".lock"}) {
+    SCOPED_TRACE(lock);
+    ASSERT_EQ(::stat((path_.string() + lock).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+  }
   ASSERT_EQ(::stat((dir_ / "new").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0750u);
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(path_.parent_path())) {
-    files.push_back(entry.path().filename().string());
-  }
-  EXPECT_THAT(files, ::testing::UnorderedElementsAre("state.lmdb", "state.lmdb-lock"))
+  EXPECT_THAT(files_in(path_.parent_path()),
+              ::testing::ElementsAre("state.lmdb", "state.lmdb-lock", "state.lmdb.lock"))
       << "no temporary files left behind";
 }
 
@@ -374,7 +517,7 @@ TEST_F(LmdbStore, MapGrowsInsteadOfFailing) {
     states.emplace(name, state(name, static_cast<std::uint64_t>(i), Timestamp(), bookmark));
   }
   {
-    auto store = open_store(uri("map_size=64KiB"));
+    auto store = writer("map_size=64KiB");
     commit_all(*store, states);  // about 3 MB at once
     EXPECT_EQ(as_map(store->load()), states);
     // And a few more commits, each of which may need to grow again.
@@ -391,7 +534,8 @@ TEST_F(LmdbStore, MapGrowsInsteadOfFailing) {
   }
   EXPECT_GT(fs::file_size(path_), 4u << 20) << "the data outgrew the first map";
   // Reopened with the small setting, the store keeps the size it grew to.
-  auto store = open_store(uri("map_size=64KiB"));
+  EXPECT_EQ(as_map(reader("map_size=64KiB")->load()), states);
+  auto store = writer("map_size=64KiB");
   EXPECT_EQ(as_map(store->load()), states);
   std::vector<std::string> one = {"stream-0"};
   states["stream-0"].record_number = 99;
@@ -413,7 +557,7 @@ TEST_F(LmdbStore, LongNamesWorkAndAreNeverTruncated) {
   StateMap states;
   std::uint64_t n = 0;
   for (const auto& name : names) states.emplace(name, state(name, ++n, Timestamp(), "bm"));
-  auto store = open_store(uri());
+  auto store = writer();
   commit_all(*store, states);
   PersistedState loaded = store->load();
   EXPECT_EQ(as_map(loaded), states);
@@ -425,7 +569,8 @@ TEST_F(LmdbStore, LongNamesWorkAndAreNeverTruncated) {
   states.erase(std::string(4097, 'a'));
   commit(*store, states, {long_utf8}, {long_utf8 + "x", std::string(4097, 'a')});
   store.reset();
-  store = open_store(uri());
+  EXPECT_EQ(as_map(reader()->load()), states);
+  store = writer();
   EXPECT_EQ(as_map(store->load()), states);
 }
 
@@ -433,11 +578,11 @@ TEST_F(LmdbStore, HashedNamesAreFoundUnderAnyProbe) {
   // A name whose hash collided with another's sits under a later probe
   // number; commits must find it there rather than add a second entry.
   const std::string name(600, 'p');
-  { open_store(uri())->load(); }  // creates the store
+  { writer()->load(); }  // creates the store
   raw_write(path_, [&](MDB_txn* txn) {
     raw_put(txn, "states", lmdb::hashed_key(name, 3), encoded(state(name, 7), true));
   });
-  auto store = open_store(uri());
+  auto store = writer();
   StateMap states = {{name, state(name, 7)}};
   EXPECT_EQ(as_map(store->load()), states);
   states[name].record_number = 8;
@@ -452,68 +597,49 @@ TEST_F(LmdbStore, HashedNamesAreFoundUnderAnyProbe) {
 
 TEST_F(LmdbStore, ANameStoredTwiceIsCorrupt) {
   const std::string name(600, 'p');
-  { open_store(uri())->load(); }
+  { writer()->load(); }
   raw_write(path_, [&](MDB_txn* txn) {
     raw_put(txn, "states", lmdb::hashed_key(name, 0), encoded(state(name, 1), true));
     raw_put(txn, "states", lmdb::hashed_key(name, 1), encoded(state(name, 2), true));
   });
-  auto e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
-  EXPECT_THAT(e->what(), HasSubstr("stored twice"));
+  expect_load_fails(path_, ErrorCode::corrupt, "stored twice");
 }
 
 TEST_F(LmdbStore, UndecodableValueIsCorruptNamingTheKey) {
-  { open_store(uri())->load(); }
+  { writer()->load(); }
   raw_write(path_, [&](MDB_txn* txn) {
     raw_put(txn, "states", "good", encoded(state("good"), false));
     raw_put(txn, "states", "Application", "\x01\x05short");
   });
-  auto e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
-  EXPECT_THAT(e->what(), HasSubstr(path_.string()));
-  EXPECT_THAT(e->what(), HasSubstr("key \"Application\""));
+  expect_load_fails(path_, ErrorCode::corrupt, "key \"Application\"");
 }
 
 TEST_F(LmdbStore, UpdateTimeOfTheWrongLengthIsCorrupt) {
-  { open_store(uri())->load(); }
+  { writer()->load(); }
   raw_write(path_, [&](MDB_txn* txn) { raw_put(txn, "meta", "update_time", "short"); });
-  auto e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
-  EXPECT_THAT(e->what(), HasSubstr("update_time"));
+  expect_load_fails(path_, ErrorCode::corrupt, "update_time");
 }
 
 TEST_F(LmdbStore, FormatVersionIsChecked) {
-  { open_store(uri())->load(); }
+  { writer()->load(); }
   raw_write(path_, [&](MDB_txn* txn) {
     raw_put(txn, "meta", "format_version", lmdb::encode_format_version(2));
   });
-  auto e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::unsupported) << e->what();
-  EXPECT_THAT(e->what(), HasSubstr(path_.string()));
+  expect_load_fails(path_, ErrorCode::unsupported);
 
   raw_write(path_, [&](MDB_txn* txn) {
     raw_put(txn, "meta", "format_version", lmdb::encode_format_version(0));
   });
-  e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
+  expect_load_fails(path_, ErrorCode::corrupt);
 
   raw_write(path_, [&](MDB_txn* txn) { raw_put(txn, "meta", "format_version", "1"); });
-  e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
+  expect_load_fails(path_, ErrorCode::corrupt);
 
   raw_write(path_, [&](MDB_txn* txn) {
     MDB_val k{14, const_cast<char*>("format_version")};
     EXPECT_EQ(mdb_del(txn, dbi(txn, "meta"), &k, nullptr), 0);
   });
-  e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
+  expect_load_fails(path_, ErrorCode::corrupt);
 }
 
 TEST_F(LmdbStore, AnotherApplicationsLmdbFileIsCorrupt) {
@@ -523,10 +649,7 @@ TEST_F(LmdbStore, AnotherApplicationsLmdbFileIsCorrupt) {
     MDB_val k{3, const_cast<char*>("key")}, v{5, const_cast<char*>("value")};
     EXPECT_EQ(mdb_put(txn, main, &k, &v, 0), 0);
   });
-  auto e = open_and_load(path_);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
-  EXPECT_THAT(e->what(), HasSubstr("not a checkpoint store"));
+  expect_load_fails(path_, ErrorCode::corrupt, "not a checkpoint store");
 }
 
 TEST_F(LmdbStore, FilesThatAreNotLmdbAreCorrupt) {
@@ -545,54 +668,54 @@ TEST_F(LmdbStore, FilesThatAreNotLmdbAreCorrupt) {
   for (const auto& [what, contents] : files) {
     SCOPED_TRACE(what);
     fs::path path = dir_ / (what + ".lmdb");
-    write_file(path, contents);
-    auto e = open_and_load(path);
-    ASSERT_TRUE(e) << "loaded without an error";
-    EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
-    EXPECT_THAT(e->what(), HasSubstr(path.string()));
-    EXPECT_TRUE(read_file(path) == contents) << "the file was changed";
+    testing::write_bytes(path, contents);
+    expect_load_fails(path, ErrorCode::corrupt);
   }
 }
 
 TEST_F(LmdbStore, ADirectoryIsNotAStore) {
   fs::create_directory(path_);
-  EXPECT_EQ(error_of([&] { open_store(uri()); }).code(), ErrorCode::invalid_config);
+  for (OpenMode mode : {OpenMode::write, OpenMode::read}) {
+    auto e = open_and_load(path_, mode);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), ErrorCode::invalid_config) << e->what();
+  }
+  EXPECT_TRUE(fs::is_empty(path_));
 }
 
 TEST_F(LmdbStore, DamagedHeaderIsCorruptOrUnsupported) {
-  { open_store(uri())->load(); }
-  const std::string good = read_file(path_);
+  { writer()->load(); }
+  const std::string good = testing::read_bytes(path_);
   std::string bad_magic = good;
   bad_magic[16] ^= 1;
-  write_file(dir_ / "magic.lmdb", bad_magic);
-  auto e = open_and_load(dir_ / "magic.lmdb");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
+  testing::write_bytes(dir_ / "magic.lmdb", bad_magic);
+  expect_load_fails(dir_ / "magic.lmdb", ErrorCode::corrupt);
 
   std::string other_version = good;
   other_version[20] = 2;  // LMDB's data format version in meta page 0
-  write_file(dir_ / "version.lmdb", other_version);
-  e = open_and_load(dir_ / "version.lmdb");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::unsupported) << e->what();
+  testing::write_bytes(dir_ / "version.lmdb", other_version);
+  expect_load_fails(dir_ / "version.lmdb", ErrorCode::unsupported);
 
   std::string bad_page_size = good;
   bad_page_size[16 + 24] = 3;  // page size no longer a power of two
-  write_file(dir_ / "pagesize.lmdb", bad_page_size);
-  e = open_and_load(dir_ / "pagesize.lmdb");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), ErrorCode::corrupt) << e->what();
+  testing::write_bytes(dir_ / "pagesize.lmdb", bad_page_size);
+  expect_load_fails(dir_ / "pagesize.lmdb", ErrorCode::corrupt);
 }
 
 TEST_F(LmdbStore, GarbageLockFileIsRebuilt) {
   StateMap states = {{"a", state("a", 5)}};
-  commit_all(*open_store(uri()), states);
-  write_file(path_.string() + "-lock", std::string(100, '\x55'));
-  EXPECT_EQ(as_map(open_store(uri())->load()), states);
+  commit_all(*writer(), states);
+  const std::string garbage(100, '\x55');
+  testing::write_bytes(path_.string() + "-lock", garbage);
+  // A reader with no writer running does not use LMDB's lock file at all.
+  EXPECT_EQ(as_map(reader()->load()), states);
+  EXPECT_EQ(testing::read_bytes(path_.string() + "-lock"), garbage);
+  // A writer rebuilds it.
+  EXPECT_EQ(as_map(writer()->load()), states);
 }
 
 TEST_F(LmdbStore, EmptyNameIsRefusedAndChangesNothing) {
-  auto store = open_store(uri());
+  auto store = writer();
   StateMap states = {{"a", state("a", 5)}};
   commit_all(*store, states);
   StateMap with_empty = states;
@@ -607,37 +730,127 @@ TEST_F(LmdbStore, EmptyNameIsRefusedAndChangesNothing) {
 
 TEST_F(LmdbStore, SyncOffStillCommits) {
   StateMap states = {{"a", state("a", 5)}};
-  commit_all(*open_store(uri("sync=off")), states);
-  EXPECT_EQ(as_map(open_store(uri())->load()), states);
+  commit_all(*writer("sync=off"), states);
+  EXPECT_EQ(as_map(writer()->load()), states);
+}
+
+// ---------------------------------------------------------------------------
+// Readers
+
+TEST_F(LmdbStore, MissingStoreIsNotFoundAndNothingIsCreated) {
+  for (fs::path path : {dir_ / "state.lmdb", dir_ / "sub" / "dir" / "state.lmdb"}) {
+    SCOPED_TRACE(path);
+    path_ = path;
+    for (OpenOptions options : {kRead, OpenOptions{.create_if_missing = false}}) {
+      SCOPED_TRACE(options.mode == OpenMode::read ? "reader" : "writer");
+      Error e = error_of([&] { Store::open(uri(), options)->load(); });
+      EXPECT_EQ(e.code(), ErrorCode::not_found) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(path_.string()));
+      EXPECT_TRUE(fs::is_empty(dir_.path())) << "no file, lock file or directory made";
+    }
+  }
+}
+
+// With no writer running, a reader needs no lock: it creates neither LMDB's
+// lock file (PATH-lock) nor the writer lock (PATH.lock), and changes no file.
+TEST_F(LmdbStore, ReadingWithNoWriterTouchesNothing) {
+  StateMap states = {{"a", state("a", 1)}, {"b", state("b", 2, Timestamp(), "<bm/>")}};
+  const std::string long_name(600, 'l');
+  states.emplace(long_name, state(long_name, 3));
+  { commit_all(*writer(), states, Timestamp::from_unix(100)); }
+  // Neither lock file is needed while no process uses the store.
+  fs::remove(path_.string() + "-lock");
+  fs::remove(path_.string() + ".lock");
+  ASSERT_EQ(files_in(dir_.path()), std::vector<std::string>{"state.lmdb"});
+  const FileLook before = look_at(path_);
+  {
+    auto store = reader();
+    PersistedState loaded = store->load();
+    EXPECT_EQ(as_map(loaded), states);
+    EXPECT_EQ(loaded.update_time, Timestamp::from_unix(100));
+    EXPECT_EQ(as_map(store->load()), states) << "a second load";
+    CheckReport report = store->check();
+    EXPECT_TRUE(report.ok()) << report.problems.front();
+    EXPECT_EQ(report.states, states.size());
+    Salvage salvaged = store->salvage();
+    EXPECT_TRUE(salvaged.damage.empty());
+    EXPECT_EQ(as_map(salvaged.readable), states);
+    EXPECT_EQ(files_in(dir_.path()), std::vector<std::string>{"state.lmdb"})
+        << "while the reader is open";
+    EXPECT_TRUE(look_at(path_) == before) << "while the reader is open";
+    Error e = error_of([&] { commit_all(*store, states); });
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument) << e.what();
+  }
+  EXPECT_EQ(files_in(dir_.path()), std::vector<std::string>{"state.lmdb"});
+  EXPECT_TRUE(look_at(path_) == before);
 }
 
 TEST_F(LmdbStore, ReaderSeesCommitsWhileWriterIsOpen) {
-  auto writer = open_store(uri());
+  auto writer_store = writer();
   StateMap states = {{"a", state("a", 1)}};
-  commit_all(*writer, states, Timestamp::from_unix(100));
-  // A second store object on the same file in this process shares the one
-  // LMDB environment (LMDB allows only one per process).
-  auto reader = open_store(uri());
-  EXPECT_EQ(as_map(reader->load()), states);
+  commit_all(*writer_store, states, Timestamp::from_unix(100));
+  // A second writer is refused when it opens.
+  EXPECT_EQ(error_of([&] { writer(); }).code(), ErrorCode::locked);
+  // A reader on the same file in this process shares the writer's LMDB
+  // environment (LMDB allows only one per process).
+  auto reader_store = reader();
+  EXPECT_EQ(as_map(reader_store->load()), states);
   states["a"].record_number = 2;
   states.emplace("b", state("b", 3));
-  commit(*writer, states, {"a", "b"}, {}, Timestamp::from_unix(200));
-  PersistedState loaded = reader->load();
+  commit(*writer_store, states, {"a", "b"}, {}, Timestamp::from_unix(200));
+  PersistedState loaded = reader_store->load();
   EXPECT_EQ(as_map(loaded), states);
   EXPECT_EQ(loaded.update_time, Timestamp::from_unix(200));
+  EXPECT_EQ(error_of([&] { commit_all(*reader_store, states); }).code(),
+            ErrorCode::invalid_argument);
   // The writer closing does not disturb the reader, and vice versa.
-  writer.reset();
-  EXPECT_EQ(as_map(reader->load()), states);
-  writer = open_store(uri());
-  reader.reset();
-  EXPECT_EQ(as_map(writer->load()), states);
+  writer_store.reset();
+  EXPECT_EQ(as_map(reader_store->load()), states);
+  writer_store = writer();
+  reader_store.reset();
+  EXPECT_EQ(as_map(writer_store->load()), states);
+}
+
+// A reader that first read with no writer about, and whose process then
+// sees a writer (here: one that merely holds the writer lock), reads as a
+// registered LMDB reader through a read-only environment. A writer opened
+// in this process afterwards makes that environment writable: it commits,
+// and the reader keeps reading.
+TEST_F(LmdbStore, WriterOpenedAfterAReaderCommitsAndTheReaderStillReads) {
+  StateMap states = {{"a", state("a", 1)}};
+  { commit_all(*writer(), states, Timestamp::from_unix(100)); }
+  auto reader_store = reader();
+  EXPECT_EQ(as_map(reader_store->load()), states);  // unlocked: no writer
+  {
+    WriterLock elsewhere = WriterLock::acquire(path_, "lmdb store (a writer elsewhere)");
+    EXPECT_EQ(as_map(reader_store->load()), states);  // as a registered reader
+  }
+  auto writer_store = writer();
+  states["a"].record_number = 2;
+  states.emplace("b", state("b", 2));
+  commit(*writer_store, states, {"a", "b"}, {}, Timestamp::from_unix(200));
+  EXPECT_EQ(as_map(writer_store->load()), states);
+  PersistedState loaded = reader_store->load();
+  EXPECT_EQ(as_map(loaded), states);
+  EXPECT_EQ(loaded.update_time, Timestamp::from_unix(200));
+  EXPECT_EQ(error_of([&] { commit_all(*reader_store, states); }).code(),
+            ErrorCode::invalid_argument)
+      << "the reader stays a reader";
+  states.erase("a");
+  commit(*writer_store, states, {}, {"a"}, Timestamp::from_unix(300));
+  EXPECT_EQ(as_map(reader_store->load()), states);
+  writer_store.reset();
+  EXPECT_EQ(as_map(reader_store->load()), states);
+  reader_store.reset();
+  EXPECT_EQ(as_map(reader()->load()), states);
+  EXPECT_EQ(as_map(writer()->load()), states);
 }
 
 TEST_F(LmdbStore, ReadersInOtherThreadsSeeWholeCommitsWhileTheMapGrows) {
   // Both objects start with a 64 KiB map, which the writer's commits
   // outgrow several times while the reader loads.
-  auto writer = open_store(uri("map_size=64KiB"));
-  auto reader = open_store(uri("map_size=64KiB"));
+  auto writer_store = writer("map_size=64KiB");
+  auto reader_store = reader("map_size=64KiB");
   constexpr int kRounds = 40, kPerRound = 50;
   std::atomic<bool> done{false};
   std::thread writing([&] {
@@ -648,14 +861,14 @@ TEST_F(LmdbStore, ReadersInOtherThreadsSeeWholeCommitsWhileTheMapGrows) {
         states.insert_or_assign(name, state(name, static_cast<std::uint64_t>(round), Timestamp(),
                                             std::string(500, 'b')));
       }
-      commit_all(*writer, states, Timestamp::from_unix(round));
+      commit_all(*writer_store, states, Timestamp::from_unix(round));
     }
     done = true;
   });
   int loads = 0, torn = 0;
   std::int64_t last_round = 0;
   while (!done || last_round < kRounds) {
-    PersistedState loaded = reader->load();
+    PersistedState loaded = reader_store->load();
     ++loads;
     // A commit is all or nothing: every state carries the round of the
     // update time, and there are as many states as that round wrote.
@@ -672,75 +885,174 @@ TEST_F(LmdbStore, ReadersInOtherThreadsSeeWholeCommitsWhileTheMapGrows) {
   EXPECT_EQ(last_round, kRounds);
 }
 
-// Runs `child` in a forked process and returns its exit status (0..255), or
-// -1 if it died of a signal.
-int in_child_process(const std::function<int()>& child) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = child();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-      code = 98;
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST_F(LmdbStore, OtherProcessReadsWhileWriterHoldsTheStore) {
-  auto writer = open_store(uri());
+  auto writer_store = writer();
   StateMap states = {{"a", state("a", 1)}, {"b", state("b", 2, Timestamp(), "<bm/>")}};
-  commit_all(*writer, states);
-  // A child process loads what the parent committed, but may not write
-  // while the parent, having committed, holds the store.
-  int status = in_child_process([&] {
-    auto store = open_store(uri());
+  commit_all(*writer_store, states);
+  // A child process reads what the parent committed, but may not open the
+  // store for writing while the parent holds it.
+  Child reading([&](Child&) {
+    auto store = Store::open(uri(), kRead);
     if (as_map(store->load()) != states) return 1;
     try {
       commit(*store, states, {"a"});
+      return 4;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::invalid_argument) return 5;
+    }
+    try {
+      Store::open(uri());
       return 2;
     } catch (const Error& e) {
       return e.code() == ErrorCode::locked ? 0 : 3;
     }
   });
-  EXPECT_EQ(status, 0) << "1: wrong states, 2: commit allowed, 3: wrong error";
+  EXPECT_EQ(reading.wait(), 0)
+      << "1: wrong states, 2: a second writer opened, 3: wrong error, 4: a reader committed, "
+         "5: wrong error";
 
   // Once the parent's writer is closed, the child may write.
-  writer.reset();
-  status = in_child_process([&] {
-    auto store = open_store(uri());
+  writer_store.reset();
+  Child writing([&](Child&) {
+    auto store = Store::open(uri());
     StateMap more = states;
     more.emplace("c", state("c", 3));
     commit(*store, more, {"c"});
     return as_map(store->load()) == more ? 0 : 1;
   });
-  EXPECT_EQ(status, 0);
-  auto reader = open_store(uri());
-  EXPECT_EQ(reader->load().states.size(), 3u);
+  EXPECT_EQ(writing.wait(), 0);
+  EXPECT_EQ(reader()->load().states.size(), 3u);
 }
 
+// A reader in one process, a writer in another whose commits outgrow the
+// map: every load is one whole commit, and loads never go back in time.
+TEST_F(LmdbStore, ReaderInAnotherProcessSeesWholeCommits) {
+  constexpr int kRounds = 30, kPerRound = 40;
+  { writer("map_size=64KiB")->load(); }  // creates the store
+  auto reader_store = reader("map_size=64KiB");
+  Child writing([&](Child&) {
+    auto store = Store::open(uri("map_size=64KiB"));
+    StateMap states;
+    for (int round = 1; round <= kRounds; ++round) {
+      for (int i = 0; i < round * kPerRound; ++i) {
+        std::string name = "stream-" + std::to_string(i);
+        states.insert_or_assign(name, state(name, static_cast<std::uint64_t>(round), Timestamp(),
+                                            std::string(500, 'b')));
+      }
+      commit_all(*store, states, Timestamp::from_unix(round));
+    }
+    return 0;
+  });
+  int loads = 0, torn = 0;
+  std::int64_t last_round = 0;
+  for (;;) {
+    // Whether the child had exited before this load: then it sees the last commit.
+    const bool exited = writing.exited();
+    PersistedState loaded;
+    try {
+      loaded = reader_store->load();
+    } catch (const Error& e) {
+      ADD_FAILURE() << "load " << loads << ": " << e.what();
+      break;
+    }
+    ++loads;
+    std::int64_t round = loaded.update_time.is_zero() ? 0 : loaded.update_time.unix_seconds();
+    bool whole = loaded.states.size() == static_cast<std::size_t>(round * kPerRound);
+    for (const auto& s : loaded.states)
+      whole = whole && s.record_number == static_cast<std::uint64_t>(round);
+    if (!whole) ++torn;
+    EXPECT_GE(round, last_round) << "a later load saw an older commit";
+    last_round = round;
+    if (exited) break;
+  }
+  EXPECT_EQ(writing.wait(), 0);
+  EXPECT_EQ(torn, 0) << "of " << loads << " loads";
+  EXPECT_EQ(last_round, kRounds);
+}
+
+// A reader of this process that reads beside a writer of another keeps its
+// environment mapped; when the writer grows the map, the reader follows.
+// A writer opened here afterwards makes that environment writable.
 TEST_F(LmdbStore, MapGrownByAnotherProcessIsFollowed) {
-  auto store = open_store(uri("map_size=64KiB"));
-  EXPECT_TRUE(store->load().states.empty());
-  // The child's commit outgrows the map this process has mapped.
   StateMap states;
   for (int i = 0; i < 2000; ++i) {
     std::string name = "stream-" + std::to_string(i);
     states.emplace(name, state(name, 1, Timestamp(), std::string(1000, 'b')));
   }
-  int status = in_child_process([&] {
-    commit_all(*open_store(uri("map_size=64KiB")), states);
+  Child writing([&](Child& child) {
+    auto store = Store::open(uri("map_size=64KiB"));  // creates the store, 64 KiB
+    child.tell_parent();
+    if (!child.wait_for_parent()) return 1;
+    commit_all(*store, states);  // outgrows the map the parent has mapped
     return 0;
   });
-  ASSERT_EQ(status, 0);
-  EXPECT_EQ(as_map(store->load()), states);
+  ASSERT_TRUE(writing.wait_for_child()) << "the child failed to open the store";
+  auto reader_store = reader("map_size=64KiB");
+  EXPECT_TRUE(reader_store->load().states.empty());
+  writing.tell_child();
+  ASSERT_EQ(writing.wait(), 0);
+  EXPECT_GT(fs::file_size(path_), 1u << 20);
+  EXPECT_EQ(as_map(reader_store->load()), states);
+
+  auto writer_store = writer("map_size=64KiB");
   states["stream-1"].record_number = 2;
-  commit(*store, states, {"stream-1"});
-  EXPECT_EQ(as_map(store->load()), states);
+  commit(*writer_store, states, {"stream-1"});
+  EXPECT_EQ(as_map(writer_store->load()), states);
+  EXPECT_EQ(as_map(reader_store->load()), states);
+}
+
+// ---------------------------------------------------------------------------
+// Check and salvage
+
+class LmdbDamagedValue : public LmdbStore {
+ protected:
+  void SetUp() override {
+    { commit_all(*writer(), states_, kTime); }
+    // b's value with one bit of its checksum changed, as damage would.
+    std::string value = encoded(states_.at("b"), false);
+    value.back() = static_cast<char>(value.back() ^ 1);
+    raw_write(path_, [&](MDB_txn* txn) { raw_put(txn, "states", "b", value); });
+  }
+
+  const Timestamp kTime = Timestamp::from_unix(1'700'000'123, 4);
+  const StateMap states_ = {
+      {"a", state("a", 1)}, {"b", state("b", 2, Timestamp(), "<bm/>")}, {"c", state("c", 3)}};
+};
+
+TEST_F(LmdbDamagedValue, LoadIsCorruptNamingTheKey) {
+  expect_load_fails(path_, ErrorCode::corrupt, "key \"b\"");
+}
+
+TEST_F(LmdbDamagedValue, CheckReportsTheKeyWithoutThrowing) {
+  for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
+    SCOPED_TRACE(mode == OpenMode::read ? "reader" : "writer");
+    auto store = Store::open(uri(), {.mode = mode});
+    CheckReport report;
+    ASSERT_NO_THROW(report = store->check());
+    EXPECT_FALSE(report.ok());
+    ASSERT_EQ(report.problems.size(), 1u) << ::testing::PrintToString(report.problems);
+    EXPECT_THAT(report.problems[0], HasSubstr(path_.string()));
+    EXPECT_THAT(report.problems[0], HasSubstr("key \"b\""));
+    // The other states read back exactly, and so does the update time.
+    EXPECT_EQ(report.states, 2u);
+    EXPECT_EQ(report.update_time, kTime);
+  }
+}
+
+TEST_F(LmdbDamagedValue, SalvageReadsTheOtherStatesAndNamesTheDamagedOne) {
+  for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
+    SCOPED_TRACE(mode == OpenMode::read ? "reader" : "writer");
+    auto store = Store::open(uri(), {.mode = mode});
+    Salvage salvaged;
+    ASSERT_NO_THROW(salvaged = store->salvage());
+    StateMap intact = states_;
+    intact.erase("b");
+    EXPECT_EQ(as_map(salvaged.readable), intact);
+    EXPECT_EQ(salvaged.readable.update_time, kTime);
+    ASSERT_EQ(salvaged.damage.size(), 1u);
+    EXPECT_EQ(salvaged.damage[0].name, "b");
+    EXPECT_THAT(salvaged.damage[0].where + ": " + salvaged.damage[0].what, HasSubstr("\"b\""));
+  }
 }
 
 }  // namespace

@@ -1,23 +1,45 @@
 // Salvage of damaged yaml and json documents: every state that can still be
 // read comes back exactly, and nothing else does.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <random>
 
 #include "backends/json/json_format.hpp"
 #include "backends/yaml/yaml_format.hpp"
+#include "checkpoint/error.hpp"
+#include "checkpoint/store.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint::backends {
 namespace {
 
+using ::testing::HasSubstr;
+
 struct Format {
-  const char* name;
+  const char* name;  // also the scheme
   std::string (*emit)(Timestamp, const StateMap&, std::string_view);
   checkpoint::Salvage (*salvage)(std::string_view);
+  std::string checksum_line;  // how the checksum line starts
+  std::string (*without_checksum)(const std::string&);
 };
 
-const Format kFormats[] = {{"yaml", emit_yaml_document, salvage_yaml_document},
-                           {"json", emit_json_document, salvage_json_document}};
+void PrintTo(const Format& format, std::ostream* out) { *out << format.name; }
+
+// Our document without its checksum line, as older versions wrote it.
+std::string yaml_without_checksum(const std::string& text) {
+  const std::size_t at = text.rfind("\nchecksum: ") + 1;
+  return text.substr(0, at) + text.substr(text.find('\n', at) + 1);
+}
+std::string json_without_checksum(const std::string& text) {
+  return text.substr(0, text.rfind(",\n  \"checksum\": ")) + "\n}\n";
+}
+
+const Format kFormats[] = {
+    {"yaml", emit_yaml_document, salvage_yaml_document, "checksum: ", yaml_without_checksum},
+    {"json", emit_json_document, salvage_json_document, "  \"checksum\": ", json_without_checksum}};
 
 StateMap sample() {
   StateMap states;
@@ -50,11 +72,32 @@ class SalvageTest : public ::testing::TestWithParam<Format> {
 
 TEST_P(SalvageTest, IntactDocumentGivesEverythingAndNoProblems) {
   StateMap states = sample();
-  auto got = GetParam().salvage(GetParam().emit(kUpdate, states, "test"));
-  EXPECT_TRUE(got.damage.empty()) << got.damage.front().what;
-  EXPECT_EQ(got.readable.update_time, kUpdate);
-  ASSERT_EQ(got.readable.states.size(), states.size());
-  expect_exact(got, states, "intact");
+  const std::string text = GetParam().emit(kUpdate, states, "test");
+  ASSERT_THAT(text, HasSubstr("\n" + GetParam().checksum_line));
+  // With its checksum line, and without it (as older versions wrote it).
+  for (const std::string& intact : {text, GetParam().without_checksum(text)}) {
+    auto got = GetParam().salvage(intact);
+    EXPECT_TRUE(got.damage.empty()) << got.damage.front().what;
+    EXPECT_EQ(got.readable.update_time, kUpdate);
+    ASSERT_EQ(got.readable.states.size(), states.size());
+    expect_exact(got, states, "intact");
+  }
+}
+
+// A value changed in a way that still reads (a hand edit, a flipped bit)
+// cannot be told from the real one state by state; the checksum line tells
+// that the document changed, and salvage reports it at that line.
+TEST_P(SalvageTest, AChecksumThatDoesNotMatchIsReported) {
+  StateMap states = sample();
+  std::string text = GetParam().emit(kUpdate, states, "test");
+  text.replace(text.find("250502"), 6, "250503");
+  const std::size_t line_start = text.rfind("\n" + GetParam().checksum_line) + 1;
+  const auto line = 1 + std::count(text.begin(), text.begin() + line_start, '\n');
+  auto got = GetParam().salvage(text);
+  EXPECT_EQ(got.readable.states.size(), states.size());
+  ASSERT_EQ(got.damage.size(), 1u);
+  EXPECT_THAT(got.damage[0].what, HasSubstr("the checksum does not match"));
+  EXPECT_EQ(got.damage[0].where, "line " + std::to_string(line));
 }
 
 TEST_P(SalvageTest, NulsOverOneStateLoseOnlyThatState) {
@@ -134,6 +177,35 @@ TEST_P(SalvageTest, GarbageGivesNothingAndSaysSo) {
     EXPECT_TRUE(got.readable.states.empty());
     EXPECT_FALSE(got.damage.empty());
   }
+}
+
+// Store::salvage() of a store opened for reading: the file's states that
+// still read, what could not be read, and the file left as it was.
+TEST_P(SalvageTest, ThroughAStoreOpenedForReading) {
+  testing::TempDir dir("salvage-test");
+  const std::filesystem::path path = dir / (std::string("state.") + GetParam().name);
+  const std::string uri = std::string(GetParam().name) + ":" + path.string();
+  try {
+    Store::open(uri, {.mode = OpenMode::read})->salvage();
+    ADD_FAILURE() << "salvaged a store that does not exist";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::not_found) << e.what();
+  }
+
+  StateMap states = sample();
+  std::string damaged = GetParam().emit(kUpdate, states, "test");
+  const std::size_t at = damaged.find("Application");
+  damaged.replace(at, 6, std::string(6, '\0'));
+  testing::write_bytes(path, damaged);
+  auto store = Store::open(uri, {.mode = OpenMode::read});
+  EXPECT_THROW(store->load(), Error);
+  auto got = store->salvage();
+  expect_exact(got, states, "through the store");
+  EXPECT_EQ(got.readable.states.size(), states.size() - 1);
+  EXPECT_EQ(got.readable.update_time, kUpdate);
+  ASSERT_FALSE(got.damage.empty());
+  EXPECT_EQ(testing::read_bytes(path), damaged);
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".lock"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, SalvageTest, ::testing::ValuesIn(kFormats),

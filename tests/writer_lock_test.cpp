@@ -1,7 +1,9 @@
 // WriterLock on its own, and one writer per store across processes: a child
 // process holds a store through a Checkpoint while this process is refused
-// as a writer and still loads as a reader. (Within one process, every
-// backend proves the rule in the conformance suite.)
+// as a writer when it opens the store and still loads as a reader
+// (OpenMode::read). WriterLock::is_held() tells, without taking the lock,
+// whether a writer here or elsewhere holds it. (Within one process, every
+// backend proves the one-writer rule in the conformance suite.)
 #include "checkpoint/writer_lock.hpp"
 
 #include <gmock/gmock.h>
@@ -15,9 +17,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "checkpoint/checkpoint.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/store.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint {
@@ -103,6 +107,36 @@ TEST_F(WriterLockTest, MovedLockStaysHeldUntilItsLastOwnerGoes) {
   locked_error([&] { WriterLock::acquire(path, kStore); });
   outer = WriterLock();  // assigning releases what was held
   EXPECT_TRUE(WriterLock::acquire(path, kStore).held());
+}
+
+TEST_F(WriterLockTest, IsHeldWhileALockIsHeldInThisProcess) {
+  const fs::path path = dir_ / "state.yml";
+  EXPECT_FALSE(WriterLock::is_held(path)) << "no lock file yet";
+  EXPECT_FALSE(fs::exists(dir_ / "state.yml.lock")) << "is_held() made the lock file";
+  EXPECT_FALSE(WriterLock::is_held(dir_ / "missing-dir" / "state.yml"));
+  EXPECT_FALSE(fs::exists(dir_ / "missing-dir")) << "is_held() made the directory";
+
+  WriterLock lock = WriterLock::acquire(path, kStore);
+  EXPECT_TRUE(WriterLock::is_held(path));
+  EXPECT_FALSE(WriterLock::is_held(dir_ / "other.yml")) << "another store's lock";
+  // Asking does not take it: the holder keeps it, a second writer is refused.
+  EXPECT_TRUE(lock.held());
+  locked_error([&] { WriterLock::acquire(path, kStore); });
+
+  WriterLock moved = std::move(lock);
+  EXPECT_TRUE(WriterLock::is_held(path)) << "moved";
+  moved.release();
+  EXPECT_TRUE(fs::exists(dir_ / "state.yml.lock")) << "the lock file stays";
+  EXPECT_FALSE(WriterLock::is_held(path)) << "released";
+
+  {
+    WriterLock again = WriterLock::acquire(path, kStore);
+    EXPECT_TRUE(WriterLock::is_held(path)) << "taken again";
+  }
+  EXPECT_FALSE(WriterLock::is_held(path)) << "released by the destructor";
+  // A lock file left by a dead writer (its pid in it) is not a held lock.
+  std::ofstream(dir_ / "dead.yml.lock") << "999999999\n";
+  EXPECT_FALSE(WriterLock::is_held(dir_ / "dead.yml"));
 }
 
 TEST_F(WriterLockTest, LockFileIs0600AndDirectories0750WhateverTheUmask) {
@@ -227,34 +261,68 @@ void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
 class AcrossProcesses : public ::testing::WithParamInterface<Backend>, public TempDir {
  protected:
-  std::string uri() const { return GetParam().name + ":" + (dir_ / GetParam().file).string(); }
+  fs::path path() const { return dir_ / GetParam().file; }
+  std::string uri() const { return GetParam().name + ":" + path().string(); }
 };
 
 TEST_P(AcrossProcesses, WriterInAnotherProcessIsNamedAndReadersStillLoad) {
+  EXPECT_FALSE(WriterLock::is_held(path()));
   Holder holder(uri());
   ASSERT_TRUE(holder.ready()) << "the child could not open " << uri();
+  EXPECT_TRUE(WriterLock::is_held(path())) << "held by process " << holder.pid();
 
-  Error e = locked_error([&] { Checkpoint second(uri()); });
-  EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + (dir_ / GetParam().file).string()));
+  // Refused when the store is opened for writing, not at its first commit.
+  Error e = locked_error([&] { Store::open(uri()); });
+  EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + path().string()));
   EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+  EXPECT_THAT(e.what(), HasSubstr(path().string() + ".lock"));
+  Error through_front_end = locked_error([&] { Checkpoint second(uri()); });
+  EXPECT_THAT(through_front_end.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
 
-  // A reader, as checkpointctl dump and verify are.
-  PersistedState loaded = open_store(uri())->load();
+  // A reader, as checkpointctl dump and verify are, while the writer runs.
+  PersistedState loaded = Store::open(uri(), {.mode = OpenMode::read})->load();
   ASSERT_EQ(loaded.states.size(), 1u);
   EXPECT_EQ(loaded.states[0].record_number, 42u);
+  EXPECT_TRUE(WriterLock::is_held(path())) << "the reader took the lock away";
 
   EXPECT_EQ(holder.finish(), 0);
+  EXPECT_FALSE(WriterLock::is_held(path())) << "the writer exited";
   Checkpoint after(uri());
   EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 42u);
+  EXPECT_TRUE(WriterLock::is_held(path())) << "a writer in this process";
 }
 
 TEST_P(AcrossProcesses, LockOfAKilledWriterIsReleased) {
   Holder holder(uri());
   ASSERT_TRUE(holder.ready());
-  locked_error([&] { Checkpoint second(uri()); });
+  locked_error([&] { Store::open(uri()); });
   holder.kill();
+  EXPECT_FALSE(WriterLock::is_held(path())) << "the writer was killed";
   Checkpoint after(uri());
   EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 42u);
+}
+
+TEST_P(AcrossProcesses, SecondWriterInThisProcessIsRefusedAtOpenAndIsHeldTells) {
+  {
+    auto first = Store::open(uri());
+    EXPECT_TRUE(WriterLock::is_held(path()));
+    first->load();
+    const std::vector<EventLogState> upserted = {
+        EventLogState{"Application", 7, Timestamp::from_unix(1), ""}};
+    first->commit(Changes{Timestamp::from_unix(2), upserted, {}});
+    Error e = locked_error([&] { Store::open(uri()); });
+    EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + path().string()));
+    EXPECT_THAT(e.what(), HasSubstr("another store object in this process"));
+    // Readers neither take the lock nor are refused.
+    auto reader = Store::open(uri(), {.mode = OpenMode::read});
+    EXPECT_EQ(reader->load().states.size(), 1u);
+    EXPECT_TRUE(WriterLock::is_held(path()));
+  }
+  EXPECT_FALSE(WriterLock::is_held(path())) << "the writer was destroyed";
+  auto reader = Store::open(uri(), {.mode = OpenMode::read});
+  EXPECT_EQ(reader->load().states.size(), 1u);
+  EXPECT_FALSE(WriterLock::is_held(path())) << "a reader alone";
+  EXPECT_TRUE(Store::open(uri()) != nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(FileBackends, AcrossProcesses,

@@ -1,8 +1,13 @@
 // The fast reader of our own YAML layout (backends/yaml/yaml_layout_reader)
 // must return exactly what the yaml-cpp reader returns for every text it
-// accepts, and give up on everything else. The yaml-cpp reader is reached
-// by putting a comment line in front of a document, which our layout never
-// has.
+// accepts, with or without the checksum line, and give up on everything
+// else. The yaml-cpp reader is reached by putting a comment line in front of
+// a document, which our layout never has.
+//
+// The fast reader skips the checksum line: parse_yaml_document() compares
+// it first, for both readers. So where a text's checksum matched, the
+// commented text gets a checksum that matches too, and where it did not,
+// it keeps one that does not.
 #include "backends/yaml/yaml_layout_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +18,7 @@
 
 #include "backends/yaml/yaml_format.hpp"
 #include "checkpoint/error.hpp"
+#include "core/document_checksum.hpp"
 
 namespace checkpoint::backends {
 namespace {
@@ -21,8 +27,41 @@ using namespace std::string_literals;
 
 const std::string kStore = "yaml store test.yml";
 
+constexpr std::string_view kChecksum = "checksum: ";
+
+// Whether `text` has a checksum line that matches what precedes it.
+bool checksum_matches(std::string_view text) {
+  auto line = detail::find_checksum_line(text, kChecksum);
+  return line && line->value == detail::document_checksum(text.substr(0, line->start));
+}
+
+// `text` with the value of its checksum line (if any) replaced by the
+// checksum of what precedes the line, so that it matches.
+std::string sealed(std::string text) {
+  auto line = detail::find_checksum_line(text, kChecksum);
+  if (!line) return text;
+  const std::size_t at = static_cast<std::size_t>(line->value.data() - text.data());
+  const std::size_t size = line->value.size();
+  const std::string sum = detail::document_checksum(std::string_view(text).substr(0, line->start));
+  return text.replace(at, size, sum);
+}
+
+// `text` without its checksum line, as Winlogbeat and older versions write.
+std::string without_checksum(std::string text) {
+  auto line = detail::find_checksum_line(text, kChecksum);
+  if (!line) {
+    ADD_FAILURE() << "no checksum line in " << text;
+    return text;
+  }
+  text.erase(line->start, text.find('\n', line->start) + 1 - line->start);
+  return text;
+}
+
+// What parse_yaml_document() makes of `text` through yaml-cpp.
 PersistedState general(const std::string& text) {
-  return parse_yaml_document("# read by yaml-cpp\n" + text, kStore);
+  std::string commented = "# read by yaml-cpp\n" + text;
+  if (checksum_matches(text)) commented = sealed(std::move(commented));
+  return parse_yaml_document(commented, kStore);
 }
 
 StateMap map_of(std::vector<EventLogState> states) {
@@ -66,17 +105,20 @@ std::string read_text(const std::string& path) {
 
 TEST(YamlLayoutReader, ReadsWhatTheWriterWrites) {
   for (const StateMap& states : {StateMap{}, tricky_states()}) {
-    const std::string text = emit(states);
-    auto fast = read_yaml_layout(text);
-    ASSERT_TRUE(fast.has_value()) << text;
-    EXPECT_EQ(fast->update_time, Timestamp::parse("2024-05-06T07:08:09.123456789Z"));
-    ASSERT_EQ(fast->states.size(), states.size());
-    for (const auto& state : fast->states) EXPECT_EQ(state, states.at(state.name));
-    const PersistedState slow = general(text);
-    EXPECT_EQ(fast->update_time, slow.update_time);
-    EXPECT_EQ(fast->states, slow.states);
-    // And parse_yaml_document() takes the fast path to the same result.
-    EXPECT_EQ(parse_yaml_document(text, kStore).states, slow.states);
+    const std::string ours = emit(states);
+    ASSERT_TRUE(checksum_matches(ours)) << ours;
+    for (const std::string& text : {ours, without_checksum(ours)}) {
+      auto fast = read_yaml_layout(text);
+      ASSERT_TRUE(fast.has_value()) << text;
+      EXPECT_EQ(fast->update_time, Timestamp::parse("2024-05-06T07:08:09.123456789Z"));
+      ASSERT_EQ(fast->states.size(), states.size());
+      for (const auto& state : fast->states) EXPECT_EQ(state, states.at(state.name));
+      const PersistedState slow = general(text);
+      EXPECT_EQ(fast->update_time, slow.update_time);
+      EXPECT_EQ(fast->states, slow.states);
+      // And parse_yaml_document() takes the fast path to the same result.
+      EXPECT_EQ(parse_yaml_document(text, kStore).states, slow.states);
+    }
   }
 }
 
@@ -123,6 +165,20 @@ TEST(YamlLayoutReader, GivesUpOnOtherLayouts) {
       "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs:\n- name: \"\\uD800\"\n"
       "  record_number: 1\n  timestamp: 2024-01-01T00:00:00Z\n...\n",   // a surrogate
       "---\nupdate_time: 2024-02-30T00:00:00Z\nevent_logs: []\n...\n",  // no such date
+      // The checksum line anywhere but right before the end marker, twice,
+      // or not a line of its own.
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs: []\n...\nchecksum: \"0\"\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nchecksum: \"0\"\nevent_logs: []\n...\n",
+      "---\nchecksum: \"0\"\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs: []\n...\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs: []\nchecksum: \"0\"\nchecksum: "
+      "\"0\"\n...\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs: []\nchecksum: \"0\"...\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs: []\nchecksum:\"0\"\n...\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs: []\nchecksum: \"0\"\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs:\n- name: \"a\"\n"
+      "  record_number: 1\n  timestamp: 2024-01-01T00:00:00Z\n  checksum: \"0\"\n...\n",
+      "---\nupdate_time: 2024-01-01T00:00:00Z\nevent_logs:\n- name: \"a\"\n"
+      "  record_number: 1\n  timestamp: 2024-01-01T00:00:00Z\n- checksum: \"0\"\n...\n",
   };
   for (const std::string& text : others) {
     EXPECT_FALSE(read_yaml_layout(text).has_value()) << text;
@@ -135,40 +191,88 @@ TEST(YamlLayoutReader, GivesUpOnOtherLayouts) {
   }
 }
 
-// Every text the fast reader accepts, among thousands of damaged variants
-// of one of our documents, reads the same through yaml-cpp.
-TEST(YamlLayoutReader, AcceptsOnlyWhatYamlCppReadsTheSame) {
-  StateMap states = tricky_states();
-  const std::string text = emit(states);
+// Calls check(variant) for thousands of damaged variants of `text`: each
+// byte from `from` on replaced by, or preceded by, one of a set of strings,
+// and the text cut there.
+template <typename Check>
+void for_each_variant(const std::string& text, Check check, std::size_t from = 0) {
   const std::string replacements[] = {"",  "\"", "\\", "\n",       " ",    "0",   "9", "x",
                                       "#", ":",  "\t", "\xC2\x85", "\x7F", "\0"s, "- "};
-  std::size_t accepted = 0, refused = 0;
-  auto check = [&](const std::string& variant) {
-    auto fast = read_yaml_layout(variant);
-    if (!fast) {
-      ++refused;
-      return;
-    }
-    ++accepted;
-    try {
-      PersistedState slow = general(variant);
-      EXPECT_EQ(fast->update_time, slow.update_time) << variant;
-      EXPECT_EQ(fast->states, slow.states) << variant;
-    } catch (const Error& e) {
-      ADD_FAILURE() << "the fast reader accepted what yaml-cpp refuses: " << e.what() << "\n"
-                    << variant;
-    }
-  };
-  for (std::size_t at = 0; at < text.size(); ++at) {
+  for (std::size_t at = from; at < text.size(); ++at) {
     for (const std::string& r : replacements) {
       check(text.substr(0, at) + r + text.substr(at + 1));              // replaced (or deleted)
       if (!r.empty()) check(text.substr(0, at) + r + text.substr(at));  // inserted
     }
     check(text.substr(0, at));  // cut
   }
-  // Both outcomes occur: the test would notice a reader that gave up on all.
-  EXPECT_GT(accepted, 1000u);
-  EXPECT_GT(refused, 1000u);
+}
+
+// Every text the fast reader accepts, among thousands of damaged variants
+// of one of our documents, reads the same through yaml-cpp: with the
+// checksum line (made to match each variant, as the fast reader leaves it
+// to its caller), and without it, where damage to the last state and the
+// end is enough (the states before are read by the same code either way).
+TEST(YamlLayoutReader, AcceptsOnlyWhatYamlCppReadsTheSame) {
+  const std::string ours = emit(tricky_states());
+  const std::string without = without_checksum(ours);
+  for (const auto& [text, from] : {std::pair<std::string, std::size_t>(ours, 0),
+                                   std::pair(without, without.rfind("\n- name: "))}) {
+    SCOPED_TRACE(from == 0 ? "with the checksum line" : "without it");
+    std::size_t accepted = 0, refused = 0, wrong = 0;
+    for_each_variant(
+        text,
+        [&](const std::string& damaged) {
+          const std::string variant = sealed(damaged);
+          auto fast = read_yaml_layout(variant);
+          if (!fast) {
+            ++refused;
+            return;
+          }
+          ++accepted;
+          try {
+            PersistedState slow = general(variant);
+            EXPECT_EQ(fast->update_time, slow.update_time) << variant;
+            EXPECT_EQ(fast->states, slow.states) << variant;
+          } catch (const Error& e) {
+            // The first few in full, then only how many.
+            if (++wrong <= 3) {
+              ADD_FAILURE() << "the fast reader accepted what yaml-cpp refuses: " << e.what()
+                            << "\n"
+                            << variant;
+            }
+          }
+        },
+        from);
+    EXPECT_EQ(wrong, 0u) << "texts that the fast reader accepted and yaml-cpp refused";
+    // Both outcomes occur: the test would notice a reader that gave up on all.
+    EXPECT_GT(accepted, from == 0 ? 1000u : 100u);
+    EXPECT_GT(refused, from == 0 ? 1000u : 100u);
+  }
+}
+
+// The checksum line at work: every one of those variants of a document we
+// wrote, left as damage leaves it, is Error{corrupt} or reads back exactly
+// as written (the damage hit only the spacing after the checksum or the end
+// of the file). Without the line, many would read as other values: a
+// changed digit of a record number, say.
+TEST(YamlLayoutReader, DamageToOurDocumentIsCorruptOrHarmless) {
+  const std::string text = emit(tricky_states());
+  const PersistedState original = parse_yaml_document(text, kStore);
+  std::size_t corrupt = 0, harmless = 0;
+  for_each_variant(text, [&](const std::string& variant) {
+    if (variant.empty()) return;  // an empty file is an empty store
+    try {
+      PersistedState read = parse_yaml_document(variant, kStore);
+      ++harmless;
+      EXPECT_EQ(read.update_time, original.update_time) << variant;
+      EXPECT_EQ(read.states, original.states) << variant;
+    } catch (const Error& e) {
+      ++corrupt;
+      EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
+    }
+  });
+  EXPECT_GT(corrupt, 10000u);
+  EXPECT_GT(harmless, 0u);
 }
 
 }  // namespace

@@ -6,17 +6,22 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "backends/yaml/yaml_format.hpp"
 #include "checkpoint/checkpoint.hpp"
+#include "checkpoint/writer_lock.hpp"
+#include "tests/document_checksum_reference.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::crc32c_hex;
 using ::testing::HasSubstr;
 using testing::read_bytes;
 using testing::write_bytes;
@@ -30,9 +35,36 @@ EventLogState make_state(std::string name, std::uint64_t record, Timestamp ts,
   return EventLogState{std::move(name), record, ts, std::move(bookmark)};
 }
 
+std::string uri(const fs::path& path) { return "yaml:" + path.string(); }
+
+std::unique_ptr<Store> open_reader(const fs::path& path) {
+  return Store::open(uri(path), {.mode = OpenMode::read});
+}
+
+// Commits to `store` so that it holds exactly `states` afterwards: the
+// states upserted, every other name it held removed.
+void commit_exactly(Store& store, std::vector<EventLogState> states, Timestamp update_time) {
+  std::sort(states.begin(), states.end(),
+            [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; });
+  std::vector<std::string> removed;  // load() is in name order, so this is sorted
+  for (const auto& held : store.load().states) {
+    if (std::none_of(states.begin(), states.end(),
+                     [&](const EventLogState& s) { return s.name == held.name; })) {
+      removed.push_back(held.name);
+    }
+  }
+  store.commit(Changes{update_time, states, removed});
+}
+
+// The 1-based number of the line of `text` that starts at `offset`.
+std::uint64_t line_at(std::string_view text, std::size_t offset) {
+  return 1 + static_cast<std::uint64_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
 class YamlStore : public ::testing::Test {
  protected:
-  PersistedState load(const fs::path& path) { return open_store("yaml:" + path.string())->load(); }
+  // Reads through a store opened for reading.
+  PersistedState load(const fs::path& path) { return open_reader(path)->load(); }
 
   // Loads `text` from a file through the store.
   PersistedState load_text(std::string_view text) {
@@ -40,16 +72,11 @@ class YamlStore : public ::testing::Test {
     return load(file());
   }
 
+  // Makes the store at `path` hold exactly `states`, through a writer.
   void commit(const fs::path& path, const std::vector<EventLogState>& states,
               Timestamp update_time = Timestamp::parse("2024-01-02T03:04:05.5Z")) {
-    StateMap map;
-    std::vector<std::string> upserted;
-    for (const auto& s : states) {
-      map.insert_or_assign(s.name, s);
-      upserted.push_back(s.name);
-    }
-    std::vector<std::string> removed;
-    open_store("yaml:" + path.string())->commit(Commit{update_time, map, upserted, removed});
+    auto store = Store::open(uri(path));
+    commit_exactly(*store, states, update_time);
   }
 
   // Commits `states`, returns the file's text.
@@ -58,8 +85,9 @@ class YamlStore : public ::testing::Test {
     return read_bytes(file());
   }
 
-  // Loading `text` fails with Error{corrupt} naming the file and `what`.
-  void expect_corrupt(std::string_view text, const std::string& what) {
+  // Loading `text` fails with Error{corrupt} naming the file and `what`;
+  // the error, for more checks.
+  std::optional<Error> expect_corrupt(std::string_view text, const std::string& what) {
     SCOPED_TRACE(::testing::Message() << "text: " << std::string(text.substr(0, 200)));
     try {
       auto doc = load_text(text);
@@ -68,7 +96,11 @@ class YamlStore : public ::testing::Test {
       EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
       EXPECT_THAT(e.what(), HasSubstr("yaml store " + file().string() + ": "));
       EXPECT_THAT(e.what(), HasSubstr(what));
+      EXPECT_EQ(e.details().store, "yaml store " + file().string());
+      EXPECT_EQ(read_bytes(file()), text) << "a failed load changed the file";
+      return e;
     }
+    return std::nullopt;
   }
 
   fs::path file() const { return dir_ / "state.yml"; }
@@ -152,8 +184,22 @@ TEST_F(YamlStore, LoadsWinlogbeatTrickyFile) {
   EXPECT_EQ(by_name["yes"].bookmark, "");
 }
 
+// The fixture ends with a top-level key of its own ("extra_top"), which
+// makes it not a checkpoint file (see UnknownTopLevelKeysAreNotACheckpointFile);
+// without that line it is read in all its styles. Unknown keys of a state
+// are still ignored, as Winlogbeat ignores them.
 TEST_F(YamlStore, LoadsOtherValidStyles) {
-  auto doc = load(fixture("other_styles.yml"));
+  const std::string text = read_bytes(fixture("other_styles.yml"));
+  const std::string extra = "extra_top: [1, 2]\n";
+  ASSERT_TRUE(text.ends_with(extra));
+  auto refused = expect_corrupt(text,
+                                "line 19: the top level: unknown key \"extra_top\": not a "
+                                "checkpoint file");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->details().line, 19u);
+
+  ASSERT_THAT(text, HasSubstr("  extra_key: ignored\n"));
+  auto doc = load_text(text.substr(0, text.size() - extra.size()));
   EXPECT_EQ(doc.update_time.to_string(), "2017-12-05T15:16:07.841893Z");
   ASSERT_EQ(doc.states.size(), 3u);
   EXPECT_EQ(doc.states[0],
@@ -190,8 +236,8 @@ TEST_F(YamlStore, EmptyFilesLoadEmpty) {
       EXPECT_EQ(doc.update_time.to_string(), "2017-12-05T15:16:07.841893Z");
     }
   }
-  EXPECT_TRUE(load(dir_ / "missing.yml").states.empty());
-  EXPECT_TRUE(load(dir_ / "missing.yml").update_time.is_zero());
+  EXPECT_TRUE(load_text("").states.empty());
+  EXPECT_TRUE(load(file()).update_time.is_zero());
   EXPECT_TRUE(load_text("# only a comment\n").states.empty());
   EXPECT_TRUE(load_text("update_time:\nevent_logs:\n").states.empty());
 }
@@ -224,8 +270,7 @@ TEST_F(YamlStore, WritesWinlogbeatsShape) {
                  "<BookmarkList>\r\n  <Bookmark RecordId='204'/>\r\n</BookmarkList>"),
       make_state("System", 0, Timestamp()),
   });
-  EXPECT_EQ(
-      text,
+  const std::string covered =
       "---\n"
       "update_time: 2024-01-02T03:04:05.5Z\n"
       "event_logs:\n"
@@ -238,12 +283,14 @@ TEST_F(YamlStore, WritesWinlogbeatsShape) {
       "  bookmark: \"<BookmarkList>\\r\\n  <Bookmark RecordId='204'/>\\r\\n</BookmarkList>\"\n"
       "- name: \"System\"\n"
       "  record_number: 0\n"
-      "  timestamp: 0001-01-01T00:00:00Z\n"
-      "...\n");
+      "  timestamp: 0001-01-01T00:00:00Z\n";
+  // Then the CRC-32C of every byte above, and the end marker.
+  EXPECT_EQ(text, covered + "checksum: \"" + crc32c_hex(covered) + "\"\n...\n");
 }
 
 TEST_F(YamlStore, WritesAnEmptyListWhenThereAreNoStates) {
-  EXPECT_EQ(emit({}), "---\nupdate_time: 2024-01-02T03:04:05.5Z\nevent_logs: []\n...\n");
+  const std::string covered = "---\nupdate_time: 2024-01-02T03:04:05.5Z\nevent_logs: []\n";
+  EXPECT_EQ(emit({}), covered + "checksum: \"" + crc32c_hex(covered) + "\"\n...\n");
   EXPECT_TRUE(load(file()).states.empty());
   EXPECT_EQ(load(file()).update_time.to_string(), "2024-01-02T03:04:05.5Z");
 }
@@ -337,13 +384,16 @@ TEST_F(YamlStore, LargeValuesRoundTrip) {
   EXPECT_EQ(doc.states[1], states[0]);
 }
 
+// A refused commit changes neither the file nor what the writer keeps: its
+// next commit holds the earlier states and the new ones only.
 TEST_F(YamlStore, InvalidUtf8IsRefusedAndTheFileKept) {
   emit({make_state("keep", 1, Timestamp())});
   const std::string before = read_bytes(file());
+  auto writer = Store::open(uri(file()));
   for (const auto& state : {make_state("bad \xC3", 1, Timestamp()),
                             make_state("ok", 1, Timestamp(), "bad \xED\xA0\x80 surrogate")}) {
     try {
-      commit(file(), {state});
+      writer->commit(Changes{Timestamp(), std::span(&state, 1), {}});
       ADD_FAILURE() << "committed invalid UTF-8";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::invalid_argument) << e.what();
@@ -352,6 +402,10 @@ TEST_F(YamlStore, InvalidUtf8IsRefusedAndTheFileKept) {
     }
   }
   EXPECT_EQ(read_bytes(file()), before);
+  const EventLogState added = make_state("added", 2, Timestamp());
+  writer->commit(Changes{Timestamp(), std::span(&added, 1), {}});
+  EXPECT_EQ(load(file()).states,
+            (std::vector<EventLogState>{added, make_state("keep", 1, Timestamp())}));
 }
 
 TEST_F(YamlStore, ALoadedWinlogbeatFileIsRewrittenWithTheSameStates) {
@@ -452,18 +506,27 @@ TEST_F(YamlStore, DuplicateNamesAreCorrupt) {
       "event_logs[0] and event_logs[2] have the same name \"A\"");
 }
 
+// The message names the line; ErrorDetails has the line and the offset.
 TEST_F(YamlStore, NulBytesAndControlCharactersAreCorrupt) {
-  expect_corrupt(std::string(4096, '\0'), "line 1: NUL byte at offset 0");
+  auto expect_at = [&](const std::string& text, const std::string& what, std::uint64_t offset) {
+    const std::uint64_t line = line_at(text, offset);
+    auto e = expect_corrupt(text, "line " + std::to_string(line) + ": " + what);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->details().line, line);
+    EXPECT_EQ(e->details().offset, offset);
+  };
+  expect_at(std::string(4096, '\0'), "NUL byte; the file is damaged", 0);
   std::string valid = read_bytes(fixture("winlogbeat_typical.yml"));
   std::string holed = valid;
   std::fill(holed.begin() + 200, holed.begin() + 300, '\0');
-  expect_corrupt(holed, "NUL byte at offset 200");
-  expect_corrupt(valid + std::string(512, '\0'),
-                 "NUL byte at offset " + std::to_string(valid.size()));
+  expect_at(holed, "NUL byte", 200);
+  expect_at(valid + std::string(512, '\0'), "NUL byte", valid.size());
   std::string eot = valid;
   eot[150] = '\x04';  // yaml-cpp would take it as the end of the input
-  expect_corrupt(eot, "control character 0x04 at offset 150");
-  expect_corrupt("event_logs:\n- name: \"\xC3\x28\"\n", "line 2: not valid UTF-8");
+  expect_at(eot, "control character 0x04 is not allowed in YAML", 150);
+  auto e = expect_corrupt("event_logs:\n- name: \"\xC3\x28\"\n", "line 2: not valid UTF-8");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->details().line, 2u);
 }
 
 // Winlogbeat's files have no end marker. Cut anywhere, they never crash the
@@ -497,6 +560,135 @@ TEST_F(YamlStore, TruncatedWinlogbeatFilesNeverYieldOtherValues) {
   }
 }
 
+// ---- The checksum line ----------------------------------------------------------
+
+// Any change to a file we wrote, even one that leaves valid YAML holding
+// other values, is refused: the message names the checksum line and tells
+// how to accept a file edited on purpose.
+TEST_F(YamlStore, AChecksumThatDoesNotMatchIsCorrupt) {
+  const std::string text = emit({make_state("Application", 250502, Timestamp()),
+                                 make_state("System", 7, Timestamp(), "<b/>")});
+  const std::size_t checksum_at = text.find("\nchecksum: \"") + 1;
+  ASSERT_NE(checksum_at, 0u);
+  const std::uint64_t checksum_line = line_at(text, checksum_at);
+  ASSERT_EQ(checksum_line, 11u);
+
+  auto expect_mismatch = [&](const std::string& damaged) {
+    auto e = expect_corrupt(damaged, "line " + std::to_string(checksum_line) +
+                                         ": the checksum does not match the contents");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_THAT(e->what(), HasSubstr("edited by hand"));
+    EXPECT_THAT(e->what(), HasSubstr("delete its checksum line"));
+    EXPECT_EQ(e->details().line, checksum_line);
+    EXPECT_EQ(e->details().offset, checksum_at);
+    EXPECT_THAT(e->details().reason, HasSubstr("the checksum does not match"));
+  };
+  std::string edited = text;
+  edited.replace(edited.find("250502"), 6, "250503");  // a hand edit, or a flipped bit
+  expect_mismatch(edited);
+  std::string renamed = text;
+  renamed.replace(renamed.find("System"), 6, "Systen");
+  expect_mismatch(renamed);
+  std::string other_sum = text;
+  other_sum[checksum_at + 11] = other_sum[checksum_at + 11] == '0' ? '1' : '0';
+  expect_mismatch(other_sum);
+  // Each byte of each state line, changed: never loaded.
+  for (std::size_t at = text.find("- name"); at < checksum_at; ++at) {
+    std::string damaged = text;
+    damaged[at] = damaged[at] == '1' ? '2' : '1';
+    try {
+      load_text(damaged);
+      ADD_FAILURE() << "loaded with byte " << at << " changed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::corrupt) << e.what();
+    }
+  }
+
+  // As the message says: without its checksum line, the edited file loads,
+  // and the next commit writes a checksum again.
+  const std::string line = text.substr(checksum_at, text.find('\n', checksum_at) + 1 - checksum_at);
+  edited.erase(edited.find(line), line.size());
+  write_bytes(file(), edited);
+  EXPECT_EQ(load(file()).states.at(0), make_state("Application", 250503, Timestamp()));
+  commit(file(), load(file()).states);
+  EXPECT_THAT(read_bytes(file()), HasSubstr("\nchecksum: \""));
+  EXPECT_EQ(load(file()).states.at(0).record_number, 250503u);
+}
+
+// Files without the line (Winlogbeat's, an older checkpoint's, one edited
+// by hand) load as before; written again, they get one.
+TEST_F(YamlStore, AFileWithoutAChecksumLoads) {
+  const std::vector<EventLogState> states = {
+      make_state("Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z"), "<b/>")};
+  const std::string text = emit(states);
+  const std::size_t at = text.find("checksum: ");
+  ASSERT_NE(at, std::string::npos);
+  std::string without = text;
+  without.erase(at, text.find('\n', at) + 1 - at);
+  EXPECT_EQ(without.find("checksum"), std::string::npos);
+  EXPECT_EQ(load_text(without).states, states);
+  for (const char* name : {"winlogbeat_typical.yml", "design_example.yml"}) {
+    const std::string winlogbeat = read_bytes(fixture(name));
+    ASSERT_EQ(winlogbeat.find("checksum"), std::string::npos) << name;
+    EXPECT_FALSE(load_text(winlogbeat).states.empty()) << name;
+    commit(file(), load(file()).states);
+    EXPECT_THAT(read_bytes(file()), HasSubstr("\nchecksum: \"")) << name;
+  }
+}
+
+// A "checksum" key that is not the line checkpoint writes (reformatted by
+// another YAML writer, or moved) is corrupt, whatever it holds.
+TEST_F(YamlStore, AChecksumKeyElsewhereIsCorrupt) {
+  const std::string covered = "update_time: 2024-01-01T00:00:00Z\nevent_logs: []\n";
+  const std::string sum = crc32c_hex(covered);
+  for (const std::string& text : {
+           "{update_time: 2024-01-01T00:00:00Z, event_logs: [], checksum: \"" + sum + "\"}\n",
+           covered + "checksum:\n  \"" + sum + "\"\n",
+           covered + "\"checksum\": \"" + sum + "\"\n",
+       }) {
+    auto e = expect_corrupt(text, "checksum: not on a line of its own");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_THAT(e->what(), HasSubstr("reformatted"));
+    EXPECT_TRUE(e->details().line.has_value());
+  }
+}
+
+// A YAML file with keys of its own (an application's config, say) is not a
+// checkpoint file: loading it is Error{corrupt}, and a writer opened on it
+// refuses to commit rather than overwrite it.
+TEST_F(YamlStore, UnknownTopLevelKeysAreNotACheckpointFile) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"listen: 8080\n", "line 1: the top level: unknown key \"listen\": not a checkpoint file"},
+      {"# app config\nserver:\n  port: 8080\nlog_level: debug\n",
+       "the top level: unknown key \"server\": not a checkpoint file"},
+      {"update_time: 2024-01-01T00:00:00Z\nevent_logs: []\nlisten: 8080\n",
+       "line 3: the top level: unknown key \"listen\": not a checkpoint file"},
+      {"{}\n", "line 1: the top level: an empty mapping: not a checkpoint file"},
+  };
+  const EventLogState state = make_state("Application", 1, Timestamp());
+  for (const auto& [text, what] : cases) {
+    SCOPED_TRACE(text);
+    auto e = expect_corrupt(text, what);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_TRUE(e->details().line.has_value());
+
+    // Opening for writing reads nothing; the first commit reads the file.
+    auto writer = Store::open(uri(file()));
+    try {
+      writer->commit(Changes{Timestamp(), std::span(&state, 1), {}});
+      ADD_FAILURE() << "committed over a file that is not a checkpoint file";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ErrorCode::corrupt) << error.what();
+      EXPECT_THAT(error.what(), HasSubstr("not a checkpoint file"));
+    }
+    EXPECT_EQ(read_bytes(file()), text);
+    // Nor does a Checkpoint, which loads at once.
+    writer.reset();
+    EXPECT_THROW({ Checkpoint checkpoint(uri(file())); }, Error);
+    EXPECT_EQ(read_bytes(file()), text);
+  }
+}
+
 // ---- The store ---------------------------------------------------------------
 
 TEST_F(YamlStore, FileIs0600AndMissingDirectoriesAre0750) {
@@ -514,20 +706,96 @@ TEST_F(YamlStore, FileIs0600AndMissingDirectoriesAre0750) {
 }
 
 TEST_F(YamlStore, SyncOption) {
-  auto store = open_store("yaml:" + file().string() + "?sync=off");
-  StateMap map{{"A", make_state("A", 5, Timestamp())}};
-  std::vector<std::string> upserted{"A"}, removed;
-  store->commit(Commit{Timestamp(), map, upserted, removed});
-  EXPECT_EQ(store->load().states.at(0).record_number, 5u);
-  EXPECT_NO_THROW(open_store("yaml:" + file().string() + "?sync=on"));
-  for (const char* uri : {"yaml:x.yml?sync=maybe", "yaml:x.yml?fsync=off", "yaml:"}) {
-    try {
-      open_store(uri);
-      ADD_FAILURE() << uri;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::invalid_config) << uri << ": " << e.what();
+  {
+    auto store = Store::open(uri(file()) + "?sync=off");
+    const EventLogState a = make_state("A", 5, Timestamp());
+    store->commit(Changes{Timestamp(), std::span(&a, 1), {}});
+    EXPECT_EQ(store->load().states.at(0).record_number, 5u);
+    // Readers take the option too, and read while the writer holds the lock.
+    EXPECT_EQ(Store::open(uri(file()) + "?sync=on", {.mode = OpenMode::read})
+                  ->load()
+                  .states.at(0)
+                  .record_number,
+              5u);
+  }
+  EXPECT_EQ(Store::open(uri(file()) + "?sync=on")->load().states.at(0).record_number, 5u);
+  for (const char* bad : {"yaml:x.yml?sync=maybe", "yaml:x.yml?fsync=off", "yaml:"}) {
+    for (OpenMode mode : {OpenMode::write, OpenMode::read}) {
+      try {
+        Store::open(bad, {.mode = mode});
+        ADD_FAILURE() << bad;
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_config) << bad << ": " << e.what();
+      }
     }
   }
+  EXPECT_FALSE(fs::exists("x.yml.lock"));
+}
+
+// Opening for reading creates, locks and changes nothing; opening for
+// writing takes the writer lock at once, before the file is read.
+TEST_F(YamlStore, ReadersAndWriters) {
+  const std::string label = "yaml store " + file().string();
+  const fs::path lock = file().string() + ".lock";
+  auto expect_error = [&](ErrorCode code, const std::string& what, auto&& action) {
+    try {
+      action();
+      ADD_FAILURE() << "no error, expected " << to_string(code) << ": " << what;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(label + ": "));
+      EXPECT_THAT(e.what(), HasSubstr(what));
+    }
+  };
+
+  // A missing store: not_found for a reader, and for a writer that may not
+  // create it; neither leaves a file behind.
+  expect_error(ErrorCode::not_found, "does not exist", [&] { open_reader(file()); });
+  expect_error(ErrorCode::not_found, "does not exist", [&] {
+    Store::open(uri(file()), {.mode = OpenMode::write, .create_if_missing = false});
+  });
+  EXPECT_THROW(open_reader(dir_ / "no" / "such" / "dir.yml"), Error);
+  EXPECT_TRUE(fs::is_empty(dir_));
+
+  {
+    // A writer of a new store reads it as empty and writes the file at its
+    // first commit; it holds the lock from the start.
+    auto writer = Store::open(uri(file()));
+    EXPECT_TRUE(fs::exists(lock));
+    EXPECT_TRUE(WriterLock::is_held(file()));
+    EXPECT_FALSE(fs::exists(file()));
+    EXPECT_TRUE(writer->load().states.empty());
+    expect_error(ErrorCode::locked, "locked", [&] { Store::open(uri(file())); });
+    expect_error(ErrorCode::not_found, "does not exist", [&] { open_reader(file()); });
+    const EventLogState a = make_state("A", 1, Timestamp());
+    writer->commit(Changes{Timestamp(), std::span(&a, 1), {}});
+
+    // A reader loads while the writer holds the lock, and cannot commit.
+    auto reader = open_reader(file());
+    EXPECT_EQ(reader->load().states, std::vector<EventLogState>{a});
+    const std::string before = read_bytes(file());
+    const EventLogState b = make_state("B", 2, Timestamp());
+    expect_error(ErrorCode::invalid_argument, "opened for reading", [&] {
+      reader->commit(Changes{Timestamp(), std::span(&b, 1), {}});
+    });
+    EXPECT_EQ(read_bytes(file()), before);
+    // The writer's next commit is seen by the reader's next load.
+    writer->commit(Changes{Timestamp(), std::span(&b, 1), {}});
+    EXPECT_EQ(reader->load().states, (std::vector<EventLogState>{a, b}));
+  }
+  EXPECT_FALSE(WriterLock::is_held(file()));
+
+  // A reader of an existing store makes no lock file.
+  fs::remove(lock);
+  const auto modified = fs::last_write_time(file());
+  EXPECT_EQ(open_reader(file())->load().states.size(), 2u);
+  EXPECT_FALSE(fs::exists(lock));
+  EXPECT_EQ(fs::last_write_time(file()), modified);
+  // The lock is free again: a new writer opens, even without create_if_missing.
+  EXPECT_EQ(Store::open(uri(file()), {.mode = OpenMode::write, .create_if_missing = false})
+                ->load()
+                .states.size(),
+            2u);
 }
 
 TEST_F(YamlStore, RegisteredForYmlAndYaml) {

@@ -43,9 +43,9 @@ class StrictParser {
     }
   }
 
-  [[noreturn]] void corrupt(const std::string& what,
+  [[noreturn]] void corrupt(const std::string& what, std::optional<std::uint64_t> line = {},
                             std::optional<std::uint64_t> offset = {}) const {
-    throw toolkit::corrupt(label_, what, std::nullopt, offset);
+    throw toolkit::corrupt(label_, what, line, offset);
   }
 
  private:
@@ -148,9 +148,10 @@ class DocumentReader {
         // Written on a line of its own, where check_checksum() found and
         // checked it; anywhere else, the file was reformatted or damaged.
         if (!checksummed_) {
-          fail("checksum is not on a line of its own at the end, where checkpoint writes it: "
-               "the file was reformatted or damaged (to accept an edited file, delete the "
-               "checksum)");
+          fail(
+              "checksum is not on a line of its own at the end, where checkpoint writes it: "
+              "the file was reformatted or damaged (to accept an edited file, delete the "
+              "checksum)");
         }
       } else if (key != "update_time" && key != "event_logs") {
         fail("unknown key \"" + key +
@@ -282,20 +283,6 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-// Checks the checksum line our files end with (core/document_checksum.hpp);
-// true if there is one and it matches, false if there is none.
-bool check_checksum(std::string_view text, const StrictParser& parser) {
-  auto line = detail::find_checksum_line(text, "  \"checksum\": ");
-  if (!line) return false;
-  if (line->value != detail::document_checksum(text.substr(0, line->start))) {
-    parser.corrupt("line " + std::to_string(line->line) +
-                       ": the checksum does not match the contents: the file is damaged, or was "
-                       "edited by hand (to accept an edited file, delete its checksum)",
-                   line->start);
-  }
-  return true;
-}
-
 // Damage that deserves a plainer message than the parser's.
 void check_text(std::string_view text, const StrictParser& parser) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
@@ -306,7 +293,7 @@ void check_text(std::string_view text, const StrictParser& parser) {
   // JSON never holds a raw NUL, and the parser would take one for the end
   // of the input and ignore what follows.
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
-    parser.corrupt("the file holds a NUL byte at offset " + std::to_string(nul), nul);
+    parser.corrupt("the file holds a NUL byte at offset " + std::to_string(nul), std::nullopt, nul);
   }
   if (!detail::is_valid_utf8(text)) parser.corrupt("the file is not valid UTF-8");
 }
@@ -341,6 +328,22 @@ std::string emit_json_document(Timestamp update_time, const StateMap& states,
   out += states.empty() ? "],\n" : "\n  ],\n";
   out += "  \"checksum\": \"" + detail::document_checksum(out) + "\"\n}\n";
   return out;
+}
+
+// Checks the checksum line our files end with (core/document_checksum.hpp);
+// true if there is one and it matches, false if there is none.
+bool check_checksum(std::string_view text, const StrictParser& parser) {
+  auto line = detail::find_checksum_line(text, "  \"checksum\": ");
+  if (!line) return false;
+  if (!line->quoted || line->value != detail::document_checksum(text.substr(0, line->start))) {
+    // Damage by a power cut deserves its own, plainer message.
+    if (text.find('\0') != std::string_view::npos) check_text(text, parser);
+    parser.corrupt(
+        "the checksum does not match the contents: the file is damaged, or was edited by hand "
+        "(to accept an edited file, delete its \"checksum\" member and the comma before it)",
+        line->line, line->start);
+  }
+  return true;
 }
 
 PersistedState parse_json_document(std::string_view text, std::string_view store) {

@@ -51,7 +51,10 @@ std::optional<PersistedState> read_json_layout(std::string_view text) {
   auto end = [&in] {
     std::string_view checksum;
     if (!in.literal(",\n  \"checksum\": ")) return in.literal("\n}\n");
-    return in.until('\n', checksum) && in.literal("}\n");
+    return in.until('\n', checksum) && checksum.size() == 10 && checksum.front() == '"' &&
+           checksum.back() == '"' &&
+           checksum.find_first_not_of("0123456789abcdef", 1) == checksum.size() - 1 &&
+           in.literal("}\n");
   };
   if (in.literal("]")) {
     if (!end()) return {};

@@ -94,6 +94,84 @@ class LmdbStore final : public Store {
     return scan_with(*env_, sink);
   }
 
+  // Every value that decodes and matches its checksum; each one that does
+  // not is named (by its key, which is the state's name unless the name is
+  // too long for a key). A damaged page that LMDB cannot read stops the
+  // walk there; one that the file check finds before LMDB maps the file
+  // makes the whole file unreadable here.
+  Salvage salvage() override {
+    Salvage out;
+    std::shared_ptr<Environment> env;
+    try {
+      env = env_ ? env_ : open_for_inspection();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      out.damage.push_back({"the file", reason(e), ""});
+      return out;
+    }
+    Transaction txn(*env, false);
+    const auto bounds = env->file_bounds();
+    try {
+      out.readable.update_time = read_update_time(*env, txn, bounds);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      out.damage.push_back({"the update time", reason(e), ""});
+    }
+    Cursor cursor(txn, env->states_db(), store());
+    MDB_val key, value;
+    int rc;
+    std::size_t entries = 0;
+    for (rc = cursor.get(key, value, MDB_FIRST); rc == 0; rc = cursor.get(key, value, MDB_NEXT)) {
+      ++entries;
+      std::string where = "a key past the end of the file";
+      std::string name;
+      try {
+        if (!bounds.readable(key.mv_data, key.mv_size)) {
+          throw Error(ErrorCode::corrupt, store() + ": the key lies past the end of the file");
+        }
+        std::string_view k = as_view(key);
+        where = describe_key(k);
+        if (!is_hashed_key(k)) name = std::string(k);
+        if (!bounds.readable(value.mv_data, value.mv_size)) {
+          throw Error(ErrorCode::corrupt, store() + ": its value lies past the end of the file");
+        }
+        out.readable.states.push_back(decode_value(k, as_view(value), store()));
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::corrupt) throw;
+        out.damage.push_back({where, reason(e), name});
+      }
+    }
+    if (rc != MDB_NOTFOUND) {
+      out.damage.push_back({"the states",
+                            std::string("a damaged page stopped the walk after ") +
+                                std::to_string(entries) + " entries: " + mdb_strerror(rc),
+                            ""});
+    }
+    auto by_name = [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; };
+    std::sort(out.readable.states.begin(), out.readable.states.end(), by_name);
+    // A name held twice (under a damaged hashed key): keep the first.
+    auto twice = std::unique(out.readable.states.begin(), out.readable.states.end(),
+                             [](const auto& a, const auto& b) { return a.name == b.name; });
+    for (auto it = twice; it != out.readable.states.end(); ++it) {
+      out.damage.push_back({describe_key(it->name), "stored twice; kept one", it->name});
+    }
+    out.readable.states.erase(twice, out.readable.states.end());
+    return out;
+  }
+
+  // The file check (every page the trees reach, before LMDB maps the file)
+  // and every value's checksum.
+  CheckReport check() override {
+    CheckReport report;
+    Salvage read = salvage();
+    report.states = read.readable.states.size();
+    report.update_time = read.readable.update_time;
+    for (const auto& damage : read.damage) {
+      report.problems.push_back(store() + ": " + damage.where + ": " + damage.what);
+    }
+    return report;
+  }
+
   void commit(const Changes& changes) override {
     if (mode_ != OpenMode::write) {
       throw toolkit::store_error(ErrorCode::invalid_argument, label_,
@@ -125,6 +203,23 @@ class LmdbStore final : public Store {
 
  private:
   const std::string& store() const { return label_; }
+
+  // A reader's environment for check() and salvage(): unlocked when no
+  // writer runs (touching nothing), a registered LMDB reader otherwise.
+  std::shared_ptr<Environment> open_for_inspection() {
+    if (!WriterLock::is_held(path_)) {
+      return Environment::open(path_, map_size_, Access::read_unlocked, false);
+    }
+    env_ = Environment::open(path_, map_size_, Access::read, false);
+    return env_;
+  }
+
+  // The error's reason, without the store's label.
+  std::string reason(const Error& e) const {
+    std::string what = e.what();
+    if (what.starts_with(label_ + ": ")) what.erase(0, label_.size() + 2);
+    return what;
+  }
 
   // One read transaction: the update time and every state of one commit,
   // in name order. Direct keys come in name order; hashed keys (0xFF...)

@@ -19,6 +19,7 @@
 #include "checkpoint/toolkit/durable_file.hpp"
 #include "checkpoint/toolkit/errors.hpp"
 #include "checkpoint/toolkit/options.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 #include "checkpoint/writer_lock.hpp"
 #include "core/checksum.hpp"
 #include "core/utf8.hpp"
@@ -74,11 +75,13 @@ void check_file(const std::filesystem::path& path, const std::string& label) {
   bool stat_ok = ::fstat(fd, &st) == 0;
   int err = errno;
   bool regular = stat_ok && S_ISREG(st.st_mode);
-  bool ok = regular && (st.st_size == 0 || (static_cast<std::size_t>(st.st_size) >= kMinPageSize &&
-                                            ::pread(fd, header, sizeof header, 0) == sizeof header &&
-                                            std::memcmp(header, kHeader, sizeof header) == 0));
+  bool ok =
+      regular && (st.st_size == 0 || (static_cast<std::size_t>(st.st_size) >= kMinPageSize &&
+                                      ::pread(fd, header, sizeof header, 0) == sizeof header &&
+                                      std::memcmp(header, kHeader, sizeof header) == 0));
   ::close(fd);
-  if (!stat_ok) throw toolkit::system_error(ErrorCode::io, label, "cannot stat " + path.string(), err);
+  if (!stat_ok)
+    throw toolkit::system_error(ErrorCode::io, label, "cannot stat " + path.string(), err);
   if (!regular) {
     throw toolkit::store_error(ErrorCode::invalid_config, label,
                                path.string() + " is not a regular file: it cannot hold a store");
@@ -103,7 +106,8 @@ void create_file(const std::filesystem::path& path, const std::string& label) {
   int rc = ::fchmod(fd, 0600);
   int err = errno;
   ::close(fd);
-  if (rc != 0) throw toolkit::system_error(ErrorCode::io, label, "cannot chmod " + path.string(), err);
+  if (rc != 0)
+    throw toolkit::system_error(ErrorCode::io, label, "cannot chmod " + path.string(), err);
 }
 
 // The name to give SQLite: it reads "file:..." as a URI and ":memory:" as
@@ -344,8 +348,8 @@ class SqliteStore final : public Store {
     if (stopped) {
       std::vector<EventLogState> forward = std::move(out.readable.states);
       out.readable.states.clear();
-      std::string sql = std::string(kStateColumns) +
-                        (stopped_after ? " WHERE name > ?1" : "") + " ORDER BY name DESC";
+      std::string sql = std::string(kStateColumns) + (stopped_after ? " WHERE name > ?1" : "") +
+                        " ORDER BY name DESC";
       Statement backward(*db_, sql.c_str(), "cannot read table states");
       std::optional<std::string> ignored;
       bool stopped_again = walk(backward, stopped_after, out, ignored);
@@ -353,9 +357,9 @@ class SqliteStore final : public Store {
       std::string to = out.readable.states.empty()
                            ? "to the end"
                            : "up to \"" + out.readable.states.back().name + "\"";
-      out.damage.push_back({"table states", "a damaged page: the rows " + from + " " + to +
-                                                (stopped_again ? " and beyond" : "") +
-                                                " cannot be read",
+      out.damage.push_back({"table states",
+                            "a damaged page: the rows " + from + " " + to +
+                                (stopped_again ? " and beyond" : "") + " cannot be read",
                             ""});
       std::reverse(out.readable.states.begin(), out.readable.states.end());
       forward.insert(forward.end(), std::make_move_iterator(out.readable.states.begin()),
@@ -366,11 +370,22 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // No writer holds the store and none left a journal: the database file
-  // alone holds everything committed.
+  // No writer holds the store and none left a journal that holds anything:
+  // the database file alone holds everything committed. (A -wal file too
+  // short for its 32-byte header holds nothing: a writer that failed to
+  // start, on a full disk say, can leave one.)
   bool quiet() const {
-    return !WriterLock::is_held(path_) && !toolkit::exists(path_.string() + "-wal", label_) &&
-           !toolkit::exists(path_.string() + "-journal", label_);
+    if (WriterLock::is_held(path_)) return false;
+    for (const char* journal : {"-wal", "-journal"}) {
+      const std::string file = path_.string() + journal;
+      struct stat st;
+      if (toolkit::sys().stat(file.c_str(), &st) == 0) {
+        if (st.st_size >= 32) return false;
+      } else if (errno != ENOENT) {
+        throw toolkit::system_error(ErrorCode::io, label_, "cannot stat " + file, errno);
+      }
+    }
+    return true;
   }
 
   Timestamp read_all(const StateSink& sink) {
@@ -415,10 +430,12 @@ class SqliteStore final : public Store {
                                          flags, label_);
     sqlite3_busy_timeout(db->get(), settings_.busy_timeout_ms);
     if (write) {
-      db->exec(("PRAGMA synchronous = " + settings_.synchronous).c_str(),
-               "cannot set synchronous");
-      sqlite::prepare_schema(*db);
+      db->exec(("PRAGMA synchronous = " + settings_.synchronous).c_str(), "cannot set synchronous");
+      // The journal mode first: the schema of a new database is then
+      // committed through the WAL, and a crash while it is made leaves no
+      // rollback journal that only a writer could undo.
       set_journal_mode(*db, settings_.journal_mode);
+      sqlite::prepare_schema(*db);
       has_schema_ = true;
     } else {
       has_schema_ = sqlite::read_schema(*db);
@@ -518,8 +535,8 @@ class SqliteStore final : public Store {
                                                   std::optional<std::string>& problem) {
     int type = row.column_type(column);
     if (type != SQLITE_INTEGER) {
-      problem = std::string(field) + " is " + std::string(sqlite::type_name(type)) +
-                ", expected INTEGER";
+      problem =
+          std::string(field) + " is " + std::string(sqlite::type_name(type)) + ", expected INTEGER";
       return std::nullopt;
     }
     return row.column_int64(column);
@@ -530,8 +547,8 @@ class SqliteStore final : public Store {
                                                    std::optional<std::string>& problem) {
     int type = row.column_type(column);
     if (type != SQLITE_TEXT) {
-      problem = std::string(field) + " is " + std::string(sqlite::type_name(type)) +
-                ", expected TEXT";
+      problem =
+          std::string(field) + " is " + std::string(sqlite::type_name(type)) + ", expected TEXT";
       return std::nullopt;
     }
     std::string_view text = row.column_text(column);
@@ -596,11 +613,11 @@ class SqliteStore final : public Store {
   std::string label_;
   Settings settings_;
   OpenMode mode_;
-  WriterLock lock_;  // writers only, taken before the database is opened
+  WriterLock lock_;         // writers only, taken before the database is opened
   bool immutable_ = false;  // a reader's connection opened with immutable=1
   bool has_schema_ = false;
   std::unique_ptr<Database> db_;
-  std::optional<ReadStatements> reads_;    // after db_: finalised before it closes
+  std::optional<ReadStatements> reads_;  // after db_: finalised before it closes
   std::optional<WriteStatements> writes_;
 };
 

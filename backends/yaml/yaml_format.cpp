@@ -176,6 +176,8 @@ bool check_checksum(std::string_view text, std::string_view store) {
   auto line = detail::find_checksum_line(text, "checksum: ");
   if (!line) return false;
   if (line->value != detail::document_checksum(text.substr(0, line->start))) {
+    // Damage by a power cut deserves its own, plainer message.
+    if (text.find('\0') != std::string_view::npos) check_characters(text, store);
     corrupt(store,
             "the checksum does not match the contents: the file is damaged, or was edited by "
             "hand (to accept an edited file, delete its checksum line)",

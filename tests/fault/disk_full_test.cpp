@@ -6,8 +6,10 @@
 //  - FileSizeLimit: RLIMIT_FSIZE (with SIGXFSZ ignored) forbids any file to
 //    grow; space frees when the limit is lifted. Works for any user.
 // Either way: commit() and Checkpoint::flush() fail with Error{io} naming
-// the store, a reader still loads the previous commit intact, the front end
-// keeps its changes, and once space frees the next commit writes them.
+// the store, a reader (OpenMode::read, while the writer holds the store)
+// still loads the previous commit intact, the front end keeps its changes,
+// and once space frees the next commit writes them. Opening for writing on
+// a full disk (which takes the writer lock) loads or fails with Error{io}.
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 
 #include "checkpoint/checkpoint.hpp"
 #include "checkpoint/registry.hpp"
+#include "checkpoint/store.hpp"
 
 namespace checkpoint {
 namespace {
@@ -57,11 +60,12 @@ StateMap round_states(std::uint64_t r, bool big) {
   return out;
 }
 
-Commit commit_of(const StateMap& states, Timestamp time, std::vector<std::string>& upserted,
-                 const std::vector<std::string>& removed) {
-  upserted.clear();
-  for (const auto& [name, state] : states) upserted.push_back(name);
-  return Commit{time, states, upserted, removed};
+// Commits every state of `states`. Rounds hold the same names (the big one
+// more), so the store then holds exactly `states`.
+void commit_all(Store& store, const StateMap& states, Timestamp time) {
+  std::vector<EventLogState> upserted;
+  for (const auto& [name, state] : states) upserted.push_back(state);
+  store.commit(Changes{time, upserted, {}});
 }
 
 StateMap as_map(const PersistedState& loaded) {
@@ -89,6 +93,9 @@ class DiskFull : public ::testing::TestWithParam<Case> {
     }
     uri_ = GetParam().scheme + ":" + (dir_ / "store" / GetParam().file).string();
   }
+
+  // What a reader loads.
+  PersistedState read() const { return Store::open(uri_, {.mode = OpenMode::read})->load(); }
 
   void TearDown() override {
     free_space();
@@ -142,28 +149,70 @@ class DiskFull : public ::testing::TestWithParam<Case> {
 };
 
 TEST_P(DiskFull, CommitFailsPreviousLoadsNextCommitSucceedsOnceSpaceFrees) {
-  const std::vector<std::string> none;
-  std::vector<std::string> upserted;
-  auto writer = open_store(uri_);
+  auto writer = Store::open(uri_);
+  EXPECT_TRUE(writer->load().states.empty());
   const StateMap small = round_states(1, false), big = round_states(2, true);
-  writer->commit(commit_of(small, Timestamp::from_unix(1), upserted, none));
-  ASSERT_EQ(as_map(open_store(uri_)->load()), small);
+  commit_all(*writer, small, Timestamp::from_unix(1));
+  ASSERT_EQ(as_map(read()), small);
 
   fill_disk();
   try {
-    writer->commit(commit_of(big, Timestamp::from_unix(2), upserted, none));
+    commit_all(*writer, big, Timestamp::from_unix(2));
     ADD_FAILURE() << "a commit of " << big.size() << " states succeeded on a full disk";
   } catch (const Error& e) {
     expect_io_error(e);
   }
-  // A reader, while the disk is still full.
-  PersistedState loaded = open_store(uri_)->load();
+  // A reader, while the disk is still full and the writer holds the store.
+  PersistedState loaded = read();
   EXPECT_EQ(as_map(loaded), small);
   EXPECT_EQ(loaded.update_time, Timestamp::from_unix(1));
 
   free_space();
-  writer->commit(commit_of(big, Timestamp::from_unix(3), upserted, none));
-  loaded = open_store(uri_)->load();
+  commit_all(*writer, big, Timestamp::from_unix(3));
+  loaded = read();
+  EXPECT_EQ(as_map(loaded), big);
+  EXPECT_EQ(loaded.update_time, Timestamp::from_unix(3));
+}
+
+TEST_P(DiskFull, OpeningForWritingLoadsOrFailsWithIoError) {
+  const StateMap small = round_states(1, false), big = round_states(2, true);
+  {
+    auto first = Store::open(uri_);
+    first->load();
+    commit_all(*first, small, Timestamp::from_unix(1));
+  }
+
+  fill_disk();
+  std::unique_ptr<Store> writer;
+  try {
+    writer = Store::open(uri_);
+    EXPECT_EQ(as_map(writer->load()), small);
+  } catch (const Error& e) {
+    expect_io_error(e);
+    writer.reset();
+  }
+  if (writer) {
+    try {
+      commit_all(*writer, big, Timestamp::from_unix(2));
+      ADD_FAILURE() << "a commit of " << big.size() << " states succeeded on a full disk";
+    } catch (const Error& e) {
+      expect_io_error(e);
+    }
+  }
+  // A reader, while the disk is still full, whether or not a writer opened.
+  try {
+    PersistedState loaded = read();
+    EXPECT_EQ(as_map(loaded), small);
+    EXPECT_EQ(loaded.update_time, Timestamp::from_unix(1));
+  } catch (const Error& e) {
+    ADD_FAILURE() << "a reader cannot load on a full disk" << (writer ? "" : " after a failed open")
+                  << ": " << e.what();
+  }
+
+  free_space();
+  if (!writer) writer = Store::open(uri_);  // a failed open left no lock behind
+  commit_all(*writer, big, Timestamp::from_unix(3));
+  PersistedState loaded = read();
   EXPECT_EQ(as_map(loaded), big);
   EXPECT_EQ(loaded.update_time, Timestamp::from_unix(3));
 }
@@ -188,13 +237,13 @@ TEST_P(DiskFull, FrontEndKeepsItsChangesUntilSpaceFrees) {
     }
     EXPECT_EQ(checkpoint->states(), big);
     EXPECT_EQ(checkpoint->stats().pending, big.size());
-    EXPECT_EQ(as_map(open_store(uri_)->load()), small);
+    EXPECT_EQ(as_map(read()), small);
   }
 
   free_space();
   checkpoint->flush();
   EXPECT_EQ(checkpoint->stats().pending, 0u);
-  EXPECT_EQ(as_map(open_store(uri_)->load()), big);
+  EXPECT_EQ(as_map(read()), big);
   checkpoint.reset();
   EXPECT_EQ(Checkpoint(uri_, options).states(), big);
 }

@@ -1,13 +1,16 @@
 // The I/O fault loops every backend's fault test runs: for N = 1, 2, ...
-// the Nth I/O call of a commit fails (through fault_plan.hpp), until a
-// commit makes fewer than N calls. After each fault:
-//  - commit() threw Error{io} naming the store (or, if the failed call did
-//    not matter, succeeded);
-//  - a new reader loads the previous commit intact, or the new one whole if
-//    the failure came after the point of no return (for the whole-file
+// the Nth I/O call of an operation fails (through fault_plan.hpp), until the
+// operation makes fewer than N calls. After each fault:
+//  - the operation threw Error{io} naming the store (or, if the failed call
+//    did not matter, succeeded);
+//  - a reader (Store::open() with OpenMode::read, while the writer still
+//    holds the store) loads the previous commit intact, or the new one whole
+//    if the failure came after the point of no return (for the whole-file
 //    formats only the fsync of the directory after the rename);
-//  - the next commit, through the same store object, succeeds and loads.
-// The front end variant checks that Checkpoint keeps the failed changes
+//  - a store that failed to open holds no lock: opening it again works;
+//  - once the fault clears, the next commit (through the same store object
+//    where it opened) succeeds and loads.
+// The front end variants check that Checkpoint keeps the failed changes
 // and that its next flush() writes them.
 #pragma once
 
@@ -20,9 +23,11 @@ namespace checkpoint::fault {
 
 struct Tally {
   std::uint64_t points = 0;              // fault points tried (an armed call failed)
-  std::uint64_t failed = 0;              // of which commit() threw Error{io}
-  std::uint64_t absorbed = 0;            // of which commit() succeeded anyway
+  std::uint64_t failed = 0;              // of which the operation threw Error{io}
+  std::uint64_t failed_opening = 0;      // of those, in Store::open() or the load after it
+  std::uint64_t absorbed = 0;            // of which the operation succeeded anyway
   std::uint64_t new_whole = 0;           // failed, yet the new commit was in place
+  std::set<std::string> fault_calls;     // every call that was made to fail
   std::set<std::string> absorbed_calls;  // the calls whose failure did not matter
   Tally& operator+=(const Tally& other);
 };
@@ -33,15 +38,35 @@ struct LoopOptions {
   // Whole-file formats: after a failure, the previous commit must load
   // unless a rename() came before the failing call.
   bool old_unless_renamed = false;
+  // The message says what the system call failed with (strerror(err), in
+  // any case): stores whose I/O goes through the toolkit.
+  bool names_os_error = false;
 };
 
-// StateStore::commit() with the Nth call failing. With `lock_held`, the
-// store object has committed once before (it holds the writer lock);
-// otherwise the faulty commit is its first and takes the lock too.
-Tally store_faults(const std::string& uri, bool lock_held, const LoopOptions& options);
+// What the faults hit, in a store opened with Store::open() for writing.
+enum class Stage {
+  // Store::open() of a store that does not exist, in a directory that does
+  // not exist either (a new one for each fault), its load and first commit.
+  creating,
+  // Store::open() of an existing store (taking its writer lock), its load
+  // and its first commit.
+  opening,
+  // The first commit of a store opened and loaded before the fault.
+  first_commit,
+  // A commit of a store that has committed once before.
+  later_commit,
+};
+
+// Store::commit() (and, as `stage` says, Store::open()) with the Nth call
+// failing.
+Tally store_faults(const std::string& uri, Stage stage, const LoopOptions& options);
+
+// Store::open() with OpenMode::read and load() with the Nth call failing:
+// Error{io} naming the store, and the store is left as it was.
+Tally read_faults(const std::string& uri, const LoopOptions& options);
 
 // Checkpoint::flush() with the Nth call failing, and Checkpoint's
-// constructor (its load and first commit) with the Nth call failing.
+// constructor (its open, load and first commit) with the Nth call failing.
 Tally front_end_faults(const std::string& uri, const LoopOptions& options);
 Tally open_faults(const std::string& uri, const LoopOptions& options);
 

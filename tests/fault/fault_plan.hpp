@@ -1,5 +1,6 @@
 // Which I/O call fails: one countdown shared by every seam a test installs
-// (core's system call table, the SQLite VFS shim, libfiu's POSIX wrappers).
+// (the toolkit's system call table, the SQLite VFS shim, libfiu's POSIX
+// wrappers).
 // While armed, each seam asks next_call() before each call, and the Nth
 // call fails with the chosen errno. Only one thread does I/O while armed.
 #pragma once
@@ -26,7 +27,8 @@ std::string fired_at();  // "write", or "" if not fired
 bool called_before_firing(const std::string& name);
 std::string call_log();  // "open, fchmod, write, ..." up to the failing call
 
-// Replaces core's system call table (core/system_calls.hpp) with one that
+// Replaces the toolkit's system call table (checkpoint/toolkit/
+// system_calls.hpp, every entry, fstat and lstat included) with one that
 // asks next_call() before each call. A failed close() still closes, as on
 // Linux.
 void install_in_core();

@@ -1,22 +1,23 @@
-// I/O faults at every point of a yaml or json commit, through core's system
-// call table: open, write, fsync, close, rename, unlink, mkdir, chmod,
-// fchmod, stat, flock and ftruncate, each failing with EIO and with ENOSPC
-// (a full disk). See fault_loop.hpp for what each fault must leave.
+// I/O faults at every point of opening, reading and committing a yaml or
+// json store, through the toolkit's system call table: open, read, write,
+// fsync, close, rename, unlink, mkdir, chmod, fchmod, stat, flock,
+// ftruncate, fstat and lstat, each failing with EIO and with ENOSPC (a full
+// disk). The writer lock is taken when the store is opened for writing, so
+// opening is a fault point as much as committing. See fault_loop.hpp for
+// what each fault must leave.
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "tests/fault/fault_loop.hpp"
 #include "tests/fault/fault_plan.hpp"
+#include "tests/test_files.hpp"
 
 namespace checkpoint::fault {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct Case {
   std::string scheme;
@@ -29,38 +30,63 @@ class FileFaults : public ::testing::TestWithParam<Case> {
  protected:
   static void SetUpTestSuite() { install_in_core(); }
 
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "file_fault_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // A store in a directory that does not exist yet, so the first commit
-  // creates it too.
   std::string uri(const std::string& name) const {
-    return GetParam().scheme + ":" + (dir_ / name / ("state." + GetParam().scheme)).string();
+    return GetParam().scheme + ":" + (temp_ / name / ("state." + GetParam().scheme)).string();
   }
-  LoopOptions options() const { return {GetParam().err, true}; }
+  LoopOptions options() const { return {GetParam().err, true, true}; }
   void report(const std::string& what, const Tally& tally) {
     std::cout << GetParam().scheme << " (" << std::strerror(GetParam().err) << ") " << what << ": "
               << tally << std::endl;
     RecordProperty(what, std::to_string(tally.points));
   }
+  // Whether a fault was injected into `call` (and so the code made it
+  // through the seam).
+  static void expect_faulted(const Tally& tally, const std::string& call) {
+    EXPECT_TRUE(tally.fault_calls.contains(call)) << "no fault in " << call << ": " << tally;
+  }
 
-  fs::path dir_;
+  checkpoint::testing::TempDir temp_{"file_fault_test"};
 };
 
-TEST_P(FileFaults, EveryCallOfACommitThatTakesTheLock) {
-  Tally tally = store_faults(uri("cold"), false, options());
-  report("commit taking the lock", tally);
-  EXPECT_GE(tally.points, 10u);
+TEST_P(FileFaults, EveryCallOfCreatingAStoreInANewDirectory) {
+  Tally tally = store_faults(uri("new"), Stage::creating, options());
+  report("creating a store", tally);
+  EXPECT_GE(tally.points, 15u);
+  EXPECT_GE(tally.failed_opening, 10u);
+  for (const char* call : {"mkdir", "chmod", "flock", "rename"}) expect_faulted(tally, call);
+}
+
+TEST_P(FileFaults, EveryCallOfOpeningForWritingAndItsFirstCommit) {
+  Tally tally = store_faults(uri("cold"), Stage::opening, options());
+  report("opening for writing and the first commit", tally);
+  EXPECT_GE(tally.points, 15u);
+  EXPECT_GE(tally.failed_opening, 4u);
+  for (const char* call : {"open", "flock", "fstat", "read", "rename"}) expect_faulted(tally, call);
+  EXPECT_FALSE(tally.absorbed_calls.contains("fstat")) << "a failed fstat went unreported";
+}
+
+TEST_P(FileFaults, EveryCallOfTheFirstCommitAfterOpening) {
+  Tally tally = store_faults(uri("first"), Stage::first_commit, options());
+  report("the first commit after opening", tally);
+  EXPECT_GE(tally.points, 8u);
+  EXPECT_EQ(tally.failed_opening, 0u);
 }
 
 TEST_P(FileFaults, EveryCallOfACommitHoldingTheLock) {
-  Tally tally = store_faults(uri("warm"), true, options());
+  Tally tally = store_faults(uri("warm"), Stage::later_commit, options());
   report("commit holding the lock", tally);
   EXPECT_GE(tally.points, 8u);
+  EXPECT_EQ(tally.failed_opening, 0u);
+}
+
+TEST_P(FileFaults, EveryCallOfReading) {
+  Tally tally = read_faults(uri("read"), options());
+  report("opening for reading and loading", tally);
+  EXPECT_GE(tally.points, 4u);
+  for (const char* call : {"lstat", "open", "fstat", "read"}) expect_faulted(tally, call);
+  for (const char* call : {"lstat", "fstat"}) {
+    EXPECT_FALSE(tally.absorbed_calls.contains(call)) << "a failed " << call << " went unreported";
+  }
 }
 
 TEST_P(FileFaults, EveryCallOfAFlushKeepsTheChangesInTheFrontEnd) {
@@ -72,7 +98,7 @@ TEST_P(FileFaults, EveryCallOfAFlushKeepsTheChangesInTheFrontEnd) {
 TEST_P(FileFaults, EveryCallOfOpeningACheckpoint) {
   Tally tally = open_faults(uri("open"), options());
   report("Checkpoint constructor", tally);
-  EXPECT_GE(tally.points, 10u);
+  EXPECT_GE(tally.points, 15u);
 }
 
 INSTANTIATE_TEST_SUITE_P(WholeFileFormats, FileFaults,

@@ -1,4 +1,6 @@
-// I/O faults at every point of an lmdb commit. LMDB calls the C library
+// I/O faults at every point of opening, reading and committing an lmdb
+// store (the writer lock is taken when it is opened for writing, so opening
+// is a fault point as much as committing). LMDB calls the C library
 // directly, so the faults come from libfiu's POSIX preload library
 // (fiu_posix_preload.so), which wraps open, pwrite, write, fdatasync, fsync,
 // close, ftruncate, unlink, rename and the rest; this program re-executes
@@ -14,12 +16,12 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "tests/fault/fault_loop.hpp"
 #include "tests/fault/fault_plan.hpp"
+#include "tests/test_files.hpp"
 
 #ifndef FIU_POSIX_PRELOAD
 #error "FIU_POSIX_PRELOAD must name libfiu's fiu_posix_preload.so"
@@ -27,8 +29,6 @@
 
 namespace checkpoint::fault {
 namespace {
-
-namespace fs = std::filesystem;
 
 int decide(const char* name, int*, void** failinfo, unsigned int*) {
   int err = next_call(name);
@@ -58,15 +58,8 @@ class LmdbFaults : public ::testing::TestWithParam<int> {
     for (const char* point : kPoints) fiu_disable(point);
   }
 
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "lmdb_fault_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string uri(const std::string& name) const {
-    return "lmdb:" + (dir_ / name / "state.lmdb").string();
+    return "lmdb:" + (temp_ / name / "state.lmdb").string();
   }
   LoopOptions options() const { return {GetParam(), false}; }
   void report(const std::string& what, const Tally& tally) {
@@ -75,19 +68,41 @@ class LmdbFaults : public ::testing::TestWithParam<int> {
     RecordProperty(what, std::to_string(tally.points));
   }
 
-  fs::path dir_;
+  checkpoint::testing::TempDir temp_{"lmdb_fault_test"};
 };
 
-TEST_P(LmdbFaults, EveryCallOfACommitThatTakesTheLock) {
-  Tally tally = store_faults(uri("cold"), false, options());
-  report("commit taking the lock", tally);
-  EXPECT_GE(tally.points, 5u);
+TEST_P(LmdbFaults, EveryCallOfCreatingAStoreInANewDirectory) {
+  Tally tally = store_faults(uri("new"), Stage::creating, options());
+  report("creating a store", tally);
+  EXPECT_GE(tally.points, 20u);
+  EXPECT_GE(tally.failed_opening, 10u);
+}
+
+TEST_P(LmdbFaults, EveryCallOfOpeningForWritingAndItsFirstCommit) {
+  Tally tally = store_faults(uri("cold"), Stage::opening, options());
+  report("opening for writing and the first commit", tally);
+  EXPECT_GE(tally.points, 10u);
+  EXPECT_GE(tally.failed_opening, 8u);
+}
+
+TEST_P(LmdbFaults, EveryCallOfTheFirstCommitAfterOpening) {
+  Tally tally = store_faults(uri("first"), Stage::first_commit, options());
+  report("the first commit after opening", tally);
+  EXPECT_GE(tally.points, 3u);
+  EXPECT_EQ(tally.failed_opening, 0u);
 }
 
 TEST_P(LmdbFaults, EveryCallOfACommitHoldingTheLock) {
-  Tally tally = store_faults(uri("warm"), true, options());
+  Tally tally = store_faults(uri("warm"), Stage::later_commit, options());
   report("commit holding the lock", tally);
   EXPECT_GE(tally.points, 3u);
+  EXPECT_EQ(tally.failed_opening, 0u);
+}
+
+TEST_P(LmdbFaults, EveryCallOfReading) {
+  Tally tally = read_faults(uri("read"), options());
+  report("opening for reading and loading", tally);
+  EXPECT_GE(tally.points, 5u);
 }
 
 TEST_P(LmdbFaults, EveryCallOfAFlushKeepsTheChangesInTheFrontEnd) {
@@ -99,7 +114,7 @@ TEST_P(LmdbFaults, EveryCallOfAFlushKeepsTheChangesInTheFrontEnd) {
 TEST_P(LmdbFaults, EveryCallOfOpeningACheckpoint) {
   Tally tally = open_faults(uri("open"), options());
   report("Checkpoint constructor", tally);
-  EXPECT_GE(tally.points, 5u);
+  EXPECT_GE(tally.points, 10u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Lmdb, LmdbFaults, ::testing::Values(EIO, ENOSPC),
