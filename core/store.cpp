@@ -13,21 +13,22 @@ PersistedState Store::load() {
   return out;
 }
 
+// What salvage() could read, with each state held to the contract.
 CheckReport Store::check() {
+  Salvage read = salvage();
   CheckReport report;
+  report.update_time = read.readable.update_time;
   detail::ScanCheck order("the store");
-  try {
-    report.update_time = scan([&](EventLogState&& state) {
-      if (auto problem = order.problem(state)) {
-        report.problems.push_back(*problem);
-      } else {
-        report.states++;
-      }
-    });
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::corrupt) throw;
-    report.problems.push_back(e.what());
-    report.update_time = Timestamp();
+  for (const auto& state : read.readable.states) {
+    if (auto problem = order.problem(state)) {
+      report.problems.push_back(*problem);
+    } else {
+      report.states++;
+    }
+  }
+  for (const auto& damage : read.damage) {
+    report.problems.push_back(damage.where.empty() ? damage.what
+                                                   : damage.where + ": " + damage.what);
   }
   return report;
 }

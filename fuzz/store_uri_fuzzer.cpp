@@ -1,5 +1,5 @@
 // libFuzzer target: config strings (parse_store_uri) and the option helpers
-// of core/store_options.hpp on any bytes.
+// of checkpoint/toolkit/options.hpp on any bytes.
 //
 // Parsing either succeeds or throws Error{invalid_config} quoting the
 // string. A parsed string spelled again with every byte of its target, keys
@@ -16,7 +16,7 @@
 
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
-#include "core/store_options.hpp"
+#include "checkpoint/toolkit/options.hpp"
 
 namespace {
 

@@ -265,8 +265,15 @@ TEST(RegisterBackend, InvalidExtensionOrMissingFactoryIsRejected) {
     });
   }
   error_message(ErrorCode::invalid_argument, [] {
-    register_backend({"regtest-nofactory", "", {}, {}}, StoreFactory());
+    register_backend({"regtest-nofactory", "", {}, {}}, BackendFactory());
   });
+  // The same through the deprecated version 1 registration.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  error_message(ErrorCode::invalid_argument, [] {
+    register_backend({"regtest-nofactory-v1", "", {}, {}}, StoreFactory());
+  });
+#pragma GCC diagnostic pop
 }
 
 TEST(RegisteredBackends, AreSortedAndIncludeMemory) {

@@ -95,7 +95,7 @@ class LmdbStore final : public Store {
   }
 
   // Every value that decodes and matches its checksum; each one that does
-  // not is named (by its key, which is the state's name unless the name is
+  // not is named (check() reports the same) (by its key, which is the state's name unless the name is
   // too long for a key). A damaged page that LMDB cannot read stops the
   // walk there; one that the file check finds before LMDB maps the file
   // makes the whole file unreadable here.
@@ -138,7 +138,9 @@ class LmdbStore final : public Store {
         out.readable.states.push_back(decode_value(k, as_view(value), store()));
       } catch (const Error& e) {
         if (e.code() != ErrorCode::corrupt) throw;
-        out.damage.push_back({where, reason(e), name});
+        std::string what = reason(e);
+        if (what.starts_with(where + ": ")) what.erase(0, where.size() + 2);
+        out.damage.push_back({where, what, name});
       }
     }
     if (rc != MDB_NOTFOUND) {
@@ -159,16 +161,9 @@ class LmdbStore final : public Store {
     return out;
   }
 
-  // The file check (every page the trees reach, before LMDB maps the file)
-  // and every value's checksum.
   CheckReport check() override {
-    CheckReport report;
-    Salvage read = salvage();
-    report.states = read.readable.states.size();
-    report.update_time = read.readable.update_time;
-    for (const auto& damage : read.damage) {
-      report.problems.push_back(store() + ": " + damage.where + ": " + damage.what);
-    }
+    CheckReport report = Store::check();
+    for (auto& problem : report.problems) problem = store() + ": " + problem;
     return report;
   }
 

@@ -63,7 +63,7 @@ using StateSink = std::function<void(EventLogState&& state)>;
 struct CheckReport {
   std::size_t states = 0;             // states that read back exactly
   Timestamp update_time;              // zero if it could not be read
-  std::vector<std::string> problems;  // one line per problem, naming the store; empty: intact
+  std::vector<std::string> problems;  // one line per problem; empty: intact
   bool ok() const { return problems.empty(); }
 };
 
@@ -107,10 +107,11 @@ class Store {
   virtual void commit(const Changes& changes) = 0;
 
   // Deep verification, what `checkpointctl verify` prints. A store may check
-  // more than scan() does (page structure, checksums of what a scan skips).
+  // more than salvage() reads (SQLite's integrity check of its pages).
   // Damage is reported in the result, not thrown; other failures (Error{io},
-  // Error{unsupported}) are thrown. By default: a scan that checks the order
-  // and names of what it reads.
+  // Error{unsupported}) are thrown. By default: what salvage() could not
+  // read, and each state it read held to the contract (name order, unique
+  // UTF-8 names).
   virtual CheckReport check();
 
   // Every state that can still be read exactly, and what could not, for
