@@ -63,7 +63,7 @@ std::string percent_encoded(std::string_view s) {
 }
 
 void check_options(const StoreUri& uri) {
-  using namespace checkpoint::detail;
+  using namespace checkpoint::toolkit;
   for (const auto& option : uri.options) {
     const std::string& key = option.first;
     config_result([&] { return bool_option(uri, key, false); }, uri.text);
