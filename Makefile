@@ -1,12 +1,13 @@
 # Thin wrapper: the real build is CMake (see CMakePresets.json).
 #   make test   install missing packages, build, run every test; then the
 #               unit tests and short fuzz runs under AddressSanitizer and
-#               UBSan (preset asan)
+#               UBSan (preset asan), and the front end's tests under
+#               ThreadSanitizer (preset tsan)
 #   make demo   install missing packages, build, run the tailer demo
 #   make fuzz   run each fuzz target for FUZZ_SECONDS (default 60) (preset fuzz)
 #   make bench  install missing packages (gnuplot too), build release, run
 #               every benchmark, write build/bench/ (report.md, *.png, *.json)
-.PHONY: all deps build test asan fuzz demo release bench clean
+.PHONY: all deps build test asan tsan fuzz demo release bench clean
 
 FUZZ_SECONDS ?= 60
 
@@ -22,11 +23,17 @@ build: deps
 test: build
 	ctest --preset debug
 	$(MAKE) asan
+	$(MAKE) tsan
 
 asan: deps
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan
 
 fuzz: deps
 	cmake --preset fuzz

@@ -1,18 +1,49 @@
+// The front end: Checkpoint (include/checkpoint/checkpoint.hpp).
+//
+// The map of this file (the design; clang checks the locking with
+// -Wthread-safety, see core/thread_annotations.hpp):
+//
+// States live in kShards shards, chosen by the high bits of the name's
+// hash. A shard's mutex guards its live states (every state, committed or
+// not), its change set (what changed since the commit side last took it)
+// and its generation; it is held for a lookup and a few assignments, never
+// across I/O, and never two at a time. persist() on different names from
+// different threads therefore rarely waits for each other.
+//
+// Locks, in the order they may be taken: `shutdown_mutex` (external
+// shutdown() calls), `commit_mutex` (serialises commits, held while the
+// store writes), a shard's mutex, `control` (the timer, the flags, the
+// statistics). persist() takes its shard's mutex, and `control` only when a
+// change starts a batch or reaches max_updates (to wake the worker); the
+// counters it bumps otherwise are atomics.
+//
+// A commit (worker, flush(), shutdown()): under `commit_mutex`, reset the
+// triggers, then swap each shard's change set out (O(1) each) and start a
+// new generation there; outside every shard lock, copy the changes into a
+// sorted Batch, merge the changes of earlier failed commits under it, and
+// hand it to Store::commit(). Nothing changed since the last successful
+// commit: no store call at all. A failed commit keeps its batch for the
+// next one; a failure before the store was called (memory) keeps the taken
+// change sets, which the next commit builds again.
+//
+// states() copies each shard's states a few hundred at a time, taking the
+// shard's lock for each step, so persist() waits microseconds at most; it
+// sorts and builds the map outside every lock.
 #include "checkpoint/checkpoint.hpp"
 
 #include <algorithm>
-#include <condition_variable>
-#include <iterator>
+#include <array>
+#include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
-#include "core/chunked_vector.hpp"
+#include "core/change_set.hpp"
+#include "core/commit_batch.hpp"
 #include "core/legacy_adapter.hpp"
 #include "core/live_states.hpp"
+#include "core/mutex.hpp"
 #include "core/scan_check.hpp"
 #include "core/state_check.hpp"
 #include "core/utf8.hpp"
@@ -20,120 +51,24 @@
 namespace checkpoint {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using detail::Batch;
+using detail::BatchNames;
+using detail::Change;
+using detail::ChangeSet;
+using detail::CondVar;
 using detail::LiveStates;
+using detail::Mutex;
+using detail::MutexLock;
 using detail::Slot;
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
+constexpr std::size_t kShardBits = 6;
+constexpr std::size_t kShards = std::size_t{1} << kShardBits;
+// States copied by states() per hold of a shard's lock: tens of microseconds.
+constexpr std::size_t kCopyStep = 256;
 
-// What one commit hands the store: the changed states and the removed
-// names, both sorted by name and disjoint (the order Changes requires, and
-// the one databases write fastest).
-struct Batch {
-  std::vector<EventLogState> upserted;
-  std::vector<std::string> removed;
-
-  std::size_t size() const { return upserted.size() + removed.size(); }
-  bool empty() const { return upserted.empty() && removed.empty(); }
-};
-
-const std::string& name_of(const EventLogState& state) { return state.name; }
-const std::string& name_of(const std::string& name) { return name; }
-
-// Whether sorted `items` (states or names) hold `name`.
-template <typename Items>
-bool holds(const Items& items, const std::string& name) {
-  auto it = std::lower_bound(items.begin(), items.end(), name,
-                             [](const auto& item, const std::string& n) { return name_of(item) < n; });
-  return it != items.end() && name_of(*it) == name;
+std::size_t shard_of(std::uint64_t hash) {
+  return static_cast<std::size_t>(hash >> (64 - kShardBits));
 }
-
-// Two sorted, disjoint lists (of states or names) merged into one.
-template <typename Items>
-Items merge_sorted(Items&& a, Items&& b) {
-  Items out;
-  out.reserve(a.size() + b.size());
-  std::merge(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()),
-             std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()),
-             std::back_inserter(out),
-             [](const auto& x, const auto& y) { return name_of(x) < name_of(y); });
-  return out;
-}
-
-// `older` with `newer` applied on top: where both name a state, `newer`
-// wins. Linear (plus a search per older name); moves from both.
-Batch merged(Batch&& older, Batch&& newer) {
-  auto changed_since = [&](const auto& item) {
-    return holds(newer.upserted, name_of(item)) || holds(newer.removed, name_of(item));
-  };
-  std::erase_if(older.upserted, changed_since);
-  std::erase_if(older.removed, changed_since);
-  Batch out;
-  out.upserted = merge_sorted(std::move(older.upserted), std::move(newer.upserted));
-  out.removed = merge_sorted(std::move(older.removed), std::move(newer.removed));
-  return out;
-}
-
-// The names of a batch, sorted: what stats().pending counts while the batch
-// is in flight or waits to be retried.
-struct PendingNames {
-  std::vector<std::string> names;
-
-  explicit PendingNames(const Batch& batch) {
-    names.reserve(batch.size());
-    for (const auto& state : batch.upserted) names.push_back(state.name);
-    names.insert(names.end(), batch.removed.begin(), batch.removed.end());
-    std::sort(names.begin(), names.end());
-  }
-  std::size_t size() const { return names.size(); }
-  bool contains(std::string_view name) const {
-    return std::binary_search(names.begin(), names.end(), name, std::less<>());
-  }
-};
-
-// One name's change since the commit side last took the changes: its latest
-// value, or its removal.
-struct Change {
-  EventLogState state;  // state.name is always set
-  bool removed = false;
-};
-
-// The changes since the commit side last took them, one entry per name.
-// Entries from `size` on are spare: they keep their string buffers, so once
-// the set has grown to its working size, updates allocate nothing. Entries
-// never move, so a growing set never makes persist() copy it.
-struct ChangeSet {
-  detail::ChunkedVector<Change> entries;
-  std::size_t size = 0;
-  // Names removed in this set, with their entry: a name persisted again
-  // takes its entry back rather than getting a second one.
-  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> removed;
-
-  // A new entry for `name`; its index is stored in `index`.
-  Change& add(std::string_view name, std::size_t& index) {
-    if (size == entries.size()) entries.emplace_back();
-    index = size++;
-    Change& change = entries[index];
-    change.state.name.assign(name);
-    return change;
-  }
-
-  void swap(ChangeSet& other) noexcept {  // O(1)
-    entries.swap(other.entries);
-    std::swap(size, other.size);
-    removed.swap(other.removed);
-  }
-
-  void clear() {  // keeps the spare entries
-    size = 0;
-    removed.clear();
-  }
-};
 
 // Calls the user's error callback; what it throws must not end the worker
 // thread (and with it the process).
@@ -145,49 +80,62 @@ void report(const Options& options, const Error& error) noexcept {
   }
 }
 
+[[noreturn]] void throw_closed(const char* what) {
+  throw Error(ErrorCode::closed, std::string("Checkpoint: ") + what + " after shutdown()");
+}
+
+struct alignas(64) Shard {
+  mutable Mutex mutex;
+  LiveStates live GUARDED_BY(mutex);
+  ChangeSet changes GUARDED_BY(mutex);
+  std::uint64_t generation GUARDED_BY(mutex) = 1;  // of `changes`; a new one at every swap
+  bool closed GUARDED_BY(mutex) = false;           // shutdown() has begun: refuse changes
+  // The names of the batch in flight or waiting for a retry, so that a name
+  // changed again is counted once in stats().pending.
+  std::shared_ptr<const BatchNames> inflight GUARDED_BY(mutex);
+  // Read by stats() without the lock; written with it.
+  std::atomic<std::size_t> size{0};   // live.size()
+  std::atomic<std::size_t> fresh{0};  // entries of `changes` whose name is not in `inflight`
+};
+
 }  // namespace
 
-// Two locks, never taken the other way round: `commit_mutex` (first)
-// serialises commits and guards the commit side, and is held while the store
-// writes; `mutex` guards what callers see and is never held across I/O, so
-// persist(), states() and stats() never wait for the store.
-//
-// persist() holds `mutex` for one hash lookup and a few assignments: the
-// live state's slot records where the name's entry in the change set is (if
-// it has one in the current generation), so no second lookup is needed.
-// The commit side swaps the whole change set out in O(1) and starts a new
-// generation; outside the lock it sorts the changes into the Batch the store
-// commits (Changes carries only what changed: the front end keeps the one
-// copy of every state, in `live`).
 struct Checkpoint::Impl {
+  // Set in the constructor, then read-only (the store: used under
+  // commit_mutex, or before the worker starts).
   std::unique_ptr<Store> store;
-  std::string label;  // "Checkpoint on STORE" or "Checkpoint", for messages
+  const std::string label;  // "Checkpoint on STORE" or "Checkpoint", for messages
   Options options;
+  std::shared_ptr<Clock> clock;
 
-  // Guarded by `mutex`.
-  mutable std::mutex mutex;
-  std::condition_variable wake;
-  LiveStates live;                       // what callers see: every state, committed or not
-  ChangeSet changes;                     // changed since the commit side last took them
-  std::uint64_t generation = 1;          // of `changes`; a new one at every swap
-  std::size_t updates = 0;               // persist()/remove() calls since then
-  std::optional<Clock::time_point> due;  // when the unflushed changes must be committed
-  // The names of the batch in flight or waiting for a retry, for
-  // stats().pending; never modified once published.
-  std::shared_ptr<const PendingNames> unacked_view;
-  bool closed = false;    // persist(), remove(), flush() refuse
-  bool stopping = false;  // the worker is told to exit
-  Stats stats;
+  std::array<Shard, kShards> shards;
 
-  // Guarded by `commit_mutex`.
-  std::mutex commit_mutex;
-  ChangeSet taken;  // the change set last swapped out; empty between commits
-  Batch retry;      // the changes of failed commits, committed with the next one
+  // What wakes the worker, bumped by persist() without a lock. A change is
+  // recorded before these are touched, and the commit side resets them
+  // before it swaps the change sets, so every change of the next batch is
+  // counted and armed after the reset.
+  std::atomic<std::size_t> updates{0};        // persist()/remove() calls since the last reset
+  std::atomic<bool> armed{false};             // `due` is set for the changes since the reset
+  std::atomic<bool> closed{false};            // shutdown() has begun
+  std::atomic<std::size_t> inflight_size{0};  // names in the batch in flight or waiting
 
-  std::mutex shutdown_mutex;  // makes a second shutdown() wait for the first
+  mutable Mutex control;
+  CondVar wake;                                              // waited on with `control`
+  std::optional<Clock::time_point> due GUARDED_BY(control);  // when the changes must be committed
+  bool stopping GUARDED_BY(control) = false;                 // the worker is told to exit
+  Stats stats GUARDED_BY(control);
+
+  Mutex commit_mutex;
+  std::array<ChangeSet, kShards> taken GUARDED_BY(commit_mutex);  // swapped out; empty between
+  bool taken_unbuilt GUARDED_BY(commit_mutex) = false;  // taken holds changes yet to be batched
+  Batch retry GUARDED_BY(commit_mutex);                 // changes of failed commits
+  bool final_done GUARDED_BY(commit_mutex) = false;     // the final commit ran
+
+  std::mutex shutdown_mutex;  // makes a second external shutdown() wait for the first
   bool shut_down = false;     // guarded by `shutdown_mutex`
 
   std::thread worker;
+  std::thread::id worker_id;
 
   Impl(std::unique_ptr<Store> s, std::string l, Options o)
       : store(std::move(s)), label(std::move(l)), options(std::move(o)) {
@@ -195,19 +143,33 @@ struct Checkpoint::Impl {
     if (options.max_updates == 0) options.max_updates = 1;
     options.flush_interval =
         std::max<std::chrono::milliseconds>(options.flush_interval, std::chrono::seconds(1));
+    clock = options.clock ? options.clock : steady_clock();
     load();
-    commit_now();  // proves the store writable; throws if it is not
-    worker = std::thread([this] { run(); });
+    MutexLock commit_lock(commit_mutex);
+    commit_locked(/*even_if_idle=*/true);  // proves the store writable; throws if it is not
   }
 
-  // Reads the store into `live`, holding each state to the contract (name
-  // order, unique UTF-8 names), since everything after relies on it.
+  // Starts the worker, which holds `self` until it returns: a Checkpoint
+  // destroyed from its own on_error callback leaves the worker to free it.
+  static void start(const std::shared_ptr<Impl>& self) {
+    self->worker = std::thread([self] { self->run(); });
+    self->worker_id = self->worker.get_id();
+  }
+
+  bool on_worker() const { return std::this_thread::get_id() == worker_id; }
+
+  // Reads the store into the shards, holding each state to the contract
+  // (name order, unique UTF-8 names), since everything after relies on it.
   void load() {
     detail::ScanCheck check(label);
     try {
       store->scan([&](EventLogState&& state) {
         if (auto problem = check.problem(state)) throw Error(ErrorCode::corrupt, *problem);
-        live.insert(state.name).state = std::move(state);
+        const std::uint64_t hash = LiveStates::hash(state.name);
+        Shard& shard = shards[shard_of(hash)];
+        MutexLock lock(shard.mutex);
+        shard.live.insert(std::move(state), hash);
+        shard.size.store(shard.live.size(), std::memory_order_relaxed);
       });
     } catch (const Error&) {
       throw;
@@ -219,124 +181,187 @@ struct Checkpoint::Impl {
     }
   }
 
-  ~Impl() {
-    // Joined here only if shutdown() ran on the worker itself (from on_error).
-    if (worker.joinable()) worker.join();
-  }
+  // ---- persist() and remove() --------------------------------------------
 
-  // Sets a state in `live` and `changes`. The strings are assigned in place
-  // where the entries exist, so a steady stream of updates to known names
-  // allocates nothing.
+  // Sets a state in its shard's live states and change set. The strings are
+  // assigned in place where the entries exist, so a steady stream of
+  // updates to known names allocates nothing.
   void upsert(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
               std::string_view bookmark) {
-    std::lock_guard lock(mutex);
-    check_open();
-    Slot* found = live.find(name);
-    Slot& slot = found != nullptr ? *found : add_slot(name);
-    slot.state.record_number = record_number;
-    slot.state.timestamp = timestamp;
-    slot.state.bookmark.assign(bookmark);
-    Change& change = change_of(slot);
-    change.removed = false;
-    change.state.record_number = record_number;
-    change.state.timestamp = timestamp;
-    change.state.bookmark.assign(bookmark);
+    const std::uint64_t hash = LiveStates::hash(name);
+    Shard& shard = shards[shard_of(hash)];
+    {
+      MutexLock lock(shard.mutex);
+      if (shard.closed) throw_closed("persist()");
+      Slot* found = shard.live.find(name, hash);
+      Slot& slot = found != nullptr ? *found : add_slot(shard, name, hash);
+      slot.state.record_number = record_number;
+      slot.state.timestamp = timestamp;
+      slot.state.bookmark.assign(bookmark);
+      Change& change = change_of(shard, slot, hash);
+      change.removed = false;
+      change.state.record_number = record_number;
+      change.state.timestamp = timestamp;
+      change.state.bookmark.assign(bookmark);
+    }
     note_update();
   }
 
   void erase(std::string_view name) {
-    std::lock_guard lock(mutex);
-    check_open();
-    Slot* slot = live.find(name);
-    if (slot == nullptr) return;  // absent, or its removal is already pending
-    Change& change = change_of(*slot);
-    change.removed = true;
-    changes.removed.emplace(name, slot->change);
-    live.erase(name);
+    const std::uint64_t hash = LiveStates::hash(name);
+    Shard& shard = shards[shard_of(hash)];
+    {
+      MutexLock lock(shard.mutex);
+      if (shard.closed) throw_closed("remove()");
+      Slot* slot = shard.live.find(name, hash);
+      if (slot == nullptr) return;  // absent, or its removal is already pending
+      Change& change = change_of(shard, *slot, hash);
+      change.removed = true;
+      shard.changes.removed.emplace(name, slot->change);
+      shard.live.erase(name, hash);
+      shard.size.store(shard.live.size(), std::memory_order_relaxed);
+    }
     note_update();
   }
 
-  // A slot for a name not in `live`; with `mutex` held. An empty name or one
-  // that is not UTF-8: Error{invalid_argument}, and nothing changes.
-  Slot& add_slot(std::string_view name) {
+  // A slot for a name not in the shard. An empty name or one that is not
+  // UTF-8: Error{invalid_argument}, and nothing changes.
+  Slot& add_slot(Shard& shard, std::string_view name, std::uint64_t hash) REQUIRES(shard.mutex) {
     detail::check_name("Checkpoint", name);
-    Slot& slot = live.insert(name);
-    if (!changes.removed.empty()) {
-      if (auto removed = changes.removed.find(name); removed != changes.removed.end()) {
-        slot.generation = generation;
+    Slot& slot = shard.live.insert(name, hash);
+    shard.size.store(shard.live.size(), std::memory_order_relaxed);
+    if (!shard.changes.removed.empty()) {
+      // Removed earlier in this generation: it takes its entry back.
+      if (auto removed = shard.changes.removed.find(name); removed != shard.changes.removed.end()) {
+        slot.generation = shard.generation;
         slot.change = removed->second;
-        changes.removed.erase(removed);
+        shard.changes.removed.erase(removed);
       }
     }
     return slot;
   }
 
-  // The slot's entry in `changes`, made if it has none yet; with `mutex` held.
-  Change& change_of(Slot& slot) {
-    if (slot.generation != generation) {
-      slot.generation = generation;
-      return changes.add(slot.state.name, slot.change);
+  // The slot's entry in the shard's change set, made if it has none yet.
+  Change& change_of(Shard& shard, Slot& slot, std::uint64_t hash) REQUIRES(shard.mutex) {
+    if (slot.generation == shard.generation) return shard.changes.entries[slot.change];
+    slot.generation = shard.generation;
+    Change& change = shard.changes.add(slot.state.name, slot.change);
+    if (!shard.inflight || !shard.inflight->contains(hash)) {
+      shard.fresh.fetch_add(1, std::memory_order_relaxed);
     }
-    return changes.entries[slot.change];
+    return change;
   }
 
-  void check_open() const {  // with `mutex` held
-    if (closed) {
-      throw Error(ErrorCode::closed, "Checkpoint: persist() or remove() after shutdown()");
-    }
-  }
-
-  void note_update() {  // with `mutex` held
-    if (!due) {
-      due = Clock::now() + options.flush_interval;
+  void note_update() EXCLUDES(control) {
+    if (!armed.load(std::memory_order_acquire) && !armed.exchange(true)) {
+      MutexLock lock(control);
+      if (!due) due = clock->now() + options.flush_interval;
       wake.notify_one();  // the worker may be waiting without a deadline
     }
-    if (++updates >= options.max_updates) wake.notify_one();
+    if (updates.fetch_add(1, std::memory_order_acq_rel) + 1 == options.max_updates) {
+      MutexLock lock(control);  // so the worker cannot miss the wakeup
+      wake.notify_one();
+    }
   }
 
-  // Takes the pending changes and commits them with those of earlier
-  // failed commits. Throws what the store threw (as Error); the changes
-  // are then kept for the next commit.
-  void commit_now() {
-    std::lock_guard commit_lock(commit_mutex);
-    {
-      std::lock_guard lock(mutex);
-      taken.swap(changes);  // O(1): persist() waits for nothing longer
-      ++generation;
-      updates = 0;
-      due.reset();
+  // ---- Commits -------------------------------------------------------------
+
+  // Takes the changes and commits them with those of earlier failed
+  // commits. Nothing to commit: no store call, unless `even_if_idle` (the
+  // constructor's commit, which proves the store writable). Throws what the
+  // store threw, as Error; the changes are then kept for the next commit.
+  void commit_locked(bool even_if_idle) REQUIRES(commit_mutex) EXCLUDES(control) {
+    if (!taken_unbuilt) {
+      {
+        MutexLock lock(control);
+        due.reset();
+        updates.store(0, std::memory_order_release);
+        armed.store(false, std::memory_order_release);
+      }
+      for (std::size_t i = 0; i < kShards; ++i) {
+        Shard& shard = shards[i];
+        MutexLock lock(shard.mutex);
+        shard.changes.swap(taken[i]);  // O(1): persist() waits for nothing longer
+        ++shard.generation;
+        shard.fresh.store(0, std::memory_order_relaxed);
+      }
     }
-    // Everything below, outside `mutex`, is O(changes log changes), except
-    // the store.
-    std::vector<std::size_t> order = sorted_taken();
-    Batch batch = take_batch(order);
-    if (!retry.empty()) batch = merged(std::move(retry), std::move(batch));
+    // Everything below, outside the shard locks, is O(changes log changes),
+    // except the store. Until the batch is whole, `taken` and `retry` stay
+    // as they are: a failure here (out of memory) loses nothing.
+    Batch batch;
+    std::shared_ptr<const BatchNames> names;
+    const auto start = clock->now();
+    try {
+      batch = batch_of_taken();
+      if (!retry.empty()) batch = detail::merged(Batch(retry), std::move(batch));
+      if (!batch.empty()) names = std::make_shared<const BatchNames>(batch);
+    } catch (...) {
+      taken_unbuilt = true;
+      rethrow_as_error(clock->now() - start);
+    }
+    taken_unbuilt = false;
+    for (auto& set : taken) set.clear();
     retry = {};
-    publish_pending(batch.empty() ? nullptr : std::make_shared<PendingNames>(batch));
-    auto start = Clock::now();
+    if (batch.empty() && !even_if_idle) return;  // nothing changed since the last commit
+
+    publish_inflight(names, batch.size());
     try {
       store->commit(Changes{Timestamp::now(), batch.upserted, batch.removed});
     } catch (...) {
       retry = std::move(batch);
-      taken.clear();
-      rethrow_as_error(Clock::now() - start);
+      rethrow_as_error(clock->now() - start);
     }
-    auto took = Clock::now() - start;
-    give_back(order, batch);
-    taken.clear();
-    // Declared before the lock, so destroyed after its release: it may hold
-    // a million names.
-    std::shared_ptr<const PendingNames> committed;
-    std::lock_guard lock(mutex);
-    committed.swap(unacked_view);
+    const auto took = clock->now() - start;
+    publish_inflight(nullptr, 0);
+    MutexLock lock(control);
     stats.commits++;
     stats.last_commit_duration = took;
     stats.last_error.clear();
   }
 
+  // The changes in `taken`, as a sorted batch (copied: the entries keep
+  // their strings' buffers for the next generation).
+  Batch batch_of_taken() REQUIRES(commit_mutex) {
+    std::vector<const Change*> order;
+    std::size_t total = 0;
+    for (const auto& set : taken) total += set.size;
+    order.reserve(total);
+    for (const auto& set : taken) {
+      for (std::size_t i = 0; i < set.size; ++i) order.push_back(&set.entries[i]);
+    }
+    std::sort(order.begin(), order.end(),
+              [](const Change* a, const Change* b) { return a->state.name < b->state.name; });
+    Batch out;
+    for (const Change* change : order) {
+      if (change->removed) {
+        out.removed.push_back(change->state.name);
+      } else {
+        out.upserted.push_back(change->state);
+      }
+    }
+    return out;
+  }
+
+  // Makes `names` the batch every shard counts pending names against.
+  void publish_inflight(const std::shared_ptr<const BatchNames>& names, std::size_t size) {
+    inflight_size.store(size, std::memory_order_relaxed);
+    for (Shard& shard : shards) {
+      MutexLock lock(shard.mutex);
+      shard.inflight = names;
+      std::size_t fresh = 0;
+      for (std::size_t i = 0; i < shard.changes.size; ++i) {
+        if (!names || !names->contains(LiveStates::hash(shard.changes.entries[i].state.name))) {
+          ++fresh;
+        }
+      }
+      shard.fresh.store(fresh, std::memory_order_relaxed);
+    }
+  }
+
   // Records the failure of the exception being handled and throws it as
   // Error: what the store threw, or an Error{io} that quotes it.
-  [[noreturn]] void rethrow_as_error(Clock::duration took) {
+  [[noreturn]] void rethrow_as_error(Clock::duration took) EXCLUDES(control) {
     try {
       throw;
     } catch (const Error& e) {
@@ -352,167 +377,198 @@ struct Checkpoint::Impl {
     }
   }
 
-  // The entries of `taken`, by name.
-  std::vector<std::size_t> sorted_taken() const {
-    std::vector<std::size_t> order(taken.size);
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
-      return taken.entries[a].state.name < taken.entries[b].state.name;
-    });
-    return order;
-  }
-
-  // Moves the changes out of `taken`, in name order. give_back() returns
-  // the strings to the spare entries afterwards (whichever they were), so
-  // that a steady stream of updates allocates nothing.
-  Batch take_batch(const std::vector<std::size_t>& order) {
-    Batch out;
-    for (std::size_t i : order) {
-      Change& change = taken.entries[i];
-      if (change.removed) {
-        out.removed.push_back(std::move(change.state.name));
-      } else {
-        out.upserted.push_back(std::move(change.state));
-      }
-    }
-    return out;
-  }
-
-  void give_back(const std::vector<std::size_t>& order, Batch& batch) {
-    auto upserted = batch.upserted.begin();
-    auto removed = batch.removed.begin();
-    for (std::size_t i : order) {
-      Change& change = taken.entries[i];
-      if (change.removed) {
-        if (removed == batch.removed.end()) return;
-        change.state.name = std::move(*removed++);
-      } else {
-        if (upserted == batch.upserted.end()) return;
-        change.state = std::move(*upserted++);
-      }
-    }
-  }
-
-  // Makes `names` what stats().pending sees. The list it replaces is
-  // destroyed outside `mutex`: freeing a million names takes a while.
-  void publish_pending(std::shared_ptr<const PendingNames> names) {
-    {
-      std::lock_guard lock(mutex);
-      unacked_view.swap(names);
-    }
-    names.reset();
-  }
-
-  void record_failure(const std::string& what, Clock::duration took) {
-    std::lock_guard lock(mutex);
+  void record_failure(const std::string& what, Clock::duration took) EXCLUDES(control) {
+    MutexLock lock(control);
     stats.failed_commits++;
-    stats.last_commit_duration = took;
+    stats.last_commit_duration = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
     stats.last_error = what;
     // Retry at the next interval, even if nothing else changes. A failed
     // flush() runs on a caller's thread, so the worker must hear of it.
+    armed.store(true, std::memory_order_release);
     if (!due) {
-      due = Clock::now() + options.flush_interval;
+      due = clock->now() + options.flush_interval;
       wake.notify_one();
     }
   }
 
-  bool commit_due() const {
-    return updates >= options.max_updates || (due && Clock::now() >= *due);
+  bool commit_due() const REQUIRES(control) {
+    return updates.load(std::memory_order_acquire) >= options.max_updates ||
+           (due && clock->now() >= *due);
   }
 
-  void run() {
-    std::unique_lock lock(mutex);
+  void run() EXCLUDES(control, commit_mutex) {
+    control.lock();
     for (;;) {
-      if (stopping) return;
+      if (stopping) break;
       if (!commit_due()) {
         if (due) {
-          wake.wait_until(lock, *due);
+          wake.wait_until(control, *clock, *due);
         } else {
-          wake.wait(lock);
+          wake.wait(control);
         }
         continue;
       }
-      lock.unlock();
+      control.unlock();
       try {
-        commit_now();
+        MutexLock commit_lock(commit_mutex);
+        commit_locked(/*even_if_idle=*/false);
       } catch (const Error& e) {
         report(options, e);
+      } catch (...) {  // commit_locked() throws only Error; this keeps the thread alive
+        report(options, Error(ErrorCode::io, label + ": commit failed"));
       }
-      lock.lock();
+      control.lock();
     }
+    control.unlock();
   }
 
-  // The final commit, once; later calls wait for the first to finish.
+  // ---- flush(), shutdown() -------------------------------------------------
+
+  void flush() EXCLUDES(commit_mutex) {
+    MutexLock commit_lock(commit_mutex);
+    // Checked under commit_mutex: a flush() that races shutdown() either
+    // commits before the final commit or is refused, never after it.
+    if (closed.load(std::memory_order_acquire)) throw_closed("flush()");
+    commit_locked(/*even_if_idle=*/false);
+  }
+
+  // Refuses changes from now on and tells the worker to exit.
+  void stop() EXCLUDES(control) {
+    closed.store(true, std::memory_order_release);
+    for (Shard& shard : shards) {
+      MutexLock lock(shard.mutex);
+      shard.closed = true;
+    }
+    MutexLock lock(control);
+    stopping = true;
+    wake.notify_all();
+  }
+
+  // The final commit, once, whichever thread comes first.
+  void final_commit() EXCLUDES(commit_mutex) {
+    MutexLock commit_lock(commit_mutex);
+    if (final_done) return;
+    final_done = true;
+    commit_locked(/*even_if_idle=*/false);
+  }
+
   void shutdown() {
+    if (on_worker()) {
+      // From on_error: the worker cannot wait for itself, nor for a thread
+      // that waits for it. It stops, commits, and exits once the callback
+      // returns.
+      stop();
+      final_commit();
+      return;
+    }
     std::lock_guard shutdown_lock(shutdown_mutex);
     if (shut_down) return;
     shut_down = true;
-    {
-      std::lock_guard lock(mutex);
-      closed = true;
-      stopping = true;
-    }
-    wake.notify_all();
-    // From on_error the worker cannot join itself; ~Impl joins it then.
-    if (worker.get_id() != std::this_thread::get_id()) worker.join();
-    commit_now();
+    stop();
+    if (worker.joinable()) worker.join();
+    final_commit();
   }
 
-  std::size_t pending() const {  // with `mutex` held
-    if (!unacked_view) return changes.size;
-    std::size_t out = unacked_view->size();
-    for (std::size_t i = 0; i < changes.size; ++i) {
-      out += unacked_view->contains(changes.entries[i].state.name) ? 0 : 1;
+  // ---- What callers see ----------------------------------------------------
+
+  // Every live state, sorted. Each shard is copied a step at a time.
+  StateMap sorted_states() const {
+    std::size_t total = 0;
+    for (const Shard& shard : shards) total += shard.size.load(std::memory_order_relaxed);
+    std::vector<EventLogState> copy;
+    copy.reserve(total + total / 8 + kCopyStep);  // room for names added meanwhile
+    for (const Shard& shard : shards) {
+      for (std::size_t index = 0;;) {
+        MutexLock lock(shard.mutex);
+        const std::size_t end = std::min(index + kCopyStep, shard.live.slot_count());
+        for (; index < end; ++index) {
+          const Slot& slot = shard.live.slot(index);
+          if (slot.live) copy.push_back(slot.state);
+        }
+        if (index >= shard.live.slot_count()) break;
+      }
+    }
+    std::vector<EventLogState*> order(copy.size());
+    for (std::size_t i = 0; i < copy.size(); ++i) order[i] = &copy[i];
+    std::sort(order.begin(), order.end(),
+              [](const EventLogState* a, const EventLogState* b) { return a->name < b->name; });
+    StateMap out;
+    for (EventLogState* state : order) {
+      // A name removed and added again during the walk may come twice: the
+      // first stays (each value was live at some moment of the call).
+      std::string key = state->name;
+      out.emplace_hint(out.end(), std::move(key), std::move(*state));
     }
     return out;
   }
 
-  // Every live state, sorted. Only the copy is made under `mutex`.
-  StateMap sorted_states() const {
-    std::vector<EventLogState> copy;
+  std::optional<EventLogState> find(std::string_view name) const {
+    const std::uint64_t hash = LiveStates::hash(name);
+    const Shard& shard = shards[shard_of(hash)];
+    MutexLock lock(shard.mutex);
+    const Slot* slot = shard.live.find(name, hash);
+    if (slot == nullptr) return std::nullopt;
+    return slot->state;
+  }
+
+  Stats current_stats() const EXCLUDES(control) {
+    Stats out;
     {
-      std::lock_guard lock(mutex);
-      copy.reserve(live.size());
-      live.for_each([&](const Slot& slot) { copy.push_back(slot.state); });
+      MutexLock lock(control);
+      out = stats;
     }
-    std::sort(copy.begin(), copy.end(),
-              [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; });
-    StateMap out;
-    for (auto& state : copy) {
-      std::string name = state.name;
-      out.emplace_hint(out.end(), std::move(name), std::move(state));
+    out.states = 0;
+    out.pending = inflight_size.load(std::memory_order_relaxed);
+    for (const Shard& shard : shards) {
+      out.states += shard.size.load(std::memory_order_relaxed);
+      out.pending += shard.fresh.load(std::memory_order_relaxed);
     }
     return out;
   }
 };
 
 Checkpoint::Checkpoint(std::string_view uri, Options options)
-    : impl_(std::make_unique<Impl>(
-          Store::open(uri, {OpenMode::write, options.create_if_missing}),
-          "Checkpoint on " + std::string(uri), std::move(options))) {}
+    : impl_(std::make_shared<Impl>(Store::open(uri, {OpenMode::write, options.create_if_missing}),
+                                   "Checkpoint on " + std::string(uri), std::move(options))) {
+  Impl::start(impl_);
+}
 
 Checkpoint::Checkpoint(std::unique_ptr<Store> store, Options options)
-    : impl_(std::make_unique<Impl>(std::move(store), "Checkpoint", std::move(options))) {}
+    : impl_(std::make_shared<Impl>(std::move(store), "Checkpoint", std::move(options))) {
+  Impl::start(impl_);
+}
 
 Checkpoint::Checkpoint(std::unique_ptr<StateStore> store, Options options)
-    : Checkpoint(store ? detail::from_legacy(std::move(store), OpenMode::write, "Checkpoint's store")
-                       : nullptr,
+    : Checkpoint(store
+                     ? detail::from_legacy(std::move(store), OpenMode::write, "Checkpoint's store")
+                     : nullptr,
                  std::move(options)) {}
 
 Checkpoint::~Checkpoint() {
+  if (impl_->on_worker()) {
+    // Destroyed from its own on_error callback: commit what is pending, and
+    // let the worker, which holds the rest of the state, end on its own
+    // once the callback returns.
+    try {
+      impl_->shutdown();
+    } catch (...) {
+    }
+    impl_->worker.detach();
+    return;
+  }
   try {
     impl_->shutdown();
   } catch (const Error& e) {
     report(impl_->options, e);
   } catch (...) {
-    // A destructor must not throw; commit_now() turns store failures into Error.
+    // A destructor must not throw; the commit path turns failures into Error.
   }
 }
 
 void Checkpoint::persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
                          std::string_view bookmark) {
-  // The name is checked by upsert() only when it is new: a name found among
-  // the live states was checked when it was added.
+  // The name is checked only when it is new: a name found among the live
+  // states was checked when it was added.
   if (!detail::is_valid_utf8(bookmark)) detail::check_state("Checkpoint", name, bookmark);
   impl_->upsert(name, record_number, timestamp, bookmark);
 }
@@ -529,28 +585,13 @@ void Checkpoint::remove(std::string_view name) {
 StateMap Checkpoint::states() const { return impl_->sorted_states(); }
 
 std::optional<EventLogState> Checkpoint::state(std::string_view name) const {
-  std::lock_guard lock(impl_->mutex);
-  const Slot* slot = impl_->live.find(name);
-  if (slot == nullptr) return std::nullopt;
-  return slot->state;
+  return impl_->find(name);
 }
 
-void Checkpoint::flush() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->closed) throw Error(ErrorCode::closed, "Checkpoint: flush() after shutdown()");
-  }
-  impl_->commit_now();
-}
+void Checkpoint::flush() { impl_->flush(); }
 
 void Checkpoint::shutdown() { impl_->shutdown(); }
 
-Stats Checkpoint::stats() const {
-  std::lock_guard lock(impl_->mutex);
-  Stats out = impl_->stats;
-  out.states = impl_->live.size();
-  out.pending = impl_->pending();
-  return out;
-}
+Stats Checkpoint::stats() const { return impl_->current_stats(); }
 
 }  // namespace checkpoint

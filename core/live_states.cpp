@@ -9,8 +9,8 @@
 
 namespace checkpoint::detail {
 
-std::uint32_t LiveStates::hash_of(std::string_view name) {
-  return static_cast<std::uint32_t>(std::hash<std::string_view>{}(name));
+std::uint64_t LiveStates::hash(std::string_view name) {
+  return std::hash<std::string_view>{}(name);
 }
 
 std::size_t LiveStates::probe(std::string_view name, std::uint32_t hash) const {
@@ -22,17 +22,29 @@ std::size_t LiveStates::probe(std::string_view name, std::uint32_t hash) const {
   }
 }
 
-Slot* LiveStates::find(std::string_view name) {
-  return const_cast<Slot*>(std::as_const(*this).find(name));
+Slot* LiveStates::find(std::string_view name, std::uint64_t hash) {
+  return const_cast<Slot*>(std::as_const(*this).find(name, hash));
 }
 
-const Slot* LiveStates::find(std::string_view name) const {
+const Slot* LiveStates::find(std::string_view name, std::uint64_t hash) const {
   if (size_ == 0) return nullptr;
-  const Bucket& bucket = buckets_[probe(name, hash_of(name))];
+  const Bucket& bucket = buckets_[probe(name, static_cast<std::uint32_t>(hash))];
   return bucket.slot == 0 ? nullptr : &slots_[bucket.slot - 1];
 }
 
-Slot& LiveStates::insert(std::string_view name) {
+Slot& LiveStates::insert(std::string_view name, std::uint64_t hash) {
+  Slot& slot = place(name, static_cast<std::uint32_t>(hash));
+  slot.state.name.assign(name);
+  return slot;
+}
+
+Slot& LiveStates::insert(EventLogState&& state, std::uint64_t hash) {
+  Slot& slot = place(state.name, static_cast<std::uint32_t>(hash));
+  slot.state = std::move(state);
+  return slot;
+}
+
+Slot& LiveStates::place(std::string_view name, std::uint32_t hash) {
   if (2 * (size_ + 1) > buckets_.size()) grow(std::max<std::size_t>(16, 2 * buckets_.size()));
   std::uint32_t index;
   if (!free_.empty()) {
@@ -45,17 +57,18 @@ Slot& LiveStates::insert(std::string_view name) {
     index = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
   }
-  Slot& slot = slots_[index];
-  slot.state.name.assign(name);
-  const std::uint32_t hash = hash_of(name);
+  // The bucket is found before the name is stored: probe() compares the
+  // names of the slots the buckets point to, and this one points nowhere yet.
   buckets_[probe(name, hash)] = Bucket{index + 1, hash};
+  Slot& slot = slots_[index];
+  slot.live = true;
   ++size_;
   return slot;
 }
 
-bool LiveStates::erase(std::string_view name) {
+bool LiveStates::erase(std::string_view name, std::uint64_t hash) {
   if (size_ == 0) return false;
-  std::size_t hole = probe(name, hash_of(name));
+  std::size_t hole = probe(name, static_cast<std::uint32_t>(hash));
   if (buckets_[hole].slot == 0) return false;
   const std::uint32_t index = buckets_[hole].slot - 1;
   // Keep the strings' buffers for the next insert; reset the values.
@@ -65,6 +78,7 @@ bool LiveStates::erase(std::string_view name) {
   slot.state.bookmark.clear();
   slot.generation = 0;
   slot.change = 0;
+  slot.live = false;
   free_.push_back(index);
   --size_;
   // Backward-shift deletion: move later buckets of the probe run into the

@@ -30,33 +30,42 @@ namespace checkpoint::detail {
 struct Slot {
   EventLogState state;           // state.name is the key
   std::uint64_t generation = 0;  // the change set generation `change` belongs to
-  std::size_t change = 0;        // index of the pending change in that set
+  std::uint32_t change = 0;      // index of the pending change in that set
+  bool live = false;             // holds a state (false: free, kept for its buffers)
 };
 
 class LiveStates {
  public:
+  // The hash every function takes: computed once by a caller that needs it
+  // for something else too (the front end picks a shard with it).
+  static std::uint64_t hash(std::string_view name);
+
   // The slot of `name`, or nullptr. Slots never move: the pointer is valid
   // until the name is erased.
-  Slot* find(std::string_view name);
-  const Slot* find(std::string_view name) const;
+  Slot* find(std::string_view name, std::uint64_t hash);
+  const Slot* find(std::string_view name, std::uint64_t hash) const;
+  Slot* find(std::string_view name) { return find(name, hash(name)); }
+  const Slot* find(std::string_view name) const { return find(name, hash(name)); }
 
   // A slot for `name`, which must be absent; its state holds the name and
   // default values otherwise.
-  Slot& insert(std::string_view name);
+  Slot& insert(std::string_view name, std::uint64_t hash);
+  Slot& insert(std::string_view name) { return insert(name, hash(name)); }
+  // A slot holding `state`, whose name must be absent; the state is moved.
+  Slot& insert(EventLogState&& state, std::uint64_t hash);
 
   // Removes `name`'s slot; false if there was none.
-  bool erase(std::string_view name);
+  bool erase(std::string_view name, std::uint64_t hash);
+  bool erase(std::string_view name) { return erase(name, hash(name)); }
 
   std::size_t size() const { return size_; }
   void reserve(std::size_t states);
 
-  // Calls visit(const Slot&) for every slot, in no particular order.
-  template <typename Visit>
-  void for_each(Visit visit) const {
-    for (const Bucket& bucket : buckets_) {
-      if (bucket.slot != 0) visit(slots_[bucket.slot - 1]);
-    }
-  }
+  // Slots by index, live or free: slots never move and their number only
+  // grows, so a walk in steps (the front end copies a few hundred at a time
+  // under its lock) sees every slot that stayed live throughout.
+  std::size_t slot_count() const { return slots_.size(); }
+  const Slot& slot(std::size_t index) const { return slots_[index]; }
 
  private:
   struct Bucket {
@@ -64,10 +73,11 @@ class LiveStates {
     std::uint32_t hash = 0;  // the low 32 bits of the name's hash
   };
 
-  static std::uint32_t hash_of(std::string_view name);
   // The bucket holding `name`, or the empty bucket where it would go.
   std::size_t probe(std::string_view name, std::uint32_t hash) const;
   void grow(std::size_t buckets);
+  // A free slot (reused with its buffers) or a new one, placed in a bucket.
+  Slot& place(std::string_view name, std::uint32_t hash);
 
   std::vector<Bucket> buckets_;      // a power of two in size, at most half full
   ChunkedVector<Slot> slots_;        // never moved: adding a name is O(1) at worst

@@ -41,7 +41,7 @@ struct Recorded {
   Clock::time_point started;
 };
 
-enum class Failure { error, std_exception, other };
+enum class Failure { error, std_exception, bad_alloc, other };
 
 // Shared by the test and the store it hands to Checkpoint.
 struct Journal {
@@ -116,6 +116,8 @@ class TestStore final : public Store {
           throw Error(ErrorCode::io, "test store: disk full");
         case Failure::std_exception:
           throw std::runtime_error("test store: out of luck");
+        case Failure::bad_alloc:
+          throw std::bad_alloc();
         case Failure::other:
           throw 42;
       }
@@ -323,7 +325,7 @@ TEST_F(CheckpointTest, CommitsAfterMaxUpdatesWithoutFlush) {
   EXPECT_THAT(third.upserted, ElementsAre("a"));
   EXPECT_EQ(third.states.at("a").record_number, 4u);
   cp.shutdown();
-  EXPECT_EQ(journal_->commit_count(), 4u);  // and the final one
+  EXPECT_EQ(journal_->commit_count(), 3u);  // nothing left for a final one
 }
 
 TEST_F(CheckpointTest, ZeroMaxUpdatesCommitsEveryUpdate) {
@@ -346,34 +348,38 @@ TEST_F(CheckpointTest, NothingIsCommittedBelowMaxUpdatesBeforeTheInterval) {
   EXPECT_EQ(journal_->commit(1).upserted.size(), 99u);
 }
 
-// Takes about a second. The worker is idle, waiting with no deadline, when
-// the first change arrives: that change must still be committed on time.
+// The worker is idle, waiting with no deadline, when the first change
+// arrives: that change must still be committed on time. The clock is moved
+// by hand: nothing here waits for real time to pass.
 TEST_F(CheckpointTest, IntervalCommitsAFirstChangeWhileTheWorkerIsIdle) {
+  auto clock = std::make_shared<ManualClock>();
   Options options;
   options.max_updates = 1000;
   options.flush_interval = 1ms;  // clamped to 1 s
+  options.clock = clock;
   Checkpoint cp(store(), options);
   ASSERT_EQ(journal_->commit_count(), 1u);
-  // Lets the worker reach its wait. The result must be the same whether it
-  // has or not; the pause only makes the idle case the one tested.
-  std::this_thread::sleep_for(100ms);
-  Clock::time_point before = Clock::now();
   cp.persist_state(state("a", 1));
+  // The worker heard of the change and waits for its deadline.
+  ASSERT_TRUE(clock->await_waits(1, kPatience));
+  clock->advance(999ms);
+  ASSERT_TRUE(clock->await_waits(2, kPatience));  // it saw the time, and waits on
+  EXPECT_EQ(journal_->commit_count(), 1u) << "committed before the interval";
+  clock->advance(1ms);
   ASSERT_TRUE(journal_->wait([&] { return journal_->commits.size() >= 2; }))
       << "a change below max_updates was never committed by the interval";
-  Recorded second = journal_->commit(1);
-  EXPECT_THAT(second.upserted, ElementsAre("a"));
-  EXPECT_GE(second.started - before, 1s);
+  EXPECT_THAT(journal_->commit(1).upserted, ElementsAre("a"));
 }
 
-// Takes about a second: the interval cannot be shorter.
 TEST_F(CheckpointTest, IntervalCommitsBelowMaxUpdatesAndRetriesFailedCommits) {
+  auto clock = std::make_shared<ManualClock>();
   ErrorLog errors;
   const Checkpoint* self = nullptr;
   Options options;
   options.max_updates = 3;
   options.flush_interval = 1ms;  // clamped to 1 s
   options.on_error = errors.callback(&self);
+  options.clock = clock;
   Checkpoint cp(store(), options);
   self = &cp;
 
@@ -386,7 +392,6 @@ TEST_F(CheckpointTest, IntervalCommitsBelowMaxUpdatesAndRetriesFailedCommits) {
   ASSERT_TRUE(journal_->wait([&] { return journal_->inside == 1; }));
 
   // One update below max_updates: only the interval can commit it.
-  Clock::time_point before_a2 = Clock::now();
   cp.persist_state(state("a", 2));
   journal_->set_hold(false);
 
@@ -402,19 +407,22 @@ TEST_F(CheckpointTest, IntervalCommitsBelowMaxUpdatesAndRetriesFailedCommits) {
     EXPECT_EQ(seen.pending, 3u);  // a, b, c: "a" counts once
   }
 
-  // No flush(): the worker commits at the interval, failed changes included.
+  // No flush(): the worker commits at the interval, failed changes included,
+  // and not before.
+  ASSERT_TRUE(clock->await_waits(1, kPatience));
+  EXPECT_EQ(journal_->commit_count(), 1u);
+  clock->advance(1s);
   ASSERT_TRUE(journal_->wait([&] { return journal_->commits.size() >= 2; }));
   Recorded retry = journal_->commit(1);
   EXPECT_THAT(retry.upserted, ElementsAre("a", "b", "c"));
   EXPECT_EQ(retry.states.at("a").record_number, 2u);
-  EXPECT_GE(retry.started - before_a2, 1s);
   EXPECT_EQ(errors.count(), 1u);
 
   // The store has returned, but the stats may still be catching up: flush()
-  // waits for the commit under way, then adds one.
+  // waits for the commit under way, then has nothing to commit.
   cp.flush();
   Stats stats = cp.stats();
-  EXPECT_EQ(stats.commits, 3u);
+  EXPECT_EQ(stats.commits, 2u);
   EXPECT_EQ(stats.failed_commits, 1u);
   EXPECT_EQ(stats.last_error, "");
   EXPECT_EQ(stats.pending, 0u);
@@ -441,10 +449,8 @@ TEST_F(CheckpointTest, CommitListsExactlyWhatChangedSinceTheLastCommit) {
   EXPECT_THAT(journal_->commit(2).upserted, ElementsAre("a"));
   EXPECT_THAT(journal_->commit(2).removed, IsEmpty());
 
-  cp.flush();  // nothing changed
-  EXPECT_THAT(journal_->commit(3).upserted, IsEmpty());
-  EXPECT_THAT(journal_->commit(3).removed, IsEmpty());
-  EXPECT_EQ(journal_->commit(3).states, journal_->commit(2).states);
+  cp.flush();  // nothing changed: no commit
+  EXPECT_EQ(journal_->commit_count(), 3u);
 
   // The last word counts: persisted then removed, removed then persisted.
   cp.persist_state(state("x", 3));
@@ -452,7 +458,7 @@ TEST_F(CheckpointTest, CommitListsExactlyWhatChangedSinceTheLastCommit) {
   cp.remove("z");
   cp.persist_state(state("z", 5));
   cp.flush();
-  Recorded last = journal_->commit(4);
+  Recorded last = journal_->commit(3);
   EXPECT_THAT(last.upserted, ElementsAre("z"));
   EXPECT_THAT(last.removed, ElementsAre("x"));
   EXPECT_EQ(last.states, map_of({state("a", 2), state("z", 5)}));
@@ -712,7 +718,7 @@ TEST_F(CheckpointTest, BackgroundFailureIsReportedAndKept) {
 
 TEST_F(CheckpointTest, StoreExceptionsOfOtherTypesBecomeIoErrors) {
   Checkpoint cp(store(), quiet());
-  for (Failure failure : {Failure::std_exception, Failure::other}) {
+  for (Failure failure : {Failure::std_exception, Failure::bad_alloc, Failure::other}) {
     journal_->with_lock([&] {
       journal_->fail_next = 1;
       journal_->failure = failure;
@@ -829,6 +835,202 @@ TEST_F(CheckpointTest, SecondShutdownWaitsForTheFirst) {
   journal_->set_hold(false);
   EXPECT_EQ(second.get(), 2u);
   first.join();
+}
+
+}  // namespace
+}  // namespace checkpoint
+
+namespace checkpoint {
+namespace {
+
+// --- nothing to commit ------------------------------------------------------
+
+// With nothing changed since the last successful commit, neither an interval,
+// nor flush(), nor shutdown() calls the store: the update time it holds stays
+// that of the last real commit.
+TEST_F(CheckpointTest, IdleIntervalsFlushAndShutdownCommitNothing) {
+  auto clock = std::make_shared<ManualClock>();
+  Options options = quiet();
+  options.flush_interval = 1s;
+  options.clock = clock;
+  Checkpoint cp(store(), options);
+  cp.persist_state(state("a", 1));
+  cp.flush();
+  ASSERT_EQ(journal_->commit_count(), 2u);
+  const Timestamp last = journal_->commit(1).update_time;
+  for (int i = 0; i < 5; ++i) clock->advance(1h);
+  cp.flush();
+  cp.shutdown();
+  EXPECT_EQ(journal_->commit_count(), 2u) << "a commit of nothing";
+  EXPECT_EQ(journal_->with_lock([&] { return journal_->stored.update_time; }), last);
+  EXPECT_EQ(cp.stats().commits, 2u);
+}
+
+// --- re-entrant and racing calls --------------------------------------------
+
+// Options whose on_error (set by each test) runs on the worker thread when
+// the first commit after construction fails: every update is committed at
+// once (max_updates 1), and fail_next_commit() makes the next one fail.
+struct FailingInBackground {
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  Options options;
+  Journal& journal;
+  explicit FailingInBackground(Journal& j) : journal(j) {
+    options.max_updates = 1;
+    options.flush_interval = kNever;
+    options.clock = clock;
+  }
+  void fail_next_commit() {
+    journal.with_lock([&] { journal.fail_next = 1; });
+  }
+};
+
+TEST_F(CheckpointTest, OnErrorMayCallShutdownWhileAnotherThreadShutsDown) {
+  FailingInBackground setup(*journal_);
+  Checkpoint* self = nullptr;
+  std::promise<void> in_handler;
+  setup.options.on_error = [&](const Error&) {
+    in_handler.set_value();
+    // Until the other thread is inside shutdown(), which refuses changes
+    // from its start and then waits for this thread.
+    for (;;) {
+      try {
+        self->persist_state(state("probe", 1));
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::closed) break;
+        throw;
+      }
+      std::this_thread::yield();
+    }
+    self->shutdown();
+  };
+  auto cp = std::make_unique<Checkpoint>(store(), setup.options);
+  self = cp.get();
+  setup.fail_next_commit();
+  cp->persist_state(state("a", 1));  // fails in the background
+  in_handler.get_future().wait();
+  auto other = std::async(std::launch::async, [&] {
+    cp->persist_state(state("b", 2));
+    cp->shutdown();
+  });
+  ASSERT_EQ(other.wait_for(kPatience), std::future_status::ready) << "deadlock";
+  other.get();
+  // The final commit (made by whichever came first) holds everything.
+  auto stored = journal_->with_lock([&] { return journal_->stored.states; });
+  std::set<std::string> names;
+  for (const auto& s : stored) names.insert(s.name);
+  EXPECT_TRUE(names.contains("a") && names.contains("b")) << stored.size();
+  cp.reset();
+}
+
+TEST_F(CheckpointTest, OnErrorMayDestroyTheCheckpoint) {
+  FailingInBackground setup(*journal_);
+  std::unique_ptr<Checkpoint> cp;
+  std::promise<void> destroyed;
+  setup.options.on_error = [&](const Error&) {
+    cp.reset();  // the destructor runs on the worker thread
+    destroyed.set_value();
+  };
+  cp = std::make_unique<Checkpoint>(store(), setup.options);
+  setup.fail_next_commit();
+  cp->persist_state(state("a", 1));
+  ASSERT_EQ(destroyed.get_future().wait_for(kPatience), std::future_status::ready);
+  // Its final commit wrote what the failed one had.
+  ASSERT_TRUE(journal_->wait([&] { return journal_->stored.states.size() == 1u; }));
+  EXPECT_EQ(journal_->with_lock([&] { return journal_->stored.states[0]; }), state("a", 1));
+}
+
+TEST_F(CheckpointTest, OnErrorMayPersistRemoveAndFlush) {
+  FailingInBackground setup(*journal_);
+  Checkpoint* self = nullptr;
+  std::promise<void> handled;
+  setup.options.on_error = [&](const Error&) {
+    self->persist_state(state("from-handler", 7));
+    self->remove("a");
+    self->flush();  // the store works again
+    handled.set_value();
+  };
+  Checkpoint cp(store(), setup.options);
+  self = &cp;
+  setup.fail_next_commit();
+  cp.persist_state(state("a", 1));
+  ASSERT_EQ(handled.get_future().wait_for(kPatience), std::future_status::ready);
+  EXPECT_EQ(journal_->with_lock([&] { return journal_->stored.states; }),
+            (std::vector{state("from-handler", 7)}));
+  cp.shutdown();
+}
+
+// flush() racing shutdown(): it commits before shutdown() returns, or it is
+// refused; it never commits after.
+TEST_F(CheckpointTest, FlushRacingShutdownNeverCommitsAfterIt) {
+  // The flush gets in first and is held inside the store.
+  {
+    Checkpoint cp(store(), quiet());
+    cp.persist_state(state("a", 1));
+    journal_->set_hold(true);
+    auto flushing = std::async(std::launch::async, [&] { cp.flush(); });
+    ASSERT_TRUE(journal_->wait([&] { return journal_->inside == 1; }));
+    cp.persist_state(state("b", 2));
+    auto shutting = std::async(std::launch::async, [&] { cp.shutdown(); });
+    EXPECT_EQ(shutting.wait_for(50ms), std::future_status::timeout)
+        << "shutdown() returned while a flush was still committing";
+    journal_->set_hold(false);
+    flushing.get();
+    shutting.get();
+    const std::size_t at_return = journal_->commit_count();
+    EXPECT_EQ(at_return, 3u);  // construction, the flush, the final commit (b)
+    EXPECT_THROW(cp.flush(), Error);
+    EXPECT_EQ(journal_->commit_count(), at_return);
+  }
+  // The shutdown gets in first: a flush that comes while its final commit
+  // is held is refused once it is over.
+  journal_ = std::make_shared<Journal>();
+  {
+    Checkpoint cp(store(), quiet());
+    cp.persist_state(state("a", 1));
+    journal_->set_hold(true);
+    auto shutting = std::async(std::launch::async, [&] { cp.shutdown(); });
+    ASSERT_TRUE(journal_->wait([&] { return journal_->inside == 1; }));
+    auto flushing = std::async(std::launch::async, [&] {
+      try {
+        cp.flush();
+        return false;
+      } catch (const Error& e) {
+        return e.code() == ErrorCode::closed;
+      }
+    });
+    journal_->set_hold(false);
+    shutting.get();
+    EXPECT_TRUE(flushing.get()) << "a flush after shutdown() began was not refused";
+    EXPECT_EQ(journal_->commit_count(), 2u);
+  }
+}
+
+// persist() racing shutdown(): each change is in the final commit, or its
+// persist() threw Error{closed}.
+TEST_F(CheckpointTest, PersistRacingShutdownIsCommittedOrRefused) {
+  Checkpoint cp(store(), quiet());
+  std::atomic<bool> stop{false};
+  std::vector<std::string> accepted;
+  auto writer = std::async(std::launch::async, [&] {
+    for (int i = 0; !stop; ++i) {
+      std::string name = "n" + std::to_string(i);
+      try {
+        cp.persist_state(state(name, 1));
+        accepted.push_back(name);
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::closed);
+        return;
+      }
+    }
+  });
+  cp.shutdown();
+  stop = true;
+  writer.get();
+  auto stored = journal_->with_lock([&] { return journal_->stored.states; });
+  std::set<std::string> names;
+  for (const auto& s : stored) names.insert(s.name);
+  for (const auto& name : accepted) EXPECT_TRUE(names.contains(name)) << name << " was lost";
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/clock.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
 #include "checkpoint/state.hpp"
@@ -32,13 +33,19 @@ struct Options {
   bool create_if_missing = true;
   // Called on the worker thread when a background commit fails (flush() and
   // shutdown() throw instead). The failed changes are kept and retried at
-  // the next interval. What the callback throws is ignored.
+  // the next interval. What the callback throws is ignored. It may call any
+  // method of the Checkpoint, shutdown() and the destructor included (see
+  // shutdown()).
   std::function<void(const Error&)> on_error;
+  // The clock of flush_interval; null: the steady clock. Tests give a
+  // ManualClock (checkpoint/clock.hpp) and move time on by hand.
+  std::shared_ptr<Clock> clock;
 };
 
+// What stats() reports; reading it takes O(1) and never waits for a commit.
 struct Stats {
-  std::uint64_t commits = 0, failed_commits = 0;
-  std::size_t states = 0, pending = 0;  // pending: changed names not yet committed
+  std::uint64_t commits = 0, failed_commits = 0;  // store commits (a commit of nothing is none)
+  std::size_t states = 0, pending = 0;            // pending: changed names not yet committed
   std::chrono::nanoseconds last_commit_duration{0};
   std::string last_error;  // empty when the last commit succeeded
 };
@@ -53,13 +60,18 @@ class Checkpoint {
   Checkpoint(std::unique_ptr<Store> store, Options options = {});
   [[deprecated("a StateStore: port it to checkpoint::Store (store.hpp)")]] Checkpoint(
       std::unique_ptr<StateStore> store, Options options = {});
-  ~Checkpoint();  // shutdown(), swallowing its error (reported via on_error)
+  // shutdown(), swallowing its error (reported via on_error). From on_error
+  // itself, the final commit runs and the worker thread ends once the
+  // callback returns.
+  ~Checkpoint();
 
   Checkpoint(const Checkpoint&) = delete;
   Checkpoint& operator=(const Checkpoint&) = delete;
 
-  // Records a position. Never waits for I/O. Empty name, or name or bookmark
-  // not valid UTF-8: Error{invalid_argument}; after shutdown(): Error{closed}.
+  // Records a position. Never waits for I/O, nor for persist() on other
+  // names from other threads (states live in shards of their own). Empty
+  // name, or name or bookmark not valid UTF-8: Error{invalid_argument};
+  // after shutdown() began: Error{closed}.
   void persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
                std::string_view bookmark = {});
   void persist_state(EventLogState state);
@@ -81,7 +93,7 @@ class Checkpoint {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the worker thread
 };
 
 }  // namespace checkpoint
