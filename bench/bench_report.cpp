@@ -323,6 +323,36 @@ void write_report(const Results& r, const std::string& path) {
     out << line;
   }
 
+  out << "\n## The front end with many states (front_end_bench)\n\n"
+         "| what | checkpoint | target |\n|---|---|---|\n";
+  for (const std::string n : {"100000", "1000000"}) {
+    out << "| states() of " << n
+        << " states (Go's States(): " << fmt_time(r.real_ms("go/states/" + n)) << ") | "
+        << fmt_time(r.real_ms("states/" + n)) << " | at most Go's |\n";
+  }
+  out << "| persist() while states() runs on 1M: slowest call that blocked / slowest overall | "
+      << fmt_time(r.counter("persist_while_states/1000000", "max_blocked_ns") / 1e6) << " / "
+      << fmt_time(r.counter("persist_while_states/1000000", "max_ns") / 1e6)
+      << " | < 0.1 ms blocked |\n";
+  for (const std::string backend : {"sqlite", "lmdb", "yaml", "json"}) {
+    const double open = r.real_ms("open/" + backend), load = r.real_ms("load/" + backend);
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2fx", open / load);
+    out << "| constructing a Checkpoint on 1M " << backend << " states / loading them alone | "
+        << fmt_time(open) << " / " << fmt_time(load) << " = " << ratio << " | at most 1.25x |\n";
+    out << "| shutdown() with nothing pending, 1M " << backend << " states | "
+        << fmt_time(r.real_ms("shutdown_idle/" + backend)) << " | O(1) |\n";
+  }
+  out << "| stats() with 1M changes pending | " << fmt_time(r.real_ms("stats/pending:1000000"))
+      << " | O(1) |\n";
+  const double one = r.counter("persist_disjoint/threads:1", "items_per_second");
+  const double two = r.counter("persist_disjoint/threads:2", "items_per_second");
+  char scaling[96];
+  std::snprintf(scaling, sizeof scaling, "%.1f M/s, %.1f M/s = %.2fx", one / 1e6, two / 1e6,
+                two / one);
+  out << "| persist() on names of its own, 1 thread then 2 | " << scaling
+      << " | 2 threads >= 1.5x |\n";
+
   out << "\n## Documents without the file system (emit, parse; wall)\n\n"
          "| what | 100000 states | 1000000 states |\n|---|---|---|\n";
   for (const std::string what : {"emit/yaml", "parse/yaml", "parse/yaml-winlogbeat", "emit/json",

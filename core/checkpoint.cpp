@@ -28,7 +28,7 @@
 //
 // states() copies each shard's states a few hundred at a time, taking the
 // shard's lock for each step, so persist() waits microseconds at most; it
-// sorts and builds the map outside every lock.
+// merges the shards' copies into the map outside every lock.
 #include "checkpoint/checkpoint.hpp"
 
 #include <algorithm>
@@ -471,33 +471,62 @@ struct Checkpoint::Impl {
 
   // ---- What callers see ----------------------------------------------------
 
-  // Every live state, sorted. Each shard is copied a step at a time.
+  // Every live state, sorted. Each shard is copied a step at a time, in
+  // the order of its slots, which is name order for the states loaded from
+  // the store (a scan gives them sorted) and mostly so afterwards: each
+  // copy is sorted if it needs to be, and the copies are merged.
   StateMap sorted_states() const {
-    std::size_t total = 0;
-    for (const Shard& shard : shards) total += shard.size.load(std::memory_order_relaxed);
-    std::vector<EventLogState> copy;
-    copy.reserve(total + total / 8 + kCopyStep);  // room for names added meanwhile
-    for (const Shard& shard : shards) {
+    std::array<std::vector<EventLogState>, kShards> runs;
+    auto by_name = [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; };
+    for (std::size_t i = 0; i < kShards; ++i) {
+      const Shard& shard = shards[i];
+      std::vector<EventLogState>& run = runs[i];
+      const std::size_t size = shard.size.load(std::memory_order_relaxed);
+      run.reserve(size + size / 8 + kCopyStep);  // room for names added meanwhile
       for (std::size_t index = 0;;) {
         MutexLock lock(shard.mutex);
         const std::size_t end = std::min(index + kCopyStep, shard.live.slot_count());
         for (; index < end; ++index) {
           const Slot& slot = shard.live.slot(index);
-          if (slot.live) copy.push_back(slot.state);
+          if (slot.live) run.push_back(slot.state);
         }
         if (index >= shard.live.slot_count()) break;
       }
+      if (!std::is_sorted(run.begin(), run.end(), by_name)) {
+        std::sort(run.begin(), run.end(), by_name);
+      }
     }
-    std::vector<EventLogState*> order(copy.size());
-    for (std::size_t i = 0; i < copy.size(); ++i) order[i] = &copy[i];
-    std::sort(order.begin(), order.end(),
-              [](const EventLogState* a, const EventLogState* b) { return a->name < b->name; });
+    return merged_runs(runs);
+  }
+
+  // The runs (each sorted by name) merged into one map, smallest name first
+  // (a tournament: log2(kShards) comparisons a state).
+  static StateMap merged_runs(std::array<std::vector<EventLogState>, kShards>& runs) {
+    struct Head {
+      std::vector<EventLogState>* run;
+      std::size_t index;
+      const std::string& name() const { return (*run)[index].name; }
+    };
+    auto after = [](const Head& a, const Head& b) { return b.name() < a.name(); };
+    std::vector<Head> heads;
+    for (auto& run : runs) {
+      if (!run.empty()) heads.push_back({&run, 0});
+    }
+    std::make_heap(heads.begin(), heads.end(), after);
     StateMap out;
-    for (EventLogState* state : order) {
+    while (!heads.empty()) {
+      std::pop_heap(heads.begin(), heads.end(), after);
+      Head& head = heads.back();
+      EventLogState& state = (*head.run)[head.index];
       // A name removed and added again during the walk may come twice: the
       // first stays (each value was live at some moment of the call).
-      std::string key = state->name;
-      out.emplace_hint(out.end(), std::move(key), std::move(*state));
+      std::string key = state.name;
+      out.emplace_hint(out.end(), std::move(key), std::move(state));
+      if (++head.index < head.run->size()) {
+        std::push_heap(heads.begin(), heads.end(), after);
+      } else {
+        heads.pop_back();
+      }
     }
     return out;
   }

@@ -30,13 +30,24 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 start=$(date +%s)
 for program in persist_bench persist_latency_bench store_bench format_bench memory_bench \
-    convert_bench; do
+    front_end_bench convert_bench; do
   [ -x "$build/bench/$program" ] || { echo "bench: $build/bench/$program is missing" >&2; continue; }
   echo "== $program"
   # shellcheck disable=SC2086
   "$build/bench/$program" --benchmark_out="$out/$program.json" --benchmark_out_format=json \
     ${BENCH_ARGS:-}
 done
+# The Go original's States() on the same states, for front_end_bench's states/N.
+if command -v go >/dev/null; then
+  echo "== go_checkpoint"
+  (cd "$here/bench/go_checkpoint" && GOCACHE="$(cd "$here" && pwd)/$out/gocache" GOFLAGS=-mod=mod \
+    go build -o "$(cd "$here" && pwd)/$out/go_checkpoint" .)
+  "$out/go_checkpoint" -states 100000 -rounds 20 > "$out/go_states_100000.json"
+  "$out/go_checkpoint" -states 1000000 -rounds 5 > "$out/go_states_1000000.json"
+  cat "$out"/go_states_*.json
+else
+  echo "bench: no Go compiler (scripts/install-deps.sh bench installs golang-go); go/states skipped" >&2
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg), $(( $(date +%s) - start )) s in all" \
   >> "$out/machine.txt"
 

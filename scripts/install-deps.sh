@@ -4,7 +4,8 @@
 # present. Needs root (or sudo) only when something must be installed.
 #
 #   scripts/install-deps.sh          what building and testing need
-#   scripts/install-deps.sh bench    that, and gnuplot for `make bench`'s charts
+#   scripts/install-deps.sh bench    that, gnuplot for `make bench`'s charts, and Go
+#                                    for the Go original's States() (bench/go_checkpoint)
 set -euo pipefail
 
 packages=(
@@ -18,7 +19,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  bench) packages+=(gnuplot-nox) ;;
+  bench) packages+=(gnuplot-nox golang-go) ;;
   *) echo "usage: $0 [bench]" >&2; exit 2 ;;
 esac
 

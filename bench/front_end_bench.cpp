@@ -1,0 +1,199 @@
+// The front end with many states: what states(), opening, an idle
+// shutdown, stats() and persist() from several threads cost, and how long
+// persist() waits while another thread calls states().
+//
+//   build/release/bench/front_end_bench [--benchmark_filter=REGEX]
+//
+// states/N: Checkpoint::states() over N file-tailer states (bench_support's
+// make_tailer_state()); bench/go_checkpoint measures the Go original's
+// States() on the same states (scripts/bench.sh runs it when Go is there).
+// persist_while_states: one thread calls states() on 1M states in a loop
+// while this one calls persist(); the latency counters are those of
+// bench/latency.hpp (max_blocked_ns: the slowest call that blocked).
+// open/BACKEND and load/BACKEND: constructing a Checkpoint on a store of 1M
+// states, and only opening the store for writing and loading it.
+// shutdown_idle/BACKEND: shutdown() with nothing changed since the last
+// commit. stats: stats() with 1M changes pending. persist_disjoint: each
+// thread persists 1000 names of its own.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <limits>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "bench/bench_support.hpp"
+#include "bench/latency.hpp"
+#include "checkpoint/checkpoint.hpp"
+
+namespace {
+
+using namespace checkpoint;
+
+Options no_commits() {
+  Options options;
+  options.max_updates = std::numeric_limits<std::size_t>::max();
+  options.flush_interval = std::chrono::hours(24);
+  return options;
+}
+
+// A Checkpoint on a memory: store holding `size` tailer states, per size.
+Checkpoint& front_end(std::size_t size) {
+  static std::map<std::size_t, std::unique_ptr<Checkpoint>> cache;
+  auto& slot = cache[size];
+  if (!slot) {
+    const std::string uri = "memory:front-end-bench-" + std::to_string(size);
+    {
+      auto store = Store::open(uri);
+      std::vector<EventLogState> states;
+      for (std::size_t i = 0; i < size; ++i) states.push_back(bench::make_tailer_state(i));
+      std::sort(states.begin(), states.end(),
+                [](const auto& a, const auto& b) { return a.name < b.name; });
+      store->commit(Changes{Timestamp::now(), states, {}});
+    }
+    slot = std::make_unique<Checkpoint>(uri, no_commits());
+  }
+  return *slot;
+}
+
+void BM_states(benchmark::State& bench) {
+  const auto size = static_cast<std::size_t>(bench.range(0));
+  Checkpoint& cp = front_end(size);
+  for (auto _ : bench) {
+    StateMap states = cp.states();
+    bench.PauseTiming();  // freeing the copy is the caller's business
+    if (states.size() != size) bench.SkipWithError("wrong number of states");
+    states = {};
+    bench.ResumeTiming();
+  }
+  bench.SetItemsProcessed(bench.iterations() * static_cast<std::int64_t>(size));
+}
+BENCHMARK(BM_states)
+    ->Name("states")
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_persist_while_states(benchmark::State& bench) {
+  constexpr std::size_t kStates = 1'000'000;
+  Checkpoint& cp = front_end(kStates);
+  std::vector<EventLogState> owned;
+  for (std::size_t i = 0; i < kStates; i += 97) owned.push_back(bench::make_tailer_state(i));
+  std::vector<const EventLogState*> states;
+  for (const auto& s : owned) states.push_back(&s);
+  bench::Latencies latencies;
+  std::atomic<bool> stop{false};
+  std::atomic<int> copies{0};
+  std::thread reader([&] {
+    while (!stop) {
+      StateMap copy = cp.states();
+      benchmark::DoNotOptimize(copy.size());
+      ++copies;
+    }
+  });
+  for (auto _ : bench) {
+    const int first = copies.load();
+    bench.SetIterationTime(
+        bench::measure(cp, states, latencies, [&] { return copies.load() >= first + 3; }));
+  }
+  stop = true;
+  reader.join();
+  latencies.report(bench);
+  bench.counters["states_calls"] = copies.load();
+}
+BENCHMARK(BM_persist_while_states)
+    ->Name("persist_while_states/1000000")
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
+
+constexpr std::size_t kOpenStates = 1'000'000;
+
+void BM_open(benchmark::State& bench, const std::string& backend) {
+  const std::string uri = bench::filled_store(backend, kOpenStates);
+  for (auto _ : bench) {
+    auto cp = std::make_unique<Checkpoint>(uri, no_commits());
+    bench.PauseTiming();
+    if (cp->stats().states != kOpenStates) bench.SkipWithError("wrong number of states");
+    cp.reset();  // nothing changed: no commit
+    bench.ResumeTiming();
+  }
+}
+
+void BM_load(benchmark::State& bench, const std::string& backend) {
+  const std::string uri = bench::filled_store(backend, kOpenStates);
+  for (auto _ : bench) {
+    PersistedState loaded = Store::open(uri)->load();  // for writing, as a Checkpoint opens
+    bench.PauseTiming();
+    if (loaded.states.size() != kOpenStates) bench.SkipWithError("wrong number of states");
+    loaded = {};
+    bench.ResumeTiming();
+  }
+}
+
+void BM_shutdown_idle(benchmark::State& bench, const std::string& backend) {
+  const std::string uri = bench::filled_store(backend, kOpenStates);
+  for (auto _ : bench) {
+    bench.PauseTiming();
+    auto cp = std::make_unique<Checkpoint>(uri, no_commits());
+    bench.ResumeTiming();
+    cp->shutdown();
+    bench.PauseTiming();
+    cp.reset();
+    bench.ResumeTiming();
+  }
+}
+
+void BM_stats(benchmark::State& bench) {
+  Checkpoint cp("memory:", no_commits());
+  for (std::size_t i = 0; i < kOpenStates; ++i) {
+    EventLogState s = bench::make_tailer_state(i);
+    cp.persist(s.name, s.record_number, s.timestamp, s.bookmark);
+  }
+  for (auto _ : bench) benchmark::DoNotOptimize(cp.stats().pending);
+}
+BENCHMARK(BM_stats)->Name("stats/pending:1000000");
+
+void BM_persist_disjoint(benchmark::State& bench) {
+  static Checkpoint* cp = nullptr;
+  static std::vector<EventLogState> states;
+  constexpr std::size_t kPerThread = 1000;
+  if (bench.thread_index() == 0) {
+    cp = &front_end(kPerThread * 4);
+    states.clear();
+    for (std::size_t i = 0; i < kPerThread * 4; ++i) states.push_back(bench::make_tailer_state(i));
+  }
+  // Waits for thread 0 at the start of the loop; then names of its own.
+  std::size_t first = kPerThread * static_cast<std::size_t>(bench.thread_index()), i = 0;
+  std::uint64_t record = 0;
+  for (auto _ : bench) {
+    const EventLogState& s = states[first + i];
+    cp->persist(s.name, ++record, s.timestamp, s.bookmark);
+    if (++i == kPerThread) i = 0;
+  }
+  bench.SetItemsProcessed(bench.iterations());
+}
+BENCHMARK(BM_persist_disjoint)->Name("persist_disjoint")->Threads(1)->Threads(2)->UseRealTime();
+
+void register_per_backend() {
+  for (std::string backend : {"sqlite", "lmdb", "yaml", "json"}) {
+    benchmark::RegisterBenchmark(("open/" + backend).c_str(), BM_open, backend)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("load/" + backend).c_str(), BM_load, backend)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(3)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("shutdown_idle/" + backend).c_str(), BM_shutdown_idle, backend)
+        ->Unit(benchmark::kMicrosecond)
+        ->Iterations(3)
+        ->UseRealTime();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return bench::run(argc, argv, register_per_backend); }

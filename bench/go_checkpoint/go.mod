@@ -1,0 +1,3 @@
+module checkpoint/bench/go_checkpoint
+
+go 1.19
