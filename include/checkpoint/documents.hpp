@@ -1,6 +1,8 @@
 // The documents of the yaml and json backends, for programs that print or
 // exchange states in those formats (checkpointctl dump --format yaml|json
-// prints them; what they print is a valid yaml: or json: store).
+// prints them; what they print is a valid yaml: or json: store). In a build
+// without that backend (CHECKPOINT_WITH_YAML or _JSON off), each throws
+// Error{unsupported}.
 #pragma once
 
 #include <string>
