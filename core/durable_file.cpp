@@ -71,7 +71,40 @@ void make_directories(const std::filesystem::path& dir) {
   fsync_directory(parent_of(dir));
 }
 
-void write_new_file(const std::filesystem::path& path, std::string_view contents, bool sync) {
+// Linux's own limit on links followed in one lookup.
+constexpr int kMaxSymlinks = 40;
+
+// See follow_symlinks(). ELOOP: a loop, or too many links.
+std::filesystem::path follow(std::filesystem::path path) {
+  for (int links = 0;; ++links) {
+    struct stat st;
+    if (sys().lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return path;  // what would be created
+      throw SysError{"cannot stat " + path.string(), errno};
+    }
+    if (!S_ISLNK(st.st_mode)) return path;
+    if (links == kMaxSymlinks) throw SysError{"too many symbolic links at " + path.string(), ELOOP};
+    // st_size is the target's length, except where the file system says 0.
+    std::string target(st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 256, '\0');
+    for (;;) {
+      ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+      if (n < 0) throw SysError{"cannot read the symbolic link " + path.string(), errno};
+      if (static_cast<std::size_t>(n) < target.size()) {
+        target.resize(static_cast<std::size_t>(n));
+        break;
+      }
+      target.resize(target.size() * 2);  // maybe cut: read it again into more room
+    }
+    // Relative to the directory that holds the link, as the kernel reads it.
+    // Not normalised: "dir/../x" must go through dir as the kernel does.
+    std::filesystem::path next(target);
+    path = next.is_absolute() ? next : path.parent_path() / next;
+  }
+}
+
+void write_new_file(const std::filesystem::path& link, std::string_view contents, bool sync) {
+  // A symlink at FILE stays: the file it leads to is the one replaced.
+  const std::filesystem::path path = follow(link);
   make_directories(path.parent_path());
   const std::filesystem::path tmp = path.string() + ".new";
 
@@ -169,6 +202,37 @@ void sync_directory(const std::filesystem::path& dir, std::string_view store) {
   } catch (const SysError& e) {
     throw system_error(ErrorCode::io, store, e.what, e.err);
   }
+}
+
+std::filesystem::path follow_symlinks(const std::filesystem::path& path, std::string_view store) {
+  try {
+    return follow(path);
+  } catch (const SysError& e) {
+    throw system_error(e.err == ELOOP ? ErrorCode::invalid_config : ErrorCode::io, store, e.what,
+                       e.err);
+  }
+}
+
+void check_companion_file(const std::filesystem::path& path, std::string_view store) {
+  struct stat st;
+  if (sys().lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return;
+    throw system_error(ErrorCode::io, store, "cannot stat " + path.string(), errno);
+  }
+  std::string what;
+  if (S_ISLNK(st.st_mode)) {
+    what = "a symbolic link";
+  } else if (!S_ISREG(st.st_mode)) {
+    what = kind_of(st.st_mode);
+  } else if (st.st_nlink != 1) {
+    what = "a file with " + std::to_string(st.st_nlink) + " names (a hard link)";
+  } else {
+    return;
+  }
+  throw store_error(ErrorCode::invalid_config, store,
+                    path.string() + " is " + what +
+                        ", not a regular file of the store's own; it was left untouched: remove "
+                        "it, then try again");
 }
 
 bool exists(const std::filesystem::path& path, std::string_view store) {

@@ -16,7 +16,9 @@ class WholeFileStore final : public SnapshotStore {
   WholeFileStore(std::filesystem::path path, bool sync, const OpenOptions& options,
                  DocumentFormat format)
       : SnapshotStore(options.mode, format.scheme + " store " + path.string()),
-        path_(std::move(path)),
+        // Through a symlink, the file it leads to is the store: read,
+        // locked and replaced there, so the link keeps naming the store.
+        path_(follow_symlinks(path, label())),
         sync_(sync),
         format_(std::move(format)) {
     if (options.mode == OpenMode::write) {
@@ -53,8 +55,8 @@ class WholeFileStore final : public SnapshotStore {
 
  private:
   [[noreturn]] void missing() const {
-    throw store_error(ErrorCode::not_found, label(), "no such store (" + path_.string() +
-                                                         " does not exist)");
+    throw store_error(ErrorCode::not_found, label(),
+                      "no such store (" + path_.string() + " does not exist)");
   }
 
   std::filesystem::path path_;

@@ -9,13 +9,18 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "checkpoint/error.hpp"
 #include "checkpoint/toolkit/durable_file.hpp"
+#include "checkpoint/toolkit/errors.hpp"
 #include "checkpoint/toolkit/system_calls.hpp"
 
 namespace checkpoint {
@@ -24,15 +29,75 @@ namespace {
 using toolkit::sys;
 
 [[noreturn]] void fail(std::string_view store, const std::string& what, int err) {
-  throw Error(ErrorCode::io, std::string(store) + ": " + what + ": " + std::strerror(err));
+  throw toolkit::system_error(ErrorCode::io, store, what, err);
+}
+
+// The data files that WriterLocks of this process hold, by identity. A
+// second writer here that reaches one of them through another name (a hard
+// link) is refused before it opens the file: closing its descriptor after a
+// failed flock() would drop the POSIX locks that SQLite, say, holds on the
+// file for the first writer.
+struct HeldFiles {
+  std::mutex mutex;
+  std::set<std::pair<dev_t, ino_t>> files;
+};
+
+HeldFiles& held_files() {
+  // Never destroyed: locks may be released during static destruction.
+  static HeldFiles* held = new HeldFiles;
+  return *held;
+}
+
+const char* kind_of(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+// Refuses a PATH.lock that is not a regular file of this user with one
+// name, before anything is written through it: a planted hard link would
+// have us truncate the file it shares its data with, another user's file
+// would become ours to write (and a writer of another user leaves store
+// files that the store's owner cannot read). Error{invalid_config}, not
+// Error{io}: it stays so until someone removes the file, so trying again
+// cannot help.
+void check_lock_file(const struct stat& st, const std::filesystem::path& file,
+                     std::string_view store) {
+  std::string why;
+  if (!S_ISREG(st.st_mode)) {
+    why = std::string("is ") + kind_of(st.st_mode) + ", not a regular file";
+  } else if (st.st_nlink != 1) {
+    why = "has " + std::to_string(st.st_nlink) +
+          " names (a hard link: writing it would write another file too)";
+  } else if (st.st_uid != ::geteuid()) {
+    throw toolkit::store_error(
+        ErrorCode::invalid_config, store,
+        file.string() + " belongs to uid " + std::to_string(st.st_uid) +
+            ", and this process runs as uid " + std::to_string(::geteuid()) +
+            ": run as the store's owner (a writer of another user would leave files that the "
+            "owner cannot read)");
+  } else {
+    return;
+  }
+  throw toolkit::store_error(ErrorCode::invalid_config, store,
+                             file.string() + " " + why +
+                                 ", so it cannot be our lock file; it was left untouched: "
+                                 "remove it, then try again");
 }
 
 // Opens PATH.lock, creating it with mode 0600 whatever the umask. Never
-// through a symlink: someone could plant one to make us create or truncate
-// a file elsewhere.
+// through a symlink, and never anything but a regular file of ours with one
+// name, which is looked at before it is opened (opening a device can do
+// things) and again once open (it may have been swapped in between).
+// O_NONBLOCK: a FIFO put there must not block the open.
 int open_lock_file(const std::filesystem::path& file, std::string_view store) {
   for (int attempt = 0;; ++attempt) {
-    int fd = sys().open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = sys().open(file.c_str(),
+                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd >= 0) {
       // open()'s mode is filtered by the umask; the contract is 0600 regardless.
       if (sys().fchmod(fd, 0600) != 0) {
@@ -43,11 +108,70 @@ int open_lock_file(const std::filesystem::path& file, std::string_view store) {
       return fd;
     }
     if (errno != EEXIST) fail(store, "cannot create " + file.string(), errno);
-    fd = sys().open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (fd >= 0) return fd;
-    // Removed between the two calls (by hand): create it again, a few times.
-    if (errno != ENOENT || attempt == 3) fail(store, "cannot open " + file.string(), errno);
+    // Removed between two calls (by hand): create it again, a few times.
+    const bool again = attempt < 3;
+    struct stat before {};
+    if (sys().lstat(file.c_str(), &before) != 0) {
+      if (errno == ENOENT && again) continue;
+      fail(store, "cannot stat " + file.string(), errno);
+    }
+    check_lock_file(before, file, store);
+    fd = sys().open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd < 0) {
+      if (errno == ENOENT && again) continue;
+      fail(store, "cannot open " + file.string(), errno);
+    }
+    struct stat st {};
+    if (sys().fstat(fd, &st) != 0) {
+      int err = errno;
+      sys().close(fd);
+      fail(store, "cannot stat " + file.string(), err);
+    }
+    if (st.st_dev != before.st_dev || st.st_ino != before.st_ino) {
+      sys().close(fd);
+      if (again) continue;
+      fail(store, "cannot open " + file.string() + ": it keeps being replaced", EAGAIN);
+    }
+    try {
+      check_lock_file(st, file, store);
+    } catch (...) {
+      sys().close(fd);
+      throw;
+    }
+    return fd;
   }
+}
+
+// "MAJOR:MINOR:INODE", the device numbers in hex, as /proc/locks names files.
+std::string proc_locks_id(const struct stat& st) {
+  char id[64];
+  std::snprintf(id, sizeof id, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  return id;
+}
+
+// The lock that /proc/locks lists on the file `st` describes: nullopt if
+// none, else the holder's process id (0 if unknown). `flock_only`: only
+// flock() locks count, not POSIX record locks (which SQLite takes on its
+// files). Lines look like "1: FLOCK  ADVISORY  WRITE 4711 fd:01:1234 0 EOF";
+// waiters ("1: -> FLOCK ...") hold nothing. Without /proc/locks: a holder
+// of unknown pid, since it cannot be told.
+std::optional<long> lock_holder(const struct stat& st, bool flock_only) {
+  std::ifstream locks("/proc/locks");
+  if (!locks) return 0;
+  const std::string wanted = proc_locks_id(st);
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream in(line);
+    std::vector<std::string> fields;
+    for (std::string field; in >> field;) fields.push_back(field);
+    if (fields.size() < 6 || fields[1] == "->" || fields[5] != wanted) continue;
+    if (flock_only && fields[1] != "FLOCK") continue;
+    long pid = 0;
+    std::from_chars(fields[4].data(), fields[4].data() + fields[4].size(), pid);
+    return pid;
+  }
+  return std::nullopt;
 }
 
 // The process id the holder wrote, or 0 if there is none (yet).
@@ -61,85 +185,159 @@ long holder_pid(int fd) {
   return pid;
 }
 
-[[noreturn]] void locked(int fd, const std::filesystem::path& file, std::string_view store) {
-  long pid = holder_pid(fd);
-  std::string holder = "another writer";
+std::string holder_name(long pid) {
   if (pid == static_cast<long>(::getpid())) {
-    holder = "another store object in this process (pid " + std::to_string(pid) + ")";
-  } else if (pid != 0) {
-    holder = "another writer (pid " + std::to_string(pid) + ")";
+    return "another store object in this process (pid " + std::to_string(pid) + ")";
   }
-  sys().close(fd);
-  throw Error(ErrorCode::locked, std::string(store) + ": locked by " + holder + ", which holds " +
-                                     file.string() + "; one writer at a time (readers may load)");
+  if (pid > 0) return "another writer (pid " + std::to_string(pid) + ")";
+  return "another writer";
+}
+
+[[noreturn]] void locked(std::string_view store, long pid, const std::string& holds) {
+  throw toolkit::store_error(ErrorCode::locked, store,
+                             "locked by " + holder_name(pid) + ", which holds " + holds +
+                                 "; one writer at a time (readers may load)");
 }
 
 // Best effort: the pid only makes others' messages more helpful, so a
-// failure to write it (a full disk) does not give the lock up.
+// failure to write it (a full disk) does not give the lock up. The file
+// was checked to be ours alone (open_lock_file()).
 void write_pid(int fd) {
   std::string text = std::to_string(::getpid()) + "\n";
   if (sys().ftruncate(fd, 0) != 0) return;
   sys().write(fd, text.data(), text.size());
 }
 
+// `path` with its symlinks followed, or nullopt if that fails.
+std::optional<std::filesystem::path> followed(const std::filesystem::path& path) {
+  try {
+    return toolkit::follow_symlinks(path, path.string());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::filesystem::path WriterLock::lock_file(const std::filesystem::path& path) {
-  return path.string() + ".lock";
+  return followed(path).value_or(path).string() + ".lock";
 }
 
 bool WriterLock::is_held(const std::filesystem::path& path) {
+  auto data = followed(path);
+  if (!data) return true;
   struct stat st;
-  if (::stat(lock_file(path).c_str(), &st) != 0) return errno != ENOENT;
-  std::ifstream locks("/proc/locks");
-  if (!locks) return true;
-  // Each line names the locked file as MAJOR:MINOR:INODE, the device
-  // numbers in hex: "1: FLOCK  ADVISORY  WRITE 4711 fd:01:1234 0 EOF".
-  char wanted[64];
-  std::snprintf(wanted, sizeof wanted, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
-                static_cast<unsigned long long>(st.st_ino));
-  std::string line;
-  while (std::getline(locks, line)) {
-    std::istringstream fields(line);
-    std::string field;
-    while (fields >> field) {
-      if (field == wanted) return true;
-    }
-  }
-  return false;
+  if (::stat((data->string() + ".lock").c_str(), &st) != 0) return errno != ENOENT;
+  return lock_holder(st, /*flock_only=*/false).has_value();
+}
+
+bool WriterLock::held_in_this_process(const std::filesystem::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  HeldFiles& held = held_files();
+  std::lock_guard lock(held.mutex);
+  return held.files.contains({st.st_dev, st.st_ino});
 }
 
 WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store) {
-  toolkit::create_directories(path.parent_path(), store);
-  const std::filesystem::path file = lock_file(path);
+  WriterLock lock;
+  lock.store_ = store;
+  // Beside the file a symlink leads to: every link to it finds this lock.
+  lock.data_file_ = toolkit::follow_symlinks(path, store);
+  // Something that cannot hold a store (a FIFO, a device, a directory) is
+  // refused before a lock file is made beside it (in /dev, say).
+  struct stat st;
+  if (sys().stat(lock.data_file_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw toolkit::store_error(ErrorCode::invalid_config, store,
+                               lock.data_file_.string() + " is " + kind_of(st.st_mode) +
+                                   ", not a regular file: it cannot hold a store");
+  }
+  toolkit::create_directories(lock.data_file_.parent_path(), store);
+  const std::filesystem::path file = lock.data_file_.string() + ".lock";
   int fd = open_lock_file(file, store);
   while (sys().flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) locked(fd, file, store);
     int err = errno;
+    long pid = err == EWOULDBLOCK ? holder_pid(fd) : 0;
     sys().close(fd);
+    if (err == EWOULDBLOCK) locked(store, pid, file.string());
     fail(store, "cannot lock " + file.string(), err);
   }
+  lock.fd_ = fd;
+  lock.lock_data_file();  // a hard link has a lock file of its own, not a data file
   write_pid(fd);
-  return WriterLock(fd);
+  return lock;
+}
+
+void WriterLock::lock_data_file() {
+  if (fd_ < 0 || data_fd_ >= 0) return;
+  struct stat st;
+  if (sys().stat(data_file_.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return;  // not made yet
+    fail(store_, "cannot stat " + data_file_.string(), errno);
+  }
+  if (!S_ISREG(st.st_mode)) return;  // no store: the store refuses it in its own words
+  const std::string holds =
+      "its data file " + data_file_.string() + " through another name (a hard link)";
+  auto& held = held_files();
+  std::lock_guard guard(held.mutex);
+  if (held.files.contains({st.st_dev, st.st_ino})) locked(store_, ::getpid(), holds);
+  int fd = sys().open(data_file_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0) {
+    if (errno == ENOENT) return;  // removed meanwhile: nothing to lock
+    fail(store_, "cannot open " + data_file_.string(), errno);
+  }
+  if (sys().fstat(fd, &st) != 0) {
+    int err = errno;
+    sys().close(fd);
+    fail(store_, "cannot stat " + data_file_.string(), err);
+  }
+  if (!S_ISREG(st.st_mode)) {  // replaced meanwhile by something that holds no store
+    sys().close(fd);
+    return;
+  }
+  while (sys().flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    sys().close(fd);
+    if (err == EWOULDBLOCK) locked(store_, lock_holder(st, /*flock_only=*/true).value_or(0), holds);
+    fail(store_, "cannot lock " + data_file_.string(), err);
+  }
+  held.files.insert({st.st_dev, st.st_ino});
+  data_fd_ = fd;
 }
 
 WriterLock::~WriterLock() { release(); }
 
-WriterLock::WriterLock(WriterLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+WriterLock::WriterLock(WriterLock&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      data_fd_(std::exchange(other.data_fd_, -1)),
+      data_file_(std::move(other.data_file_)),
+      store_(std::move(other.store_)) {}
 
 WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
   if (this != &other) {
     release();
-    fd_ = other.fd_;
-    other.fd_ = -1;
+    fd_ = std::exchange(other.fd_, -1);
+    data_fd_ = std::exchange(other.data_fd_, -1);
+    data_file_ = std::move(other.data_file_);
+    store_ = std::move(other.store_);
   }
   return *this;
 }
 
 void WriterLock::release() noexcept {
-  // Closing the only descriptor of the open file releases the flock(). The
-  // pid stays in the file; the next holder overwrites it.
+  // Closing the only descriptor of an open file releases its flock(). The
+  // pid stays in the lock file; the next holder overwrites it.
+  if (data_fd_ >= 0) {
+    auto& held = held_files();
+    std::lock_guard guard(held.mutex);
+    struct stat st;
+    bool known = ::fstat(data_fd_, &st) == 0;
+    sys().close(data_fd_);
+    if (known) held.files.erase({st.st_dev, st.st_ino});
+  }
+  data_fd_ = -1;
   if (fd_ >= 0) sys().close(fd_);
   fd_ = -1;
 }

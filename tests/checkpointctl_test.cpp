@@ -1,6 +1,8 @@
 // Runs the built checkpointctl binary and checks its output and exit codes.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,11 +44,14 @@ class Ctl : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Runs checkpointctl with `args` (no shell: each argument passed as is).
+  // One that hangs is killed by SIGALRM (code 128 + 14), so that the test
+  // fails instead of blocking; nothing here takes a fraction of the time.
   Result run(std::vector<std::string> args) {
     args.insert(args.begin(), CHECKPOINTCTL);
     fs::path out = dir_ / "stdout", err = dir_ / "stderr";
     pid_t pid = ::fork();
     if (pid == 0) {
+      ::alarm(120);  // kept across execv()
       std::freopen(out.c_str(), "w", stdout);
       std::freopen(err.c_str(), "w", stderr);
       std::vector<char*> argv;
@@ -348,6 +353,100 @@ TEST_F(Ctl, RmAndSalvageHandleADamagedSqliteRow) {
   r = run({"verify", store});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("ok, 2 states"), std::string::npos) << r.out;
+}
+
+// A FIFO or a device where a store's file should be is refused at once,
+// with a message naming it: never opened in a way that waits for a writer,
+// never read without bound (/dev/zero), for readers and writers, at the
+// store's own path and at the files beside it that the store or its
+// library opens (the lock files, SQLite's journal).
+TEST_F(Ctl, SpecialFilesAreRefusedAtOnceNamingThem) {
+  constexpr int kSigalrm = 128 + SIGALRM;
+  auto expect_refused = [&](const std::vector<std::string>& args, const std::string& names) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    auto r = run(args);
+    EXPECT_NE(r.code, kSigalrm) << "hangs";
+    EXPECT_EQ(r.code, 2) << r.err;  // invalid_config: the path is wrong, not the disk
+    EXPECT_NE(r.err.find(names), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+  };
+  const bool had_device_lock = fs::exists("/dev/zero.lock");
+  for (std::string scheme : {"yaml", "json", "sqlite", "lmdb"}) {
+    const std::string fifo = path("fifo." + scheme);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    for (const std::string& target : {fifo, std::string("/dev/zero")}) {
+      const std::string store = scheme + ":" + target;
+      expect_refused({"dump", store}, target);
+      expect_refused({"verify", store}, target);
+      expect_refused({"get", store, "a"}, target);
+      expect_refused({"set", store, "a", "-r", "1"}, target);
+      expect_refused({"rm", store, "a"}, target);
+      expect_refused({"convert", store, "json:" + path("out.json")}, target);
+      expect_refused({"salvage", store, "json:" + path("out.json")}, target);
+    }
+    EXPECT_EQ(fs::exists("/dev/zero.lock"), had_device_lock) << "a lock file made beside a device";
+
+    // Beside a store: the writer lock's file, and the library's own files.
+    const std::string store =
+        scheme + ":" + path("s." + scheme) + (scheme == "sqlite" ? "?journal_mode=delete" : "");
+    ASSERT_EQ(run({"set", store, "a", "-r", "1"}).code, 0);
+    std::vector<std::string> beside = {".lock"};
+    if (scheme == "lmdb") beside.push_back("-lock");
+    if (scheme == "sqlite") beside.push_back("-journal");
+    for (const std::string& suffix : beside) {
+      const std::string file = path("s." + scheme + suffix);
+      fs::remove(file);
+      ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);
+      expect_refused({"set", store, "b", "-r", "2"}, file);
+      expect_refused({"rm", store, "a"}, file);
+      EXPECT_EQ(fs::status(file).type(), fs::file_type::fifo) << "left as it was";
+      fs::remove(file);
+    }
+    auto r = run({"get", store, "a"});
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+}
+
+// Arguments are echoed escaped: a name or a path may hold terminal control
+// sequences or bytes that are not UTF-8, which must not reach the terminal
+// raw.
+TEST_F(Ctl, ArgumentsAreEchoedEscaped) {
+  const std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "a", "-r", "1"}).code, 0);
+  const std::string hostile =
+      "\x1b[31mred\x1b]0;title\x07 \xff\xfe \xc2\x9b bidi \xe2\x80\xae x\ny";
+  auto raw = [](const std::string& text) {
+    for (char c : text) {
+      auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\n') || u == 0x7f || u == 0xff || u == 0xfe) return true;
+    }
+    return text.find("\xc2\x9b") != std::string::npos ||
+           text.find("\xe2\x80\xae") != std::string::npos;
+  };
+  const std::string shown = "\\x1b[31mred\\x1b]0;title\\x07 \\xff\\xfe \\u009b bidi \\u202e x\\ny";
+  for (std::vector<std::string> args : {std::vector<std::string>{"get", store, hostile},
+                                        {"rm", store, hostile},
+                                        {"set", store, hostile, "-r", "1"},
+                                        {"get", "yaml:" + path(hostile), "a"},
+                                        {"dump", "yaml:" + path(hostile)},
+                                        {"set", "yaml:" + path("x.yml"), "a", "-r", hostile},
+                                        {"set", store, "a", "-r", "1", "-t", hostile}}) {
+    SCOPED_TRACE(args[0]);
+    auto r = run(args);
+    EXPECT_NE(r.code, 0);
+    EXPECT_FALSE(raw(r.err)) << r.err;
+    EXPECT_FALSE(raw(r.out)) << r.out;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+    if (args[0] != "set" || args[2] != hostile) {  // set refuses such a name unechoed
+      EXPECT_NE(r.err.find(shown), std::string::npos) << r.err;
+    }
+  }
+  // A backslash is escaped too, so that the output tells "\n" from a line break.
+  auto r = run({"get", store, "back\\slash"});
+  EXPECT_NE(r.err.find("\"back\\\\slash\""), std::string::npos) << r.err;
+  // Valid UTF-8 is shown as it is.
+  r = run({"get", store, "\xc3\xbc\xe6\x97\xa5"});
+  EXPECT_NE(r.err.find("\"\xc3\xbc\xe6\x97\xa5\""), std::string::npos) << r.err;
 }
 
 TEST_F(Ctl, UsageErrorsExitTwo) {

@@ -8,11 +8,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -158,22 +162,57 @@ TEST_F(WriterLockTest, LockFileLeftByAnEarlierWriterIsReused) {
   EXPECT_EQ(slurp(dir_ / "state.yml.lock"), std::to_string(::getpid()) + "\n");
 }
 
+// A PATH.lock that is not a regular file of ours with one name is refused
+// with Error{invalid_config} naming it (trying again cannot help), and is
+// never opened for writing, truncated or written.
+Error planted_error(const fs::path& path) {
+  try {
+    WriterLock::acquire(path, kStore);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_config) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr(std::string(kStore) + ": "));
+    EXPECT_THAT(e.what(), HasSubstr(path.string() + ".lock"));
+    return e;
+  }
+  ADD_FAILURE() << "locked through " << path << ".lock";
+  return Error(ErrorCode::io, "");
+}
+
 TEST_F(WriterLockTest, PlantedSymlinkIsNotFollowed) {
   std::ofstream(dir_ / "victim") << "precious";
   fs::create_symlink(dir_ / "victim", dir_ / "state.yml.lock");
   fs::create_symlink(dir_ / "nowhere", dir_ / "other.yml.lock");  // dangling
   for (const char* name : {"state.yml", "other.yml"}) {
-    try {
-      WriterLock::acquire(dir_ / name, kStore);
-      ADD_FAILURE() << "locked through a symlink";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::io) << e.what();
-      EXPECT_THAT(e.what(), HasSubstr(std::string(kStore)));
-      EXPECT_THAT(e.what(), HasSubstr((dir_ / name).string() + ".lock"));
-    }
+    EXPECT_THAT(planted_error(dir_ / name).what(), HasSubstr("is a symbolic link"));
   }
   EXPECT_EQ(slurp(dir_ / "victim"), "precious");
   EXPECT_FALSE(fs::exists(dir_ / "nowhere"));
+}
+
+TEST_F(WriterLockTest, PlantedHardLinkIsRefusedAndTheOtherFileKept) {
+  std::ofstream(dir_ / "victim") << "precious";
+  fs::create_hard_link(dir_ / "victim", dir_ / "state.yml.lock");
+  EXPECT_THAT(planted_error(dir_ / "state.yml").what(), HasSubstr("has 2 names"));
+  EXPECT_EQ(slurp(dir_ / "victim"), "precious");
+  EXPECT_EQ(fs::hard_link_count(dir_ / "victim"), 2u) << "the planted file is left as it is";
+}
+
+TEST_F(WriterLockTest, PlantedFifoAndDirectoryAreRefused) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.yml.lock").c_str(), 0600), 0) << std::strerror(errno);
+  EXPECT_THAT(planted_error(dir_ / "fifo.yml").what(), HasSubstr("is a FIFO"));
+  fs::create_directory(dir_ / "dir.yml.lock");
+  EXPECT_THAT(planted_error(dir_ / "dir.yml").what(), HasSubstr("is a directory"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "dir.yml.lock"));
+}
+
+TEST_F(WriterLockTest, LockFileOfAnotherUserIsRefusedAndKept) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root can give a file to another user";
+  std::ofstream(dir_ / "state.yml.lock") << "4242\n";
+  ASSERT_EQ(::chown((dir_ / "state.yml.lock").c_str(), 65534, 65534), 0) << std::strerror(errno);
+  Error e = planted_error(dir_ / "state.yml");
+  EXPECT_THAT(e.what(), HasSubstr("belongs to uid 65534"));
+  EXPECT_THAT(e.what(), HasSubstr("run as the store's owner"));
+  EXPECT_EQ(slurp(dir_ / "state.yml.lock"), "4242\n");
 }
 
 TEST_F(WriterLockTest, UnusableDirectoryIsAnIoError) {
@@ -324,6 +363,172 @@ TEST_P(AcrossProcesses, SecondWriterInThisProcessIsRefusedAtOpenAndIsHeldTells) 
   EXPECT_FALSE(WriterLock::is_held(path())) << "a reader alone";
   EXPECT_TRUE(Store::open(uri()) != nullptr);
 }
+
+// ---- one store file, one writer, whatever name reaches it -------------------
+
+// A store at `uri` holding Application = 42, closed again.
+void make_store(const std::string& uri) {
+  auto store = Store::open(uri);
+  store->load();
+  const std::vector<EventLogState> upserted = {
+      EventLogState{"Application", 42, Timestamp::from_unix(1'700'000'000), ""}};
+  store->commit(Changes{Timestamp::from_unix(1'700'000'001), upserted, {}});
+}
+
+class Aliases : public AcrossProcesses {
+ protected:
+  std::string uri_of(const fs::path& path) const { return GetParam().name + ":" + path.string(); }
+  // Another name in the test's directory, with the store's extension.
+  fs::path other(const std::string& stem) const {
+    return dir_ / (stem + fs::path(GetParam().file).extension().string());
+  }
+};
+
+TEST_P(Aliases, ASymlinkToTheStoreFileIsTheSameStore) {
+  make_store(uri());
+  const fs::path link = other("link");
+  fs::create_symlink(GetParam().file, link);  // relative, as people make them
+  {
+    Holder holder(uri_of(link));
+    ASSERT_TRUE(holder.ready()) << "a writer through the link";
+    Error e = locked_error([&] { Store::open(uri()); });
+    EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+    EXPECT_THAT(e.what(), HasSubstr(path().string() + ".lock"));
+    EXPECT_TRUE(WriterLock::is_held(path()));
+    EXPECT_TRUE(WriterLock::is_held(link));
+    EXPECT_EQ(WriterLock::lock_file(link), WriterLock::lock_file(path()));
+    // Readers load it by either name.
+    EXPECT_EQ(Store::open(uri_of(link), {.mode = OpenMode::read})->load().states.size(), 1u);
+    EXPECT_EQ(Store::open(uri(), {.mode = OpenMode::read})->load().states.size(), 1u);
+    EXPECT_EQ(holder.finish(), 0);
+  }
+  {
+    Holder holder(uri());
+    ASSERT_TRUE(holder.ready()) << "a writer through the file's own name";
+    locked_error([&] { Store::open(uri_of(link)); });
+    EXPECT_EQ(holder.finish(), 0);
+  }
+  EXPECT_TRUE(fs::is_symlink(link)) << "the link was replaced";
+  EXPECT_FALSE(fs::exists(fs::symlink_status(link.string() + ".lock")))
+      << "the link has a lock file of its own";
+}
+
+TEST_P(Aliases, ADirectoryReachedThroughASymlinkIsTheSameStore) {
+  fs::create_directory(dir_ / "real");
+  fs::create_directory_symlink("real", dir_ / "alias");
+  Holder holder(uri_of(dir_ / "alias" / GetParam().file));
+  ASSERT_TRUE(holder.ready());
+  Error e = locked_error([&] { Store::open(uri_of(dir_ / "real" / GetParam().file)); });
+  EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+  EXPECT_EQ(holder.finish(), 0);
+}
+
+// A hard link has a lock file of its own; the data file's flock() is shared.
+TEST_P(Aliases, AHardLinkToTheStoreFileGetsNoWriterOfItsOwn) {
+  make_store(uri());
+  const fs::path link = other("hard");
+  // SQLite refuses a database with two names (below): its link is made
+  // after the writer opened it. The others are linked before.
+  const bool link_later = GetParam().name == "sqlite";
+  if (!link_later) fs::create_hard_link(path(), link);
+  {
+    Holder holder(uri());
+    ASSERT_TRUE(holder.ready());
+    if (link_later) fs::create_hard_link(path(), link);
+    Error e = locked_error([&] { Store::open(uri_of(link)); });
+    EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + link.string() + ": "));
+    EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+    EXPECT_THAT(e.what(), HasSubstr("holds its data file " + link.string() +
+                                    " through another name (a hard link)"));
+    EXPECT_EQ(holder.finish(), 0);
+  }
+  // Two store objects of this process, one through each name.
+  fs::remove(link);
+  auto first = Store::open(uri());
+  fs::create_hard_link(path(), link);
+  Error e = locked_error([&] { Store::open(uri_of(link)); });
+  EXPECT_THAT(e.what(), HasSubstr("another store object in this process"));
+  EXPECT_THAT(e.what(), HasSubstr("through another name (a hard link)"));
+  first.reset();
+  fs::remove(link);
+  EXPECT_TRUE(Store::open(uri()) != nullptr) << "released with the store";
+}
+
+// A mount namespace of its own (a child process) binds the directory
+// elsewhere; the store there is the one this process holds.
+TEST_P(Aliases, ADirectoryBindMountedElsewhereIsTheSameStore) {
+  fs::create_directory(dir_ / "real");
+  fs::create_directory(dir_ / "mounted");
+  auto writer = Store::open(uri_of(dir_ / "real" / GetParam().file));
+  int result[2];
+  ASSERT_EQ(::pipe(result), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(result[0]);
+    auto report = [&](char outcome, const std::string& text) {
+      const std::string message = outcome + text;
+      if (::write(result[1], message.data(), message.size()) < 0) ::_exit(3);
+      ::_exit(0);
+    };
+    auto sys_error = [](const char* what) {
+      return std::string(what) + ": " + std::strerror(errno);
+    };
+    if (::unshare(CLONE_NEWNS) != 0) report('s', sys_error("unshare(CLONE_NEWNS)"));
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      report('s', sys_error("mount --make-rprivate /"));
+    }
+    if (::mount((dir_ / "real").c_str(), (dir_ / "mounted").c_str(), nullptr, MS_BIND, nullptr) !=
+        0) {
+      report('s', sys_error("mount --bind"));
+    }
+    try {
+      Store::open(uri_of(dir_ / "mounted" / GetParam().file));
+      report('n', "a second writer through the bind mount was accepted");
+    } catch (const Error& e) {
+      report(e.code() == ErrorCode::locked ? 'y' : 'n', e.what());
+    } catch (...) {
+      report('n', "not a checkpoint::Error");
+    }
+  }
+  ::close(result[1]);
+  std::string message;
+  char buf[512];
+  for (ssize_t n; (n = ::read(result[0], buf, sizeof buf)) > 0;) message.append(buf, n);
+  ::close(result[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_FALSE(message.empty()) << "the child said nothing (status " << status << ")";
+  if (message[0] == 's') GTEST_SKIP() << "no bind mount here: " << message.substr(1);
+  EXPECT_EQ(message[0], 'y') << message.substr(1);
+  EXPECT_THAT(message, HasSubstr("locked by another writer"));
+}
+
+TEST_F(WriterLockTest, ASqliteWriterRefusesADatabaseWithTwoNames) {
+  const std::string uri = "sqlite:" + (dir_ / "state.db").string();
+  make_store(uri);
+  fs::create_hard_link(dir_ / "state.db", dir_ / "other.db");
+  for (const char* name : {"state.db", "other.db"}) {
+    try {
+      Store::open("sqlite:" + (dir_ / name).string());
+      ADD_FAILURE() << "a writer opened a database with two names through " << name;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_config) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr("sqlite store " + (dir_ / name).string() + ": "));
+      EXPECT_THAT(e.what(), HasSubstr("has 2 names (hard links)"));
+    }
+  }
+  EXPECT_EQ(Store::open(uri, {.mode = OpenMode::read})->load().states.size(), 1u);
+  fs::remove(dir_ / "other.db");
+  EXPECT_TRUE(Store::open(uri) != nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(FileBackends, Aliases,
+                         ::testing::Values(Backend{"yaml", "state.yml"},
+                                           Backend{"json", "state.json"},
+                                           Backend{"sqlite", "state.db"},
+                                           Backend{"lmdb", "state.lmdb"}),
+                         [](const auto& info) { return info.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(FileBackends, AcrossProcesses,
                          ::testing::Values(Backend{"yaml", "state.yml"},

@@ -181,13 +181,46 @@ TEST(YamlLayoutReader, GivesUpOnOtherLayouts) {
       "  record_number: 1\n  timestamp: 2024-01-01T00:00:00Z\n- checksum: \"0\"\n...\n",
   };
   for (const std::string& text : others) {
-    EXPECT_FALSE(read_yaml_layout(text).has_value()) << text;
+    bool cut = true;
+    EXPECT_FALSE(read_yaml_layout(text, &cut).has_value()) << text;
+    // Two of them are the start of a document in our layout: the whole
+    // file but its last byte, and nothing at all.
+    EXPECT_EQ(cut, text.empty() || text == ours.substr(0, ours.size() - 1)) << "cut: " << text;
   }
   for (const char* fixture : {"winlogbeat_typical.yml", "winlogbeat_tricky.yml",
                               "design_example.yml", "other_styles.yml"}) {
     const std::string text = read_text(std::string(CHECKPOINT_YAML_FIXTURES) + "/" + fixture);
     ASSERT_FALSE(text.empty()) << fixture;
-    EXPECT_FALSE(read_yaml_layout(text).has_value()) << fixture;
+    bool cut = true;
+    EXPECT_FALSE(read_yaml_layout(text, &cut).has_value()) << fixture;
+    EXPECT_FALSE(cut) << fixture;
+  }
+}
+
+// A text that is the start of our layout is told apart from other layouts:
+// our file cut at every byte, with and without its checksum line, "ran
+// out"; the same text with damage before its end (NUL bytes, a line
+// break or another character where ours has none) did not.
+TEST(YamlLayoutReader, TellsOurFileCutShortFromOtherLayouts) {
+  for (const StateMap& states : {StateMap{}, tricky_states()}) {
+    const std::string ours = emit(states);
+    for (const std::string& text : {ours, without_checksum(ours)}) {
+      bool cut = true;
+      ASSERT_TRUE(read_yaml_layout(text, &cut).has_value());
+      EXPECT_FALSE(cut) << "a whole file";
+      for (std::size_t size = 1; size < text.size(); ++size) {
+        const std::string prefix = text.substr(0, size);
+        cut = false;
+        EXPECT_FALSE(read_yaml_layout(prefix, &cut).has_value()) << prefix;
+        EXPECT_TRUE(cut) << "not taken for ours, cut: " << prefix;
+        // A power cut's NUL bytes past the end, or something else there.
+        for (const std::string& tail : {"\0\0\0\0"s, "\x01"s, "\n# comment\n"s}) {
+          cut = true;
+          EXPECT_FALSE(read_yaml_layout(prefix + tail, &cut).has_value());
+          EXPECT_FALSE(cut) << "taken for ours, cut: " << prefix + tail;
+        }
+      }
+    }
   }
 }
 

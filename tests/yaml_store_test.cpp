@@ -560,6 +560,56 @@ TEST_F(YamlStore, TruncatedWinlogbeatFilesNeverYieldOtherValues) {
   }
 }
 
+// YAML written by people and other tools often starts with "---" and has no
+// "..." end marker: only our own files carry one, so such a file loads.
+TEST_F(YamlStore, DocumentMarkersOfOtherWritersAreOptional) {
+  const std::string body =
+      "update_time: 2017-12-05T15:16:07.841893Z\n"
+      "event_logs:\n"
+      "- name: Application\n"
+      "  record_number: 250502\n"
+      "  timestamp: 2017-12-05T15:16:02.6721303Z\n";
+  for (const std::string& text :
+       {"---\n" + body, "--- # a comment\n" + body, "---\n" + body + "# the end\n",
+        "---\n" + body + "...", "---\n" + body + "...\n", "%YAML 1.1\n---\n" + body}) {
+    SCOPED_TRACE(text);
+    PersistedState loaded;
+    ASSERT_NO_THROW(loaded = load_text(text));
+    ASSERT_EQ(loaded.states.size(), 1u);
+    EXPECT_EQ(loaded.states[0].record_number, 250502u);
+    EXPECT_EQ(loaded.update_time, Timestamp::parse("2017-12-05T15:16:07.841893Z"));
+    // And a writer takes it over, rewriting it in our layout.
+    commit(file(), {loaded.states[0], make_state("Security", 1, Timestamp::from_unix(1))});
+    EXPECT_EQ(load(file()).states.size(), 2u);
+  }
+  // Cut inside its last line, such a file is refused (it ends with no line break).
+  expect_corrupt("---\n" + body.substr(0, body.size() - 10), "the file looks truncated");
+}
+
+// One of our own files cut short is told apart from YAML of other writers
+// (it is the start of our exact layout): Error{corrupt}, whose message says
+// how to keep what can still be read. (damaged_store_test cuts at every
+// byte through the store too.)
+TEST_F(YamlStore, OurFileCutShortSaysToSalvage) {
+  const std::string text =
+      emit({make_state("Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z"),
+                       "<BookmarkList>\r\n  <Bookmark RecordId='250502'/>\r\n</BookmarkList>"),
+            make_state("n\u00e4me \"quoted\" \xE6\x97\xA5", kMaxRecord, Timestamp::from_unix(1))});
+  for (std::size_t size = 1; size < text.size(); ++size) {
+    const std::string cut = text.substr(0, size);
+    SCOPED_TRACE(::testing::Message() << "cut at " << size << ": " << cut);
+    try {
+      backends::parse_yaml_document(cut, "yaml store x.yml");
+      ADD_FAILURE() << "loaded a cut file";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::corrupt);
+      EXPECT_THAT(e.what(), HasSubstr("it was cut short"));
+      EXPECT_THAT(e.what(), HasSubstr("checkpointctl salvage STORE NEW-STORE"));
+      EXPECT_EQ(e.details().offset, size);
+    }
+  }
+}
+
 // ---- The checksum line ----------------------------------------------------------
 
 // Any change to a file we wrote, even one that leaves valid YAML holding

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +60,23 @@ void fsync_directory(const std::filesystem::path& dir, std::string_view store) {
   if (rc != 0) throw_errno(ErrorCode::io, store, "cannot fsync directory " + dir.string(), err);
 }
 
+// A file system this close to full cannot take another commit's pages.
+constexpr std::uint64_t kNearlyFull = 64 << 10;
+
+// LMDB turns a write that the file system cut short into EIO (only a write
+// that fails outright keeps its errno), so a full disk reads "Input/output
+// error". When the file system of `file` has (next to) no space left, that
+// is the cause: ENOSPC. Any other code is returned as it is.
+int with_full_disk(int rc, const std::filesystem::path& file) {
+  if (rc != EIO) return rc;
+  const auto dir = file.parent_path();
+  struct statvfs fs;
+  if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0) return rc;
+  // Root may also write the blocks the file system keeps in reserve.
+  const std::uint64_t blocks = ::geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
+  return blocks * fs.f_frsize < kNearlyFull ? ENOSPC : rc;
+}
+
 // Closes an MDB_env when it goes out of scope.
 struct EnvCloser {
   MDB_env* env = nullptr;
@@ -70,6 +88,8 @@ struct EnvCloser {
 }  // namespace
 
 void throw_mdb_error(int rc, std::string_view store, std::string_view what) {
+  // LMDB's own codes are negative; the others are the system's errno.
+  if (rc > 0) throw toolkit::system_error(ErrorCode::io, store, std::string(what), rc);
   ErrorCode code = ErrorCode::io;
   switch (rc) {
     case MDB_INVALID:
@@ -109,10 +129,15 @@ Environment::~Environment() {
   r.closed.notify_all();
 }
 
-std::shared_ptr<Environment> Environment::open(const std::filesystem::path& path,
+std::shared_ptr<Environment> Environment::open(const std::filesystem::path& name,
                                                std::uint64_t map_size, Access access,
                                                bool create_if_missing) {
-  std::string store = "lmdb store " + path.string();
+  std::string store = "lmdb store " + name.string();
+  // Through a symlink, the file it leads to: LMDB names its lock file after
+  // the path it is given, and readers and writers that come by different
+  // names must share one (as they share the WriterLock beside that file).
+  // A link whose target is missing is a store to create there.
+  const std::filesystem::path path = toolkit::follow_symlinks(name, store);
   auto missing = [&] {
     return toolkit::store_error(ErrorCode::not_found, store,
                                 "no such store (" + path.string() + " does not exist)");
@@ -141,7 +166,8 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& path
     env->open_existing(map_size);
     return env;
   }
-  if (access == Access::write && create_if_missing) toolkit::create_directories(path.parent_path(), store);
+  if (access == Access::write && create_if_missing)
+    toolkit::create_directories(path.parent_path(), store);
   auto& r = registry();
   std::unique_lock lock(r.mutex);
   for (;;) {
@@ -218,7 +244,9 @@ void Environment::create(const std::filesystem::path& path, const std::string& s
       mdb_txn_abort(txn);
       throw_mdb_error(rc, store, "cannot initialise " + tmp);
     }
-    if ((rc = mdb_txn_commit(txn)) != 0) throw_mdb_error(rc, store, "cannot initialise " + tmp);
+    if ((rc = with_full_disk(mdb_txn_commit(txn), tmp)) != 0) {
+      throw_mdb_error(rc, store, "cannot initialise " + tmp);
+    }
   } catch (...) {
     remove_tmp();
     throw;
@@ -253,8 +281,17 @@ unsigned Environment::open_flags() const {
   return kOpenFlags;
 }
 
+// LMDB's lock file, which LMDB opens, truncates and writes itself: a
+// FIFO, a symlink or a hard link there is refused before it does.
+static void check_lock_file(const std::filesystem::path& path, Access access,
+                            const std::string& store) {
+  if (access != Access::read_unlocked)
+    toolkit::check_companion_file(path.string() + "-lock", store);
+}
+
 void Environment::open_existing(std::uint64_t map_size) {
   check_lmdb_file(path_, store_);
+  check_lock_file(path_, access_, store_);
   int rc = mdb_env_create(&env_);
   if (rc != 0) throw_mdb_error(rc, store_, "cannot create an environment handle");
   pid_ = ::getpid();
@@ -391,6 +428,7 @@ void Environment::reopen(bool force) {
     mdb_env_close(env_);
     env_ = nullptr;
   }
+  check_lock_file(path_, access_, store_);
   EnvCloser env;
   int rc = mdb_env_create(&env.env);
   if (rc == 0) rc = mdb_env_set_maxdbs(env.env, 2);
@@ -415,7 +453,7 @@ void Environment::reopen(bool force) {
   env_ = std::exchange(env.env, nullptr);
 }
 
-Transaction::Transaction(Environment& env, bool write) : lock_(env.txn_mutex_) {
+Transaction::Transaction(Environment& env, bool write) : env_(env), lock_(env.txn_mutex_) {
   for (;;) {
     if (env.broken_) {
       throw Error(ErrorCode::io, env.store() + ": unusable after a failed map resize; reopen it");
@@ -456,7 +494,7 @@ Transaction::~Transaction() {
 int Transaction::commit() {
   int rc = mdb_txn_commit(txn_);  // frees the transaction, even on failure
   txn_ = nullptr;
-  return rc;
+  return with_full_disk(rc, env_.path_);
 }
 
 }  // namespace checkpoint::backends::lmdb

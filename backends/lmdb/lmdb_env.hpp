@@ -33,7 +33,9 @@ inline constexpr std::uint64_t kMaxMapSize = std::uint64_t{16} << 40;  // 16 TiB
 
 // Throws the Error that an LMDB return code stands for: Error{corrupt} for
 // damaged data, Error{unsupported} for another LMDB version's files,
-// Error{io} for the rest. The message names `store`, `what` and LMDB's text.
+// Error{io} for the rest. The message names `store`, `what` and LMDB's text
+// (for a system error, its errno in ErrorDetails, and "no space left on
+// device" for ENOSPC).
 [[noreturn]] void throw_mdb_error(int rc, std::string_view store, std::string_view what);
 
 // How a store uses an environment.
@@ -50,12 +52,11 @@ enum class Access {
 class Environment {
  public:
   // The environment of the data file `path` (MDB_NOSUBDIR; LMDB's lock file
-  // is `path`-lock). For Access::write with `create_if_missing`, a missing file is
-  // created atomically with both named databases and the format version,
-  // so an existing file that lacks them is not a store; otherwise a missing
-  // file is Error{not_found}. The map is at least `map_size` bytes. A
-  // read-only environment of this process is made writable when a writer
-  // opens the same file.
+  // is `path`-lock), a symlink at `path` followed to the file it leads to. For Access::write with
+  // `create_if_missing`, a missing file is created atomically with both named databases and the
+  // format version, so an existing file that lacks them is not a store; otherwise a missing file is
+  // Error{not_found}. The map is at least `map_size` bytes. A read-only environment of this process
+  // is made writable when a writer opens the same file.
   static std::shared_ptr<Environment> open(const std::filesystem::path& path,
                                            std::uint64_t map_size, Access access,
                                            bool create_if_missing);
@@ -120,7 +121,7 @@ class Environment {
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   pid_t pid_ = 0;
-  bool registered_ = false;  // in the process-wide table of open environments
+  bool registered_ = false;        // in the process-wide table of open environments
   Access access_ = Access::write;  // guarded by txn_mutex_ once registered
   std::shared_mutex txn_mutex_;
   std::mutex write_mutex_;
@@ -136,11 +137,13 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   MDB_txn* get() const { return txn_; }
-  // Commits; returns LMDB's code (MDB_MAP_FULL is the caller's to handle).
-  // The transaction is over either way.
+  // Commits; returns LMDB's code (MDB_MAP_FULL is the caller's to handle),
+  // ENOSPC for the EIO that LMDB makes of a write cut short by a full file
+  // system. The transaction is over either way.
   int commit();
 
  private:
+  const Environment& env_;
   std::shared_lock<std::shared_mutex> lock_;
   MDB_txn* txn_ = nullptr;
 };

@@ -71,6 +71,7 @@ class LmdbStore final : public Store {
     // PATH-lock, serves its readers.
     lock_ = WriterLock::acquire(path_, label_);
     env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing);
+    lock_.lock_data_file();  // made just now, if it was missing
   }
 
   Timestamp scan(const StateSink& sink) override {
@@ -95,10 +96,9 @@ class LmdbStore final : public Store {
   }
 
   // Every value that decodes and matches its checksum; each one that does
-  // not is named (check() reports the same) (by its key, which is the state's name unless the name is
-  // too long for a key). A damaged page that LMDB cannot read stops the
-  // walk there; one that the file check finds before LMDB maps the file
-  // makes the whole file unreadable here.
+  // not is named (check() reports the same) (by its key, which is the state's name unless the name
+  // is too long for a key). A damaged page that LMDB cannot read stops the walk there; one that the
+  // file check finds before LMDB maps the file makes the whole file unreadable here.
   Salvage salvage() override {
     Salvage out;
     std::shared_ptr<Environment> env;

@@ -132,21 +132,33 @@ std::string immutable_uri(const std::filesystem::path& path) {
   return out + "?immutable=1";
 }
 
-// What tells whether a database file changed between two looks.
+// What tells whether a database file changed between two looks: its
+// identity, size and time, and SQLite's file change counter (header bytes
+// 24..27, which every commit in rollback mode increments; file times are
+// only as fine as the kernel's clock tick).
 struct FileVersion {
   ino_t inode = 0;
   off_t size = 0;
   timespec modified{};
+  std::uint32_t change_counter = 0;
   bool operator==(const FileVersion& o) const {
     return inode == o.inode && size == o.size && modified.tv_sec == o.modified.tv_sec &&
-           modified.tv_nsec == o.modified.tv_nsec;
+           modified.tv_nsec == o.modified.tv_nsec && change_counter == o.change_counter;
   }
 };
 
 std::optional<FileVersion> version_of(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileVersion{st.st_ino, st.st_size, st.st_mtim};
+  unsigned char counter[4] = {};
+  bool ok = ::fstat(fd, &st) == 0;
+  if (ok && st.st_size >= 28) ok = ::pread(fd, counter, sizeof counter, 24) == sizeof counter;
+  ::close(fd);
+  if (!ok) return std::nullopt;
+  return FileVersion{st.st_ino, st.st_size, st.st_mtim,
+                     std::uint32_t{counter[0]} << 24 | std::uint32_t{counter[1]} << 16 |
+                         std::uint32_t{counter[2]} << 8 | counter[3]};
 }
 
 // Rows per statement when many states are written: one statement for many
@@ -222,24 +234,34 @@ struct RowProblem {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const Settings& settings, const OpenOptions& options)
-      : path_(settings.path),
+      // Through a symlink, the file it leads to, as SQLite itself does (its
+      // -wal lies beside that file): checked, created and locked there.
+      : path_(toolkit::follow_symlinks(settings.path, "sqlite store " + settings.path)),
         label_("sqlite store " + settings.path),
         settings_(settings),
         mode_(options.mode) {
     if (mode_ == OpenMode::read) {
       // Only whether it is there: a damaged file is opened by scan(), check()
-      // and salvage(), which each report the damage their own way.
-      check_file(path_, label_);
+      // and salvage(), which each report the damage their own way. Beside a
+      // writer of this process, not even that: closing a descriptor of the
+      // file would drop the POSIX locks of the writer's connection, so the
+      // file is left to SQLite (which shares its descriptors within a
+      // process), and it has been checked by that writer.
+      beside_writer_ = WriterLock::held_in_this_process(path_);
+      if (!beside_writer_) check_file(path_, label_);
       return;
     }
     if (!options.create_if_missing && !toolkit::exists(path_, label_)) check_file(path_, label_);
     // The lock first, before anything is read: what this writer loads is
-    // what it overwrites. It is a flock() on PATH.lock, never a lock on the
-    // database file itself: closing any other descriptor of that file
-    // would drop SQLite's own POSIX locks on it.
+    // what it overwrites. It holds a descriptor of the database file (a
+    // flock() on it, for hard links), which stays open until after the
+    // connection is closed: lock_ is declared before db_, since closing
+    // any descriptor of the file would drop SQLite's POSIX locks on it.
     lock_ = WriterLock::acquire(path_, label_);
     if (options.create_if_missing) create_file(path_, label_);
+    lock_.lock_data_file();  // made just now, if it was missing
     check_file(path_, label_);
+    refuse_other_names();
     open_database();
   }
 
@@ -366,12 +388,13 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // No writer holds the store and none left a journal that holds anything:
-  // the database file alone holds everything committed. (A -wal file too
-  // short for its 32-byte header holds nothing: a writer that failed to
-  // start, on a full disk say, can leave one.)
+  // No journal holds anything: the database file alone holds everything
+  // committed, and can be read as an immutable file. (A writer that starts
+  // meanwhile and writes the file, or leaves frames in its -wal, is seen by
+  // the check after the read. A -wal file too short for its 32-byte header
+  // holds nothing: a writer that failed to start, on a full disk say, can
+  // leave one.)
   bool quiet() const {
-    if (WriterLock::is_held(path_)) return false;
     for (const char* journal : {"-wal", "-journal"}) {
       const std::string file = path_.string() + journal;
       struct stat st;
@@ -382,6 +405,25 @@ class SqliteStore final : public Store {
       }
     }
     return true;
+  }
+
+  // SQLite keeps its -wal beside the name it opened the database by, so a
+  // commit made through one hard link is missed (or later undone) by a
+  // writer that comes through another: a writer refuses a database file
+  // with more than one name. (A symlink is followed to the one file.)
+  void refuse_other_names() const {
+    struct stat st;
+    if (toolkit::sys().stat(path_.c_str(), &st) != 0) {
+      throw toolkit::system_error(ErrorCode::io, label_, "cannot stat " + path_.string(), errno);
+    }
+    if (st.st_nlink > 1) {
+      throw toolkit::store_error(
+          ErrorCode::invalid_config, label_,
+          path_.string() + " has " + std::to_string(st.st_nlink) +
+              " names (hard links); SQLite keeps its journal beside the name it opens, so "
+              "commits made through one name would be lost through another: keep one name "
+              "(a symbolic link to it is fine)");
+    }
   }
 
   Timestamp read_all(const StateSink& sink) {
@@ -416,9 +458,22 @@ class SqliteStore final : public Store {
   // journal) a reader opens the file as immutable instead, which creates
   // and locks nothing.
   void open_database(bool allow_immutable = true) {
+    // An immutable connection caches what it read and never looks again:
+    // once the file changed (or a journal appeared), it is opened anew.
+    if (db_ && immutable_ && (version_of(path_) != opened_version_ || !quiet())) {
+      close_database();
+    }
     if (db_) return;
     const bool write = mode_ == OpenMode::write;
-    immutable_ = !write && allow_immutable && quiet();
+    immutable_ = !write && allow_immutable && !beside_writer_ && quiet();
+    if (immutable_) opened_version_ = version_of(path_);
+    // SQLite opens these itself, and would block on a FIFO (reading a
+    // journal) or write through a link; immutable, it opens none of them.
+    if (!immutable_) {
+      for (const char* companion : {"-wal", "-shm", "-journal"}) {
+        toolkit::check_companion_file(path_.string() + companion, label_);
+      }
+    }
     // Not SQLITE_OPEN_CREATE: a writer made the file, with our mode.
     int flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
     if (immutable_) flags |= SQLITE_OPEN_URI;
@@ -609,8 +664,10 @@ class SqliteStore final : public Store {
   std::string label_;
   Settings settings_;
   OpenMode mode_;
-  WriterLock lock_;         // writers only, taken before the database is opened
-  bool immutable_ = false;  // a reader's connection opened with immutable=1
+  WriterLock lock_;                            // writers only, taken before the database is opened
+  bool beside_writer_ = false;                 // a reader in the process of the store's writer
+  bool immutable_ = false;                     // a reader's connection opened with immutable=1
+  std::optional<FileVersion> opened_version_;  // of the file, when that was done
   bool has_schema_ = false;
   std::unique_ptr<Database> db_;
   std::optional<ReadStatements> reads_;  // after db_: finalised before it closes

@@ -187,26 +187,29 @@ bool check_checksum(std::string_view text, std::string_view store) {
 }
 
 // A file cut short is caught here when the parser could still make sense of
-// what is left. Every file we write ends with the "..." marker line; files
-// without the "---" start marker (as Winlogbeat writes them) end at least
-// with a line break, so a cut inside a last line such as
-// "record_number: 250502" is not read as a smaller number.
+// what is left. Our own files end with the "..." marker line, and one of
+// them cut short was caught before (read_yaml_layout() knows their start).
+// Others, Winlogbeat's and hand-written ones, with or without "---" and
+// "...", end at least with a line break (or with the "..." marker), so a
+// cut inside a last line such as "record_number: 250502" is not read as a
+// smaller number.
 void check_complete(std::string_view text, std::string_view store) {
-  std::string_view body = text;
-  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
-  if (body.starts_with("---")) {
-    std::string_view rest = body;
-    if (rest.ends_with("\n")) rest.remove_suffix(1);
-    if (rest.ends_with("\r")) rest.remove_suffix(1);
-    std::size_t last_line = rest.rfind('\n');
-    if (last_line == std::string_view::npos || rest.substr(last_line + 1) != "...") {
-      corrupt(store,
-              "the document starts with \"---\" but its last line is not \"...\": the file is "
-              "truncated");
-    }
-  } else if (!text.ends_with("\n")) {
-    corrupt(store, "the last line has no line break: the file looks truncated");
-  }
+  if (text.ends_with("\n")) return;
+  const std::size_t last_line = text.rfind('\n');
+  if (text.substr(last_line == std::string_view::npos ? 0 : last_line + 1) == "...") return;
+  corrupt(store,
+          "the last line has no line break: the file looks truncated (if it is complete, end "
+          "it with a line break)");
+}
+
+// Our own file, cut short: the message says what to do.
+[[noreturn]] void cut_short(std::string_view text, std::string_view store) {
+  corrupt(store,
+          "the file ends after " + std::to_string(text.size()) +
+              " bytes, in the middle of a document that checkpoint wrote: it was cut short. "
+              "Run \"checkpointctl salvage STORE NEW-STORE\" to copy the states that can "
+              "still be read into a new store",
+          line_of(text, text.size()), text.size());
 }
 
 // yaml-cpp 0.7 unescapes "\N" (U+0085) and "\_" (U+00A0) to the single
@@ -503,10 +506,15 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
 
 PersistedState parse_yaml_document(std::string_view text, std::string_view store) {
   if (text.empty()) return {};
-  const bool checksummed = check_checksum(text, store);
   // Our own files, quickly; everything else (Winlogbeat's files, damaged
-  // ones) through yaml-cpp and the checks below.
-  if (auto ours = read_yaml_layout(text)) return std::move(*ours);
+  // ones) through yaml-cpp and the checks below. One of ours cut short
+  // has lost its end (and usually its checksum line): said first, since
+  // what is left of a checksum line cannot match.
+  bool cut = false;
+  auto ours = read_yaml_layout(text, &cut);
+  if (cut) cut_short(text, store);
+  const bool checksummed = check_checksum(text, store);
+  if (ours) return std::move(*ours);
   check_characters(text, store);
   check_complete(text, store);
   // Without the byte order mark, yaml-cpp's marks are offsets into `text`.

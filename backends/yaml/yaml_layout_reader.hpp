@@ -31,6 +31,11 @@ namespace checkpoint::backends {
 
 // The states of `text` if it is exactly in our layout, with valid values
 // and no repeated name; otherwise nullopt (never throws for bad text).
-std::optional<PersistedState> read_yaml_layout(std::string_view text);
+// With `cut`, nullopt also tells whether the text ran out while everything
+// up to its end matched the layout (*cut true): the start of one of our
+// files, cut short, rather than a document in another layout. A text cut
+// inside a value's line counts when the line holds no control character
+// and could start such a value.
+std::optional<PersistedState> read_yaml_layout(std::string_view text, bool* cut = nullptr);
 
 }  // namespace checkpoint::backends

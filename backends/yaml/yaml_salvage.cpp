@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "backends/yaml/yaml_format.hpp"
+#include "checkpoint/error.hpp"
 
 namespace checkpoint::backends {
 
@@ -39,12 +40,22 @@ Salvage salvage_yaml_document(std::string_view text) {
     pos = next;
   }
 
-  // Our files end with "..."; one that starts with "---" but lacks it was
-  // cut short, and its last state may have lost its last lines (a bookmark
-  // line cut off whole looks like a state without a bookmark). Winlogbeat's
-  // files carry no markers, so a cut at a line end cannot be told there.
+  // Our files end with "..."; a damaged one that starts with "---" but
+  // lacks it was cut short, and its last state may have lost its last
+  // lines (a bookmark line cut off whole looks like a state without a
+  // bookmark). YAML written by others may lack the marker: one that loads
+  // whole was not cut. Winlogbeat's files carry no markers, so a cut at a
+  // line end cannot be told there.
+  auto loads = [&] {
+    try {
+      parse_yaml_document(text, "");
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  };
   bool cut_short =
-      text.starts_with("---") && !text.ends_with("\n...\n") && !text.ends_with("\n...");
+      text.starts_with("---") && !text.ends_with("\n...\n") && !text.ends_with("\n...") && !loads();
   if (cut_short && states.empty()) {
     collect.problem("the file was cut short (no \"...\" end marker)");
   } else if (cut_short) {

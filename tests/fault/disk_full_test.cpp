@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -134,11 +135,22 @@ class DiskFull : public ::testing::TestWithParam<Case> {
     }
   }
 
-  void expect_io_error(const Error& e) {
+  // `says_why`: the message must say the disk is full (not asked of an
+  // opening, where SQLite says only "disk I/O error").
+  void expect_io_error(const Error& e, bool says_why = true) {
     EXPECT_EQ(e.code(), ErrorCode::io) << e.what();
     EXPECT_NE(std::string(e.what()).find((dir_ / "store" / GetParam().file).string()),
               std::string::npos)
         << "the message does not name the store: " << e.what();
+    // On a full file system the message says so, in whatever words the
+    // library had for it (LMDB itself says only "Input/output error").
+    if (GetParam().way == Way::tmpfs && says_why) {
+      std::string text = e.what();
+      for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      EXPECT_TRUE(text.find("no space left on device") != std::string::npos ||
+                  text.find("disk is full") != std::string::npos)
+          << "the message does not say the disk is full: " << e.what();
+    }
   }
 
   fs::path dir_;
@@ -174,6 +186,29 @@ TEST_P(DiskFull, CommitFailsPreviousLoadsNextCommitSucceedsOnceSpaceFrees) {
   EXPECT_EQ(loaded.update_time, Timestamp::from_unix(3));
 }
 
+// LMDB turns a write that a full file system cut short into EIO ("Input/
+// output error"); the message must still say that the disk is full. A few
+// pages left free make the commit's write come up short rather than fail
+// outright (which LMDB reports as ENOSPC itself).
+using LmdbDiskFull = DiskFull;
+
+TEST_P(LmdbDiskFull, SaysTheDiskIsFullWhenItsWriteCameUpShort) {
+  auto writer = Store::open(uri_);
+  writer->load();
+  commit_all(*writer, round_states(1, false), Timestamp::from_unix(1));
+  fill_disk();
+  fs::resize_file(dir_ / "ballast", fs::file_size(dir_ / "ballast") - 3 * 4096);
+  try {
+    commit_all(*writer, round_states(2, true), Timestamp::from_unix(2));
+    ADD_FAILURE() << "a big commit succeeded with three pages free";
+  } catch (const Error& e) {
+    expect_io_error(e);
+    EXPECT_EQ(std::string(e.what()).find("Input/output error"), std::string::npos) << e.what();
+    EXPECT_EQ(e.details().os_error, ENOSPC) << e.what();
+  }
+  EXPECT_EQ(as_map(read()), round_states(1, false));
+}
+
 TEST_P(DiskFull, OpeningForWritingLoadsOrFailsWithIoError) {
   const StateMap small = round_states(1, false), big = round_states(2, true);
   {
@@ -188,7 +223,7 @@ TEST_P(DiskFull, OpeningForWritingLoadsOrFailsWithIoError) {
     writer = Store::open(uri_);
     EXPECT_EQ(as_map(writer->load()), small);
   } catch (const Error& e) {
-    expect_io_error(e);
+    expect_io_error(e, /*says_why=*/false);
     writer.reset();
   }
   if (writer) {
@@ -258,6 +293,10 @@ std::vector<Case> cases() {
   }
   return out;
 }
+
+INSTANTIATE_TEST_SUITE_P(Lmdb, LmdbDiskFull,
+                         ::testing::Values(Case{"lmdb", "state.lmdb", Way::tmpfs}),
+                         [](const auto&) { return std::string("Tmpfs"); });
 
 INSTANTIATE_TEST_SUITE_P(FileBackends, DiskFull, ::testing::ValuesIn(cases()),
                          [](const auto& info) {

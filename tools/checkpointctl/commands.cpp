@@ -93,7 +93,8 @@ int cmd_get(const std::string& uri, const std::string& name, std::ostream& out) 
     print_state(*state, out);
     return 0;
   }
-  std::cerr << "checkpointctl: " << uri << ": no state named \"" << name << "\"\n";
+  std::cerr << "checkpointctl: " << escaped(uri, false) << ": no state named \"" << escaped(name)
+            << "\"\n";
   return 1;
 }
 
@@ -125,12 +126,13 @@ int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out) {
                  std::any_of(read.damage.begin(), read.damage.end(),
                              [&](const checkpoint::Damage& d) { return d.name == name; });
   if (!present) {
-    std::cerr << "checkpointctl: " << uri << ": no state named \"" << name << "\"\n";
+    std::cerr << "checkpointctl: " << escaped(uri, false) << ": no state named \"" << escaped(name)
+              << "\"\n";
     return 1;
   }
   const std::string removed[] = {name};
   store->commit(Changes{Timestamp::now(), {}, removed});
-  out << "removed \"" << name << "\"\n";
+  out << "removed \"" << escaped(name) << "\"\n";
   return 0;
 }
 
@@ -140,16 +142,19 @@ int cmd_verify(const std::string& uri, std::ostream& out) {
     report = open_for_reading(uri)->check();
   } catch (const Error& e) {
     if (e.code() == ErrorCode::invalid_config) throw;
-    std::cerr << "checkpointctl: verify failed: " << e.what() << "\n";
+    std::cerr << "checkpointctl: verify failed: " << escaped(e.what(), false) << "\n";
     return 1;
   }
   if (!report.ok()) {
-    std::cerr << "checkpointctl: verify failed: " << uri << ": " << report.problems.size()
-              << (report.problems.size() == 1 ? " problem" : " problems") << "\n";
-    for (const auto& problem : report.problems) std::cerr << "  " << problem << "\n";
+    std::cerr << "checkpointctl: verify failed: " << escaped(uri, false) << ": "
+              << report.problems.size() << (report.problems.size() == 1 ? " problem" : " problems")
+              << "\n";
+    for (const auto& problem : report.problems) {
+      std::cerr << "  " << escaped(problem, false) << "\n";
+    }
     return 1;
   }
-  out << uri << ": ok, " << report.states << " states, update_time "
+  out << escaped(uri, false) << ": ok, " << report.states << " states, update_time "
       << report.update_time.to_string() << "\n";
   return 0;
 }
@@ -165,8 +170,8 @@ int write_all(const std::string& dst_uri, const PersistedState& src, bool force,
     auto dst = open_for_writing(dst_uri, true);
     PersistedState before = dst->load();
     if (!before.states.empty() && !force) {
-      std::cerr << "checkpointctl: " << dst_uri << " already holds " << before.states.size()
-                << " states; use --force to replace them\n";
+      std::cerr << "checkpointctl: " << escaped(dst_uri, false) << " already holds "
+                << before.states.size() << " states; use --force to replace them\n";
       return 1;
     }
     std::vector<std::string> removed;
@@ -203,8 +208,8 @@ int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool for
   PersistedState src = open_for_reading(src_uri)->load();
   Progress progress("convert", src.states.size());
   if (int code = write_all(dst_uri, src, force, progress); code != 0) return code;
-  out << "converted " << src.states.size() << " states from " << src_uri << " to " << dst_uri
-      << " (verified)\n";
+  out << "converted " << src.states.size() << " states from " << escaped(src_uri, false) << " to "
+      << escaped(dst_uri, false) << " (verified)\n";
   return 0;
 }
 
@@ -213,14 +218,15 @@ int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool for
   checkpoint::Salvage salvaged = open_for_reading(src_uri)->salvage();
   Progress progress("salvage", salvaged.readable.states.size());
   if (int code = write_all(dst_uri, salvaged.readable, force, progress); code != 0) return code;
-  out << "salvaged " << salvaged.readable.states.size() << " states from " << src_uri << " to "
-      << dst_uri << " (verified)\n";
+  out << "salvaged " << salvaged.readable.states.size() << " states from "
+      << escaped(src_uri, false) << " to " << escaped(dst_uri, false) << " (verified)\n";
   if (salvaged.damage.empty()) {
     out << "nothing was damaged\n";
   } else {
     out << "could not read " << salvaged.damage.size() << ":\n";
     for (const auto& damage : salvaged.damage) {
-      out << "  " << (damage.where.empty() ? "" : damage.where + ": ") << damage.what << "\n";
+      out << "  " << escaped((damage.where.empty() ? "" : damage.where + ": ") + damage.what, false)
+          << "\n";
     }
   }
   return 0;

@@ -6,8 +6,10 @@
 #include <charconv>
 #include <checkpoint/error.hpp>
 #include <iostream>
+#include <sstream>
 
 #include "commands.hpp"
+#include "format.hpp"
 
 namespace {
 
@@ -25,6 +27,20 @@ std::uint64_t parse_record_number(const std::string& text) {
         "--record-number \"" + text + "\" is not an integer from 0 to 18446744073709551615");
   }
   return value;
+}
+
+// Each line of `text` escaped (format.hpp), the line breaks kept.
+std::string printable_lines(const std::string& text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += checkpointctl::escaped(std::string_view(text).substr(start, end - start), false);
+    if (end < text.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -90,8 +106,8 @@ int main(int argc, char** argv) {
   convert->footer(
       example("checkpointctl convert .winlogbeat.yml sqlite:/var/lib/shipper/state.db"));
 
-  auto* salvage = app.add_subcommand(
-      "salvage", "Copy every state still readable from a damaged store to DST");
+  auto* salvage =
+      app.add_subcommand("salvage", "Copy every state still readable from a damaged store to DST");
   salvage->add_option("SRC", uri, "Damaged store (never modified)")->required();
   salvage->add_option("DST", dst, "Destination store config string")->required();
   salvage->add_flag("--force", force, "Replace what DST holds");
@@ -107,7 +123,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // CLI11 quotes the arguments it did not expect: escaped, line by line.
+    std::ostringstream out, err;
+    app.exit(e, out, err);
+    std::cout << printable_lines(out.str());
+    std::cerr << printable_lines(err.str());
     return kUsage;
   }
 
@@ -126,13 +146,14 @@ int main(int argc, char** argv) {
     if (*convert) return cmd_convert(uri, dst, force, std::cout);
     if (*salvage) return cmd_salvage(uri, dst, force, std::cout);
   } catch (const checkpoint::Error& e) {
-    std::cerr << "checkpointctl: " << e.what() << "\n";
+    // Messages name the arguments, which may hold anything.
+    std::cerr << "checkpointctl: " << escaped(e.what(), false) << "\n";
     return e.code() == checkpoint::ErrorCode::invalid_config ||
                    e.code() == checkpoint::ErrorCode::invalid_argument
                ? kUsage
                : 1;
   } catch (const std::exception& e) {
-    std::cerr << "checkpointctl: " << e.what() << "\n";
+    std::cerr << "checkpointctl: " << escaped(e.what(), false) << "\n";
     return 1;
   }
   return kUsage;

@@ -3,7 +3,8 @@
 // write_file_atomically() writes FILE.new (mode 0600, never through a
 // symlink), fsyncs it, renames it over FILE and fsyncs the directory, so a
 // crash or power cut leaves either the old or the new file, never a torn
-// one. A missing directory tree is created with mode 0750, each new
+// one. FILE may be a symbolic link: the file it leads to is replaced, and
+// the link stays (follow_symlinks()). A missing directory tree is created with mode 0750, each new
 // directory entry synced. Every system call goes through system_calls.hpp,
 // so the conformance suite can fail or cut the power at any of them.
 #pragma once
@@ -34,6 +35,25 @@ void create_directories(const std::filesystem::path& dir, std::string_view store
 
 // fsync()s a directory, making the entries created in it durable.
 void sync_directory(const std::filesystem::path& dir, std::string_view store);
+
+// The file that `path` names when its last component is a symbolic link:
+// the link's target (a relative target taken from the link's directory),
+// followed again while that is a link too; `path` itself otherwise, whether
+// or not it exists. Directories on the way are left as they are: the
+// kernel resolves them the same way for every name that passes through
+// them. A store that keeps its data at the result, and its lock and
+// temporary files beside it, is one store whatever link reaches it. Too
+// many links (a loop): Error{invalid_config} naming `store` and `path`;
+// another failure: Error{io}.
+std::filesystem::path follow_symlinks(const std::filesystem::path& path, std::string_view store);
+
+// For a file that a library opens beside the store by itself, such as
+// LMDB's lock file or SQLite's journals: if it exists as anything but a
+// regular file with one name, Error{invalid_config} naming it, before the
+// library opens it (a FIFO would block it; through a hard link or a
+// symlink it would write another file). A missing file is fine. Failure to
+// look: Error{io}.
+void check_companion_file(const std::filesystem::path& path, std::string_view store);
 
 // True if `path` exists (as anything, a dangling symlink included).
 bool exists(const std::filesystem::path& path, std::string_view store);

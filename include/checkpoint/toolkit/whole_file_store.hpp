@@ -7,6 +7,13 @@
 //
 // Opening for reading never creates, locks or changes anything; a missing
 // file is Error{not_found}. An empty file is an empty store.
+//
+// A symbolic link at the store's path is followed (follow_symlinks() in
+// durable_file.hpp): the file it leads to is read, locked (its PATH.lock
+// lies beside it) and atomically replaced at each commit, and the link
+// stays, so every name that reaches the file is the same store. A link
+// whose target does not exist yet is a store that does not exist yet;
+// its first commit creates the target.
 #pragma once
 
 #include <functional>
