@@ -15,21 +15,103 @@
 // shutdown_idle/BACKEND: shutdown() with nothing changed since the last
 // commit. stats: stats() with 1M changes pending. persist_disjoint: each
 // thread persists 1000 names of its own.
+//
+// Like memory_bench, it uses only what every version of the library has
+// (Checkpoint, open_store(), Commit), so that scripts/bench-compare.sh can
+// build it against an older revision and run both in one go.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
 #include <thread>
 
-#include "bench/bench_support.hpp"
 #include "bench/latency.hpp"
 #include "checkpoint/checkpoint.hpp"
 
 namespace {
 
 using namespace checkpoint;
+
+// The states of bench_support's make_tailer_state(), made here again so
+// that this file needs nothing else of bench/.
+EventLogState tailer_state(std::size_t i) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/var/log/containers/app-%08zu_default_web.log", i);
+  std::string bookmark;
+  if (i % 4 == 0) {
+    char xml[160];
+    std::snprintf(xml, sizeof xml,
+                  "<BookmarkList><Bookmark Channel='Application' RecordId='%010zu' "
+                  "IsCurrent='true'/></BookmarkList>   ",
+                  i * 7);
+    bookmark = xml;
+  }
+  return {name, i * 1000 + 7, Timestamp::from_unix(1'714'979'289 + static_cast<long>(i), 100),
+          bookmark};
+}
+
+// `size` tailer states, sorted, and their names.
+struct Filling {
+  StateMap states;
+  std::vector<std::string> names;
+};
+const Filling& filling(std::size_t size) {
+  static std::map<std::size_t, Filling> made;
+  Filling& out = made[size];
+  if (out.names.empty()) {
+    for (std::size_t i = 0; i < size; ++i) {
+      EventLogState state = tailer_state(i);
+      out.names.push_back(state.name);
+      out.states.emplace(state.name, std::move(state));
+    }
+    std::sort(out.names.begin(), out.names.end());
+  }
+  return out;
+}
+
+// Commits `size` tailer states to the store at `uri`.
+void fill(const std::string& uri, std::size_t size) {
+  const Filling& f = filling(size);
+  const std::vector<std::string> none;
+  open_store(uri)->commit(Commit{Timestamp::now(), f.states, f.names, none});
+}
+
+// A directory of this run, removed at exit.
+const std::filesystem::path& run_dir() {
+  struct Dir {
+    std::filesystem::path path;
+    Dir() {
+      const char* tmp = std::getenv("TMPDIR");
+      std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/front-end-bench-XXXXXX";
+      if (::mkdtemp(pattern.data()) == nullptr) std::exit(1);
+      path = pattern;
+    }
+    ~Dir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static Dir dir;
+  return dir.path;
+}
+
+// A store of `backend` holding 1M tailer states, made once per run.
+std::string filled_store(const std::string& backend, std::size_t size) {
+  static std::map<std::string, std::string> made;
+  std::string& uri = made[backend];
+  if (uri.empty()) {
+    static const std::map<std::string, std::string> extension = {
+        {"yaml", ".yml"}, {"json", ".json"}, {"sqlite", ".db"}, {"lmdb", ".lmdb"}};
+    uri = backend + ":" + (run_dir() / ("states" + extension.at(backend))).string();
+    fill(uri, size);
+  }
+  return uri;
+}
 
 Options no_commits() {
   Options options;
@@ -44,14 +126,7 @@ Checkpoint& front_end(std::size_t size) {
   auto& slot = cache[size];
   if (!slot) {
     const std::string uri = "memory:front-end-bench-" + std::to_string(size);
-    {
-      auto store = Store::open(uri);
-      std::vector<EventLogState> states;
-      for (std::size_t i = 0; i < size; ++i) states.push_back(bench::make_tailer_state(i));
-      std::sort(states.begin(), states.end(),
-                [](const auto& a, const auto& b) { return a.name < b.name; });
-      store->commit(Changes{Timestamp::now(), states, {}});
-    }
+    fill(uri, size);
     slot = std::make_unique<Checkpoint>(uri, no_commits());
   }
   return *slot;
@@ -80,7 +155,7 @@ void BM_persist_while_states(benchmark::State& bench) {
   constexpr std::size_t kStates = 1'000'000;
   Checkpoint& cp = front_end(kStates);
   std::vector<EventLogState> owned;
-  for (std::size_t i = 0; i < kStates; i += 97) owned.push_back(bench::make_tailer_state(i));
+  for (std::size_t i = 0; i < kStates; i += 97) owned.push_back(tailer_state(i));
   std::vector<const EventLogState*> states;
   for (const auto& s : owned) states.push_back(&s);
   bench::Latencies latencies;
@@ -112,7 +187,7 @@ BENCHMARK(BM_persist_while_states)
 constexpr std::size_t kOpenStates = 1'000'000;
 
 void BM_open(benchmark::State& bench, const std::string& backend) {
-  const std::string uri = bench::filled_store(backend, kOpenStates);
+  const std::string uri = filled_store(backend, kOpenStates);
   for (auto _ : bench) {
     auto cp = std::make_unique<Checkpoint>(uri, no_commits());
     bench.PauseTiming();
@@ -123,9 +198,9 @@ void BM_open(benchmark::State& bench, const std::string& backend) {
 }
 
 void BM_load(benchmark::State& bench, const std::string& backend) {
-  const std::string uri = bench::filled_store(backend, kOpenStates);
+  const std::string uri = filled_store(backend, kOpenStates);
   for (auto _ : bench) {
-    PersistedState loaded = Store::open(uri)->load();  // for writing, as a Checkpoint opens
+    PersistedState loaded = open_store(uri)->load();  // for writing, as a Checkpoint opens
     bench.PauseTiming();
     if (loaded.states.size() != kOpenStates) bench.SkipWithError("wrong number of states");
     loaded = {};
@@ -134,7 +209,7 @@ void BM_load(benchmark::State& bench, const std::string& backend) {
 }
 
 void BM_shutdown_idle(benchmark::State& bench, const std::string& backend) {
-  const std::string uri = bench::filled_store(backend, kOpenStates);
+  const std::string uri = filled_store(backend, kOpenStates);
   for (auto _ : bench) {
     bench.PauseTiming();
     auto cp = std::make_unique<Checkpoint>(uri, no_commits());
@@ -149,7 +224,7 @@ void BM_shutdown_idle(benchmark::State& bench, const std::string& backend) {
 void BM_stats(benchmark::State& bench) {
   Checkpoint cp("memory:", no_commits());
   for (std::size_t i = 0; i < kOpenStates; ++i) {
-    EventLogState s = bench::make_tailer_state(i);
+    EventLogState s = tailer_state(i);
     cp.persist(s.name, s.record_number, s.timestamp, s.bookmark);
   }
   for (auto _ : bench) benchmark::DoNotOptimize(cp.stats().pending);
@@ -163,7 +238,7 @@ void BM_persist_disjoint(benchmark::State& bench) {
   if (bench.thread_index() == 0) {
     cp = &front_end(kPerThread * 4);
     states.clear();
-    for (std::size_t i = 0; i < kPerThread * 4; ++i) states.push_back(bench::make_tailer_state(i));
+    for (std::size_t i = 0; i < kPerThread * 4; ++i) states.push_back(tailer_state(i));
   }
   // Waits for thread 0 at the start of the loop; then names of its own.
   std::size_t first = kPerThread * static_cast<std::size_t>(bench.thread_index()), i = 0;
@@ -196,4 +271,11 @@ void register_per_backend() {
 
 }  // namespace
 
-int main(int argc, char** argv) { return bench::run(argc, argv, register_per_backend); }
+int main(int argc, char** argv) {
+  register_per_backend();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

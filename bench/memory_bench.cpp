@@ -14,7 +14,7 @@
 // The states have the shape of a file tailer's: ~40-byte names, and one in
 // four with a 120-byte XML bookmark. The program uses only what every
 // version of the library has (open_store(), Commit, Checkpoint), so that the
-// same source measures an older build too (scripts/memory-compare.sh).
+// same source measures an older build too (scripts/bench-compare.sh).
 #include <benchmark/benchmark.h>
 #include <spawn.h>
 #include <sys/resource.h>

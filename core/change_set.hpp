@@ -14,10 +14,15 @@
 
 namespace checkpoint::detail {
 
-// One name's change: its latest value, or its removal.
+struct Slot;
+
+// One name's change: its latest value, or its removal. A change of a live
+// state is written under its slot's lock (`slot`), and read under it; a
+// removal has no slot.
 struct Change {
   EventLogState state;  // state.name is always set
   bool removed = false;
+  Slot* slot = nullptr;
 };
 
 struct TransparentHash {
@@ -32,18 +37,18 @@ struct TransparentHash {
 // the set has grown to its working size, updates allocate nothing. Entries
 // never move, so a growing set never makes persist() copy it.
 struct ChangeSet {
-  ChunkedVector<Change> entries;
+  ChunkedVector<Change, 64> entries;
   std::size_t size = 0;
   // Names removed in this set, with their entry: a name persisted again
   // takes its entry back rather than getting a second one.
-  std::unordered_map<std::string, std::uint32_t, TransparentHash, std::equal_to<>> removed;
+  std::unordered_map<std::string, Change*, TransparentHash, std::equal_to<>> removed;
 
-  // A new entry for `name`; its index is stored in `index`.
-  Change& add(std::string_view name, std::uint32_t& index) {
+  // A new entry for `name`.
+  Change& add(std::string_view name) {
     if (size == entries.size()) entries.emplace_back();
-    index = static_cast<std::uint32_t>(size++);
-    Change& change = entries[index];
+    Change& change = entries[size++];
     change.state.name.assign(name);
+    change.slot = nullptr;
     return change;
   }
 

@@ -4,31 +4,34 @@
 // -Wthread-safety, see core/thread_annotations.hpp):
 //
 // States live in kShards shards, chosen by the high bits of the name's
-// hash. A shard's mutex guards its live states (every state, committed or
-// not), its change set (what changed since the commit side last took it)
-// and its generation; it is held for a lookup and a few assignments, never
-// across I/O, and never two at a time. persist() on different names from
-// different threads therefore rarely waits for each other.
+// hash. Each state has a slot with a lock of its own (live_states.hpp): a
+// persist() of a known name whose change is already recorded since the last
+// commit finds the slot without any lock and updates the state and its
+// change under the slot's lock alone. Threads persisting different names
+// then write no memory in common (the calls are counted per thread, too),
+// so they do not slow each other down. A shard's mutex guards the structure
+// (names added or removed, the change set's entries, the swap); persist()
+// takes it only for a new name or a name's first change since a commit.
 //
 // Locks, in the order they may be taken: `shutdown_mutex` (external
 // shutdown() calls), `commit_mutex` (serialises commits, held while the
-// store writes), a shard's mutex, `control` (the timer, the flags, the
-// statistics). persist() takes its shard's mutex, and `control` only when a
-// change starts a batch or reaches max_updates (to wake the worker); the
-// counters it bumps otherwise are atomics.
+// store writes), a shard's mutex, a slot's lock, `control` (the timer, the
+// flags, the statistics; taken by persist() only when a change starts a
+// batch or reaches max_updates, to wake the worker). None is held across
+// I/O but commit_mutex.
 //
 // A commit (worker, flush(), shutdown()): under `commit_mutex`, reset the
 // triggers, then swap each shard's change set out (O(1) each) and start a
-// new generation there; outside every shard lock, copy the changes into a
-// sorted Batch, merge the changes of earlier failed commits under it, and
-// hand it to Store::commit(). Nothing changed since the last successful
-// commit: no store call at all. A failed commit keeps its batch for the
-// next one; a failure before the store was called (memory) keeps the taken
-// change sets, which the next commit builds again.
+// new generation there; outside the shards' mutexes, copy the changes (each
+// under its slot's lock) into a sorted Batch, merge the changes of earlier
+// failed commits under it, and hand it to Store::commit(). Nothing changed
+// since the last successful commit: no store call at all. A failed commit
+// keeps its batch for the next one; a failure before the store was called
+// (memory) keeps the taken change sets, which the next commit builds again.
 //
-// states() copies each shard's states a few hundred at a time, taking the
-// shard's lock for each step, so persist() waits microseconds at most; it
-// merges the shards' copies into the map outside every lock.
+// states() copies each slot under its own lock, so persist() waits for one
+// state's copy at most; it merges the shards' copies into the map outside
+// every lock.
 #include "checkpoint/checkpoint.hpp"
 
 #include <algorithm>
@@ -63,8 +66,8 @@ using detail::Slot;
 
 constexpr std::size_t kShardBits = 6;
 constexpr std::size_t kShards = std::size_t{1} << kShardBits;
-// States copied by states() per hold of a shard's lock: tens of microseconds.
-constexpr std::size_t kCopyStep = 256;
+// Room for names added while states() copies a shard.
+constexpr std::size_t kCopySlack = 256;
 
 std::size_t shard_of(std::uint64_t hash) {
   return static_cast<std::size_t>(hash >> (64 - kShardBits));
@@ -85,11 +88,16 @@ void report(const Options& options, const Error& error) noexcept {
 }
 
 struct alignas(64) Shard {
+  // Guards the structure: names added or removed, the change set (but the
+  // values of its entries, which their slots' locks guard), the swap.
   mutable Mutex mutex;
-  LiveStates live GUARDED_BY(mutex);
+  // Looked up without the mutex (see live_states.hpp); changed with it.
+  LiveStates live;
   ChangeSet changes GUARDED_BY(mutex);
-  std::uint64_t generation GUARDED_BY(mutex) = 1;  // of `changes`; a new one at every swap
-  bool closed GUARDED_BY(mutex) = false;           // shutdown() has begun: refuse changes
+  // Of `changes`; a new one at every swap (written with the mutex held, read
+  // by persist()'s fast path without it).
+  std::atomic<std::uint64_t> generation{1};
+  bool closed GUARDED_BY(mutex) = false;  // shutdown() has begun: refuse changes
   // The names of the batch in flight or waiting for a retry, so that a name
   // changed again is counted once in stats().pending.
   std::shared_ptr<const BatchNames> inflight GUARDED_BY(mutex);
@@ -97,6 +105,22 @@ struct alignas(64) Shard {
   std::atomic<std::size_t> size{0};   // live.size()
   std::atomic<std::size_t> fresh{0};  // entries of `changes` whose name is not in `inflight`
 };
+
+// A counter of persist()/remove() calls per thread (threads take a stripe
+// each, in turn), so that counting them writes no memory another thread
+// writes too.
+struct alignas(64) Stripe {
+  std::atomic<std::size_t> count{0};
+};
+constexpr std::size_t kStripes = 16;
+// A thread whose stripe passes a multiple of this adds up all the stripes.
+constexpr std::size_t kSumEvery = 32;
+
+std::size_t my_stripe() {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t stripe = next.fetch_add(1) % kStripes;
+  return stripe;
+}
 
 }  // namespace
 
@@ -113,8 +137,12 @@ struct Checkpoint::Impl {
   // What wakes the worker, bumped by persist() without a lock. A change is
   // recorded before these are touched, and the commit side resets them
   // before it swaps the change sets, so every change of the next batch is
-  // counted and armed after the reset.
-  std::atomic<std::size_t> updates{0};        // persist()/remove() calls since the last reset
+  // counted and armed after the reset. The calls are counted per thread: a
+  // thread alone is counted exactly; with several, their counts are added up
+  // every kSumEvery calls of each, so a commit may start that many calls
+  // per thread late.
+  std::array<Stripe, kStripes> updates;       // persist()/remove() calls since the last reset
+  std::atomic<bool> woken{false};             // the worker was told max_updates was reached
   std::atomic<bool> armed{false};             // `due` is set for the changes since the reset
   std::atomic<bool> closed{false};            // shutdown() has begun
   std::atomic<std::size_t> inflight_size{0};  // names in the batch in flight or waiting
@@ -171,6 +199,7 @@ struct Checkpoint::Impl {
         shard.live.insert(std::move(state), hash);
         shard.size.store(shard.live.size(), std::memory_order_relaxed);
       });
+      for (Shard& shard : shards) shard.live.concurrent();
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
@@ -183,28 +212,59 @@ struct Checkpoint::Impl {
 
   // ---- persist() and remove() --------------------------------------------
 
-  // Sets a state in its shard's live states and change set. The strings are
-  // assigned in place where the entries exist, so a steady stream of
-  // updates to known names allocates nothing.
+  // Sets a state in its shard's live states and change set. A known name
+  // whose change is in the current change set is updated under its slot's
+  // lock alone (the fast path); anything else (a new name, the first change
+  // since a commit) under the shard's mutex. The strings are assigned in
+  // place where the entries exist, so a steady stream of updates to known
+  // names allocates nothing.
   void upsert(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
               std::string_view bookmark) {
+    if (closed.load()) throw_closed("persist()");
     const std::uint64_t hash = LiveStates::hash(name);
     Shard& shard = shards[shard_of(hash)];
-    {
+    if (!updated_in_place(shard, name, hash, record_number, timestamp, bookmark)) {
       MutexLock lock(shard.mutex);
       if (shard.closed) throw_closed("persist()");
       Slot* found = shard.live.find(name, hash);
       Slot& slot = found != nullptr ? *found : add_slot(shard, name, hash);
-      slot.state.record_number = record_number;
-      slot.state.timestamp = timestamp;
-      slot.state.bookmark.assign(bookmark);
+      slot.lock.lock();
+      assign(slot.state, record_number, timestamp, bookmark);
       Change& change = change_of(shard, slot, hash);
       change.removed = false;
-      change.state.record_number = record_number;
-      change.state.timestamp = timestamp;
-      change.state.bookmark.assign(bookmark);
+      assign(change.state, record_number, timestamp, bookmark);
+      slot.lock.unlock();
     }
     note_update();
+  }
+
+  static void assign(EventLogState& state, std::uint64_t record_number, Timestamp timestamp,
+                     std::string_view bookmark) {
+    state.record_number = record_number;
+    state.timestamp = timestamp;
+    state.bookmark.assign(bookmark);
+  }
+
+  // The fast path: true if the name is known and its change is in the
+  // current change set, both now updated. A swap of the change set during
+  // the update (the generation moved on) makes it false: the caller then
+  // records the change again in the new set, under the mutex. (The commit
+  // side copies the swapped-out entries under their slots' locks, so it
+  // sees this update whole, or not at all and then the new set has it.)
+  static bool updated_in_place(Shard& shard, std::string_view name, std::uint64_t hash,
+                               std::uint64_t record_number, Timestamp timestamp,
+                               std::string_view bookmark) {
+    Slot* slot = shard.live.find_locked(name, hash);
+    if (slot == nullptr) return false;
+    assign(slot->state, record_number, timestamp, bookmark);
+    const std::uint64_t generation = shard.generation.load();
+    bool done = false;
+    if (slot->generation == generation && slot->change != nullptr) {
+      assign(slot->change->state, record_number, timestamp, bookmark);
+      done = shard.generation.load() == generation;
+    }
+    slot->lock.unlock();
+    return done;
   }
 
   void erase(std::string_view name) {
@@ -215,17 +275,21 @@ struct Checkpoint::Impl {
       if (shard.closed) throw_closed("remove()");
       Slot* slot = shard.live.find(name, hash);
       if (slot == nullptr) return;  // absent, or its removal is already pending
+      slot->lock.lock();
       Change& change = change_of(shard, *slot, hash);
       change.removed = true;
-      shard.changes.removed.emplace(name, slot->change);
+      change.slot = nullptr;
+      slot->change = nullptr;
+      slot->lock.unlock();
+      shard.changes.removed.emplace(name, &change);
       shard.live.erase(name, hash);
       shard.size.store(shard.live.size(), std::memory_order_relaxed);
     }
     note_update();
   }
 
-  // A slot for a name not in the shard. An empty name or one that is not
-  // UTF-8: Error{invalid_argument}, and nothing changes.
+  // A live slot for a name not in the shard. An empty name or one that is
+  // not UTF-8: Error{invalid_argument}, and nothing changes.
   Slot& add_slot(Shard& shard, std::string_view name, std::uint64_t hash) REQUIRES(shard.mutex) {
     detail::check_name("Checkpoint", name);
     Slot& slot = shard.live.insert(name, hash);
@@ -233,23 +297,36 @@ struct Checkpoint::Impl {
     if (!shard.changes.removed.empty()) {
       // Removed earlier in this generation: it takes its entry back.
       if (auto removed = shard.changes.removed.find(name); removed != shard.changes.removed.end()) {
-        slot.generation = shard.generation;
+        slot.lock.lock();
+        slot.generation = shard.generation.load(std::memory_order_relaxed);
         slot.change = removed->second;
+        slot.change->slot = &slot;
+        slot.lock.unlock();
         shard.changes.removed.erase(removed);
       }
     }
     return slot;
   }
 
-  // The slot's entry in the shard's change set, made if it has none yet.
+  // The slot's entry in the shard's change set, made if it has none yet;
+  // with the slot's lock held too.
   Change& change_of(Shard& shard, Slot& slot, std::uint64_t hash) REQUIRES(shard.mutex) {
-    if (slot.generation == shard.generation) return shard.changes.entries[slot.change];
-    slot.generation = shard.generation;
-    Change& change = shard.changes.add(slot.state.name, slot.change);
+    const std::uint64_t generation = shard.generation.load(std::memory_order_relaxed);
+    if (slot.generation == generation && slot.change != nullptr) return *slot.change;
+    Change& change = shard.changes.add(slot.state.name);
+    change.slot = &slot;
+    slot.generation = generation;
+    slot.change = &change;
     if (!shard.inflight || !shard.inflight->contains(hash)) {
       shard.fresh.fetch_add(1, std::memory_order_relaxed);
     }
     return change;
+  }
+
+  std::size_t updates_counted() const {
+    std::size_t sum = 0;
+    for (const Stripe& stripe : updates) sum += stripe.count.load(std::memory_order_relaxed);
+    return sum;
   }
 
   void note_update() EXCLUDES(control) {
@@ -258,9 +335,13 @@ struct Checkpoint::Impl {
       if (!due) due = clock->now() + options.flush_interval;
       wake.notify_one();  // the worker may be waiting without a deadline
     }
-    if (updates.fetch_add(1, std::memory_order_acq_rel) + 1 == options.max_updates) {
-      MutexLock lock(control);  // so the worker cannot miss the wakeup
-      wake.notify_one();
+    const std::size_t mine = updates[my_stripe()].count.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (mine >= options.max_updates ||
+        (mine % kSumEvery == 0 && updates_counted() >= options.max_updates)) {
+      if (!woken.exchange(true)) {
+        MutexLock lock(control);  // so the worker cannot miss the wakeup
+        wake.notify_one();
+      }
     }
   }
 
@@ -275,14 +356,15 @@ struct Checkpoint::Impl {
       {
         MutexLock lock(control);
         due.reset();
-        updates.store(0, std::memory_order_release);
+        for (Stripe& stripe : updates) stripe.count.store(0, std::memory_order_relaxed);
+        woken.store(false, std::memory_order_release);
         armed.store(false, std::memory_order_release);
       }
       for (std::size_t i = 0; i < kShards; ++i) {
         Shard& shard = shards[i];
         MutexLock lock(shard.mutex);
         shard.changes.swap(taken[i]);  // O(1): persist() waits for nothing longer
-        ++shard.generation;
+        shard.generation.fetch_add(1);
         shard.fresh.store(0, std::memory_order_relaxed);
       }
     }
@@ -320,8 +402,9 @@ struct Checkpoint::Impl {
     stats.last_error.clear();
   }
 
-  // The changes in `taken`, as a sorted batch (copied: the entries keep
-  // their strings' buffers for the next generation).
+  // The changes in `taken`, as a sorted batch (copied, each under its
+  // slot's lock, which persist()'s fast path may still hold: the entries
+  // keep their strings' buffers for the next generation).
   Batch batch_of_taken() REQUIRES(commit_mutex) {
     std::vector<const Change*> order;
     std::size_t total = 0;
@@ -337,7 +420,14 @@ struct Checkpoint::Impl {
       if (change->removed) {
         out.removed.push_back(change->state.name);
       } else {
-        out.upserted.push_back(change->state);
+        change->slot->lock.lock();
+        try {
+          out.upserted.push_back(change->state);
+        } catch (...) {
+          change->slot->lock.unlock();
+          throw;
+        }
+        change->slot->lock.unlock();
       }
     }
     return out;
@@ -392,8 +482,7 @@ struct Checkpoint::Impl {
   }
 
   bool commit_due() const REQUIRES(control) {
-    return updates.load(std::memory_order_acquire) >= options.max_updates ||
-           (due && clock->now() >= *due);
+    return updates_counted() >= options.max_updates || (due && clock->now() >= *due);
   }
 
   void run() EXCLUDES(control, commit_mutex) {
@@ -482,15 +571,18 @@ struct Checkpoint::Impl {
       const Shard& shard = shards[i];
       std::vector<EventLogState>& run = runs[i];
       const std::size_t size = shard.size.load(std::memory_order_relaxed);
-      run.reserve(size + size / 8 + kCopyStep);  // room for names added meanwhile
-      for (std::size_t index = 0;;) {
-        MutexLock lock(shard.mutex);
-        const std::size_t end = std::min(index + kCopyStep, shard.live.slot_count());
-        for (; index < end; ++index) {
-          const Slot& slot = shard.live.slot(index);
+      run.reserve(size + size / 8 + kCopySlack);  // room for names added meanwhile
+      const std::size_t count = shard.live.slot_count();
+      for (std::size_t index = 0; index < count; ++index) {
+        Slot& slot = shard.live.slot(index);
+        slot.lock.lock();
+        try {
           if (slot.live) run.push_back(slot.state);
+        } catch (...) {
+          slot.lock.unlock();
+          throw;
         }
-        if (index >= shard.live.slot_count()) break;
+        slot.lock.unlock();
       }
       if (!std::is_sorted(run.begin(), run.end(), by_name)) {
         std::sort(run.begin(), run.end(), by_name);
@@ -534,10 +626,23 @@ struct Checkpoint::Impl {
   std::optional<EventLogState> find(std::string_view name) const {
     const std::uint64_t hash = LiveStates::hash(name);
     const Shard& shard = shards[shard_of(hash)];
-    MutexLock lock(shard.mutex);
-    const Slot* slot = shard.live.find(name, hash);
-    if (slot == nullptr) return std::nullopt;
-    return slot->state;
+    Slot* slot = shard.live.find_locked(name, hash);
+    if (slot == nullptr) {
+      // Absent, or a change of the table got in the way: look again.
+      MutexLock lock(shard.mutex);
+      slot = shard.live.find(name, hash);
+      if (slot == nullptr) return std::nullopt;
+      slot->lock.lock();
+    }
+    std::optional<EventLogState> out;
+    try {
+      out = slot->state;
+    } catch (...) {
+      slot->lock.unlock();
+      throw;
+    }
+    slot->lock.unlock();
+    return out;
   }
 
   Stats current_stats() const EXCLUDES(control) {

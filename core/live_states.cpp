@@ -1,5 +1,6 @@
 #include "core/live_states.hpp"
 
+#include <bit>
 #include <functional>
 #include <limits>
 #include <string>
@@ -8,110 +9,171 @@
 #include "checkpoint/error.hpp"
 
 namespace checkpoint::detail {
+namespace {
+
+constexpr std::uint32_t slot_of(std::uint64_t word) {
+  return static_cast<std::uint32_t>(word >> 32);
+}
+constexpr std::uint32_t hash_of(std::uint64_t word) { return static_cast<std::uint32_t>(word); }
+
+}  // namespace
+
+LiveStates::Table::Table(std::size_t buckets)
+    : mask(buckets - 1), words(new std::atomic<std::uint64_t>[buckets]) {
+  for (std::size_t i = 0; i < buckets; ++i) words[i].store(0, std::memory_order_relaxed);
+}
+
+LiveStates::LiveStates() {
+  tables_.push_back(std::make_unique<Table>(16));
+  table_.store(tables_.back().get(), std::memory_order_release);
+}
+
+LiveStates::~LiveStates() {
+  for (std::size_t k = 0; k < kSegments; ++k) delete[] segments_[k].load(std::memory_order_relaxed);
+}
 
 std::uint64_t LiveStates::hash(std::string_view name) {
   return std::hash<std::string_view>{}(name);
 }
 
-std::size_t LiveStates::probe(std::string_view name, std::uint32_t hash) const {
-  const std::size_t mask = buckets_.size() - 1;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Bucket& bucket = buckets_[i];
-    if (bucket.slot == 0) return i;
-    if (bucket.hash == hash && slots_[bucket.slot - 1].state.name == name) return i;
+Slot& LiveStates::slot(std::size_t index) const {
+  const std::size_t block = index / kFirstSegment + 1;
+  const std::size_t k = static_cast<std::size_t>(std::bit_width(block)) - 1;
+  const std::size_t start = kFirstSegment * ((std::size_t{1} << k) - 1);
+  return segments_[k].load(std::memory_order_acquire)[index - start];
+}
+
+Slot* LiveStates::find_locked(std::string_view name, std::uint64_t full_hash) const {
+  const auto hash = static_cast<std::uint32_t>(full_hash);
+  const Table& table = *table_.load(std::memory_order_acquire);
+  // A probe that races a change may walk far; it then gives up.
+  for (std::size_t i = hash & table.mask, steps = 0; steps <= table.mask;
+       i = (i + 1) & table.mask, ++steps) {
+    const std::uint64_t w = table.words[i].load(std::memory_order_acquire);
+    if (w == 0) return nullptr;
+    if (hash_of(w) != hash) continue;
+    Slot& candidate = slot(slot_of(w) - 1);
+    candidate.lock.lock();
+    if (candidate.live && candidate.state.name == name) return &candidate;
+    candidate.lock.unlock();
+  }
+  return nullptr;
+}
+
+std::size_t LiveStates::probe(const Table& table, std::string_view name, std::uint32_t hash) const {
+  for (std::size_t i = hash & table.mask;; i = (i + 1) & table.mask) {
+    const std::uint64_t w = table.words[i].load(std::memory_order_relaxed);
+    if (w == 0) return i;
+    if (hash_of(w) == hash && slot(slot_of(w) - 1).state.name == name) return i;
   }
 }
 
-Slot* LiveStates::find(std::string_view name, std::uint64_t hash) {
-  return const_cast<Slot*>(std::as_const(*this).find(name, hash));
-}
-
-const Slot* LiveStates::find(std::string_view name, std::uint64_t hash) const {
+Slot* LiveStates::find(std::string_view name, std::uint64_t full_hash) const {
   if (size_ == 0) return nullptr;
-  const Bucket& bucket = buckets_[probe(name, static_cast<std::uint32_t>(hash))];
-  return bucket.slot == 0 ? nullptr : &slots_[bucket.slot - 1];
+  const Table& table = *table_.load(std::memory_order_relaxed);
+  const std::uint64_t w =
+      table.words[probe(table, name, static_cast<std::uint32_t>(full_hash))].load(
+          std::memory_order_relaxed);
+  return w == 0 ? nullptr : &slot(slot_of(w) - 1);
 }
 
-Slot& LiveStates::insert(std::string_view name, std::uint64_t hash) {
-  Slot& slot = place(name, static_cast<std::uint32_t>(hash));
-  slot.state.name.assign(name);
-  return slot;
+Slot& LiveStates::insert(std::string_view name, std::uint64_t full_hash) {
+  return place(name, static_cast<std::uint32_t>(full_hash), nullptr);
 }
 
-Slot& LiveStates::insert(EventLogState&& state, std::uint64_t hash) {
-  Slot& slot = place(state.name, static_cast<std::uint32_t>(hash));
-  slot.state = std::move(state);
-  return slot;
+Slot& LiveStates::insert(EventLogState&& state, std::uint64_t full_hash) {
+  return place(state.name, static_cast<std::uint32_t>(full_hash), &state);
 }
 
-Slot& LiveStates::place(std::string_view name, std::uint32_t hash) {
-  if (2 * (size_ + 1) > buckets_.size()) grow(std::max<std::size_t>(16, 2 * buckets_.size()));
+Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState* state) {
+  if (2 * (size_ + 1) > table_.load(std::memory_order_relaxed)->mask + 1) grow();
   std::uint32_t index;
   if (!free_.empty()) {
     index = free_.back();
     free_.pop_back();
   } else {
-    if (slots_.size() >= std::numeric_limits<std::uint32_t>::max() - 1) {
+    const std::size_t count = count_.load(std::memory_order_relaxed);
+    if (count >= std::numeric_limits<std::uint32_t>::max() - 1) {
       throw Error(ErrorCode::invalid_argument, "Checkpoint: too many states");
     }
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
+    const std::size_t block = count / kFirstSegment + 1;
+    const std::size_t k = static_cast<std::size_t>(std::bit_width(block)) - 1;
+    if (segments_[k].load(std::memory_order_relaxed) == nullptr) {
+      segments_[k].store(new Slot[kFirstSegment << k], std::memory_order_release);
+    }
+    index = static_cast<std::uint32_t>(count);
+    count_.store(count + 1, std::memory_order_release);
   }
-  // The bucket is found before the name is stored: probe() compares the
-  // names of the slots the buckets point to, and this one points nowhere yet.
-  buckets_[probe(name, hash)] = Bucket{index + 1, hash};
-  Slot& slot = slots_[index];
-  slot.live = true;
+  Slot& s = slot(index);
+  // The name before the bucket: a lookup that finds the bucket must find
+  // the slot ready (it locks it, which orders the two).
+  s.lock.lock();
+  if (state != nullptr) {
+    s.state = std::move(*state);
+  } else {
+    s.state.name.assign(name);
+  }
+  s.live = true;
+  s.lock.unlock();
+  const Table& table = *table_.load(std::memory_order_relaxed);
+  table.words[probe(table, s.state.name, hash)].store(word(index + 1, hash),
+                                                      std::memory_order_release);
   ++size_;
-  return slot;
+  return s;
 }
 
-bool LiveStates::erase(std::string_view name, std::uint64_t hash) {
+bool LiveStates::erase(std::string_view name, std::uint64_t full_hash) {
   if (size_ == 0) return false;
-  std::size_t hole = probe(name, static_cast<std::uint32_t>(hash));
-  if (buckets_[hole].slot == 0) return false;
-  const std::uint32_t index = buckets_[hole].slot - 1;
+  const Table& table = *table_.load(std::memory_order_relaxed);
+  std::size_t hole = probe(table, name, static_cast<std::uint32_t>(full_hash));
+  const std::uint64_t w = table.words[hole].load(std::memory_order_relaxed);
+  if (w == 0) return false;
+  const std::uint32_t index = slot_of(w) - 1;
   // Keep the strings' buffers for the next insert; reset the values.
-  Slot& slot = slots_[index];
-  slot.state.record_number = 0;
-  slot.state.timestamp = Timestamp();
-  slot.state.bookmark.clear();
-  slot.generation = 0;
-  slot.change = 0;
-  slot.live = false;
+  Slot& s = slot(index);
+  s.lock.lock();
+  s.live = false;
+  s.state.record_number = 0;
+  s.state.timestamp = Timestamp();
+  s.state.bookmark.clear();
+  s.generation = 0;
+  s.change = nullptr;
+  s.lock.unlock();
   free_.push_back(index);
   --size_;
   // Backward-shift deletion: move later buckets of the probe run into the
-  // hole unless that would put them before their home bucket.
-  const std::size_t mask = buckets_.size() - 1;
-  for (std::size_t i = (hole + 1) & mask; buckets_[i].slot != 0; i = (i + 1) & mask) {
-    const std::size_t home = buckets_[i].hash & mask;
+  // hole unless that would put them before their home bucket. A lookup
+  // running meanwhile may miss an entry being moved: it then asks again
+  // with the shard's mutex held.
+  const std::size_t mask = table.mask;
+  for (std::size_t i = (hole + 1) & mask;; i = (i + 1) & mask) {
+    const std::uint64_t moved = table.words[i].load(std::memory_order_relaxed);
+    if (moved == 0) break;
+    const std::size_t home = hash_of(moved) & mask;
     if (((i - home) & mask) >= ((i - hole) & mask)) {
-      buckets_[hole] = buckets_[i];
+      table.words[hole].store(moved, std::memory_order_release);
       hole = i;
     }
   }
-  buckets_[hole] = Bucket{};
+  table.words[hole].store(0, std::memory_order_release);
   return true;
 }
 
-void LiveStates::reserve(std::size_t states) {
-  std::size_t buckets = 16;
-  while (buckets < 2 * states) buckets *= 2;
-  if (buckets > buckets_.size()) grow(buckets);
-}
-
-void LiveStates::grow(std::size_t buckets) {
-  std::vector<Bucket> old;
-  old.swap(buckets_);
-  buckets_.resize(buckets);
-  const std::size_t mask = buckets - 1;
-  for (const Bucket& bucket : old) {
-    if (bucket.slot == 0) continue;
-    std::size_t i = bucket.hash & mask;
-    while (buckets_[i].slot != 0) i = (i + 1) & mask;
-    buckets_[i] = bucket;
+void LiveStates::grow() {
+  const Table& old = *table_.load(std::memory_order_relaxed);
+  auto bigger = std::make_unique<Table>(2 * (old.mask + 1));
+  for (std::size_t j = 0; j <= old.mask; ++j) {
+    const std::uint64_t w = old.words[j].load(std::memory_order_relaxed);
+    if (w == 0) continue;
+    std::size_t i = hash_of(w) & bigger->mask;
+    while (bigger->words[i].load(std::memory_order_relaxed) != 0) i = (i + 1) & bigger->mask;
+    bigger->words[i].store(w, std::memory_order_relaxed);
   }
+  table_.store(bigger.get(), std::memory_order_release);
+  // Lookups running now may still read the old array: keep it if there can
+  // be any.
+  if (!concurrent_) tables_.clear();
+  tables_.push_back(std::move(bigger));
 }
 
 }  // namespace checkpoint::detail

@@ -1,88 +1,141 @@
-// The front end's live states: every state by name, in a hash table built
-// for persist()'s hot path, where one call costs one hash of the name and
-// usually one probe.
+// The front end's live states of one shard: every state by name, in a hash
+// table built for persist()'s hot path (see checkpoint.cpp).
 //
-// std::unordered_map was the first choice; with a transparent string_view
-// hasher, libstdc++ does not cache hash codes and hashes the neighbouring
-// keys again on every lookup, which cost more than the rest of persist()
-// together. This table stores each slot's hash bits next to its index in a
-// flat array (open addressing, linear probing, backward-shift deletion, so
-// no tombstones), and keeps the slots themselves in chunks whose freed
-// entries are reused with their string buffers.
+// Each slot has a lock of its own, in its own memory, so threads that
+// persist different names touch different memory and never wait for each
+// other. Finding a slot takes no lock at all: the buckets are atomic words
+// and slots never move, so a lookup reads them while the table may change
+// under it, then locks the slot it found and checks, under that lock, that
+// it is live and has the name: a lookup that raced a change either finds
+// the right slot or finds none (and the caller tries again under the
+// shard's mutex, which every change of the table's structure holds).
 //
-// Growing the flat array is the one O(states) step: when the number of
-// names doubles past a power of two, the new name's insert() moves every
-// bucket (8 bytes each, no rehashing: about 10 ms for a million names).
+// The table: open addressing, linear probing, backward-shift deletion (no
+// tombstones), at most half full; each bucket holds a slot's index and the
+// low 32 bits of its name's hash. Slots live in segments that double in
+// size and never move. A bucket array replaced by a larger one stays
+// allocated until the table is destroyed if lookups may still read it
+// (after concurrent() was called); before that (while a Checkpoint loads
+// its store) it is freed at once.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "checkpoint/state.hpp"
-#include "core/chunked_vector.hpp"
 
 namespace checkpoint::detail {
 
-// A live state and, for the front end's change tracking, where its pending
-// change sits (see checkpoint.cpp).
+struct Change;
+
+// A lock for a few assignments: spins, then yields.
+class SpinLock {
+ public:
+  void lock() noexcept {
+    for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ++spins) {
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (spins++ > 64) std::this_thread::yield();
+      }
+    }
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+// A live state and, for the front end's change tracking, its pending
+// change. Everything but `lock` is guarded by `lock`; changing whether the
+// slot is live, or its name, also needs the shard's mutex.
 struct Slot {
+  SpinLock lock;
+  bool live = false;             // holds a state (false: free, kept for its buffers)
   EventLogState state;           // state.name is the key
   std::uint64_t generation = 0;  // the change set generation `change` belongs to
-  std::uint32_t change = 0;      // index of the pending change in that set
-  bool live = false;             // holds a state (false: free, kept for its buffers)
+  Change* change = nullptr;      // the pending change in that set, if any
 };
 
 class LiveStates {
  public:
+  LiveStates();
+  ~LiveStates();
+  LiveStates(const LiveStates&) = delete;
+  LiveStates& operator=(const LiveStates&) = delete;
+
   // The hash every function takes: computed once by a caller that needs it
   // for something else too (the front end picks a shard with it).
   static std::uint64_t hash(std::string_view name);
 
-  // The slot of `name`, or nullptr. Slots never move: the pointer is valid
-  // until the name is erased.
-  Slot* find(std::string_view name, std::uint64_t hash);
-  const Slot* find(std::string_view name, std::uint64_t hash) const;
-  Slot* find(std::string_view name) { return find(name, hash(name)); }
-  const Slot* find(std::string_view name) const { return find(name, hash(name)); }
+  // ---- Without the shard's mutex ----
 
-  // A slot for `name`, which must be absent; its state holds the name and
-  // default values otherwise.
+  // The live slot of `name`, locked, or nullptr (absent, or a change of the
+  // table got in the way: ask again with the mutex held).
+  Slot* find_locked(std::string_view name, std::uint64_t hash) const;
+
+  // Slots by index, live or free: slots never move and their number only
+  // grows, so a walk (lock each, look whether it is live) sees every slot
+  // that stayed live throughout.
+  std::size_t slot_count() const { return count_.load(std::memory_order_acquire); }
+  Slot& slot(std::size_t index) const;
+
+  // ---- With the shard's mutex held ----
+
+  // The slot of `name` (not locked), or nullptr.
+  Slot* find(std::string_view name, std::uint64_t hash) const;
+  Slot* find(std::string_view name) const { return find(name, hash(name)); }
+
+  // A live slot for `name`, which must be absent, holding `name` and
+  // default values; or holding `state`, moved. Not locked.
   Slot& insert(std::string_view name, std::uint64_t hash);
   Slot& insert(std::string_view name) { return insert(name, hash(name)); }
-  // A slot holding `state`, whose name must be absent; the state is moved.
   Slot& insert(EventLogState&& state, std::uint64_t hash);
 
-  // Removes `name`'s slot; false if there was none.
+  // Removes `name`'s slot; false if there was none. The caller resets the
+  // slot's change tracking (it holds the slot's lock meanwhile).
   bool erase(std::string_view name, std::uint64_t hash);
   bool erase(std::string_view name) { return erase(name, hash(name)); }
 
   std::size_t size() const { return size_; }
-  void reserve(std::size_t states);
 
-  // Slots by index, live or free: slots never move and their number only
-  // grows, so a walk in steps (the front end copies a few hundred at a time
-  // under its lock) sees every slot that stayed live throughout.
-  std::size_t slot_count() const { return slots_.size(); }
-  const Slot& slot(std::size_t index) const { return slots_[index]; }
+  // From now on other threads may look up concurrently: replaced bucket
+  // arrays are kept instead of freed.
+  void concurrent() { concurrent_ = true; }
 
  private:
-  struct Bucket {
-    std::uint32_t slot = 0;  // index in slots_ plus one; 0: empty
-    std::uint32_t hash = 0;  // the low 32 bits of the name's hash
+  struct Table {
+    explicit Table(std::size_t buckets);
+    std::size_t mask;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> words;  // slot index + 1 << 32 | hash; 0: empty
   };
+  static std::uint64_t word(std::uint32_t slot_plus_one, std::uint32_t hash) {
+    return std::uint64_t{slot_plus_one} << 32 | hash;
+  }
 
   // The bucket holding `name`, or the empty bucket where it would go.
-  std::size_t probe(std::string_view name, std::uint32_t hash) const;
-  void grow(std::size_t buckets);
-  // A free slot (reused with its buffers) or a new one, placed in a bucket.
-  Slot& place(std::string_view name, std::uint32_t hash);
+  std::size_t probe(const Table& table, std::string_view name, std::uint32_t hash) const;
+  void grow();
+  // A free slot (reused with its buffers) or a new one, placed in a bucket
+  // and made live.
+  Slot& place(std::string_view name, std::uint32_t hash, EventLogState* state);
 
-  std::vector<Bucket> buckets_;      // a power of two in size, at most half full
-  ChunkedVector<Slot> slots_;        // never moved: adding a name is O(1) at worst
-  std::vector<std::uint32_t> free_;  // unused entries of slots_
+  // Segment k holds kFirstSegment << k slots; slot i lives in the segment
+  // its index falls in.
+  static constexpr std::size_t kFirstSegment = 64;
+  static constexpr std::size_t kSegments = 27;  // up to 2^32 slots
+  std::array<std::atomic<Slot*>, kSegments> segments_{};
+  std::atomic<std::size_t> count_{0};  // slots handed out
+
+  std::atomic<Table*> table_;
+  std::vector<std::unique_ptr<Table>> tables_;  // the current one last; the older ones retired
+  std::vector<std::uint32_t> free_;             // free slots
   std::size_t size_ = 0;
+  bool concurrent_ = false;
 };
 
 }  // namespace checkpoint::detail
