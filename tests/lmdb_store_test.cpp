@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "backends/lmdb/lmdb_encoding.hpp"
+#include "backends/lmdb/lmdb_env.hpp"
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
 #include "checkpoint/store.hpp"
@@ -999,6 +1001,63 @@ TEST_F(LmdbStore, MapGrownByAnotherProcessIsFollowed) {
   commit(*writer_store, states, {"stream-1"});
   EXPECT_EQ(as_map(writer_store->load()), states);
   EXPECT_EQ(as_map(reader_store->load()), states);
+}
+
+// Values are read through LMDB's map of the file; those that would lie past
+// the file's end (a file cut short while mapped) are refused before they
+// are read, which only works if the map is where the check looks for it.
+TEST_F(LmdbStore, ValuesAreCheckedAgainstTheFileBehindTheMap) {
+  commit_all(*writer(), {{"a", state("a")}});
+  auto env = lmdb::Environment::open(path_, 1 << 20, lmdb::Access::read, false);
+  lmdb::Transaction txn(*env, false);
+  MDB_val key{lmdb::kFormatVersionKey.size(), const_cast<char*>(lmdb::kFormatVersionKey.data())};
+  MDB_val value;
+  ASSERT_EQ(mdb_get(txn.get(), env->meta_db(), &key, &value), 0);
+  const auto bounds = env->file_bounds();
+  const auto at = reinterpret_cast<std::uintptr_t>(value.mv_data);
+  ASSERT_GE(at, bounds.map);
+  EXPECT_LT(at - bounds.map, fs::file_size(path_));
+  EXPECT_EQ(bounds.file_size, fs::file_size(path_));
+  EXPECT_TRUE(bounds.readable(value.mv_data, value.mv_size));
+  EXPECT_FALSE(bounds.readable(value.mv_data, bounds.file_size)) << "reaches past the file's end";
+  const int outside = 0;
+  EXPECT_TRUE(bounds.readable(&outside, sizeof outside)) << "memory outside the map";
+}
+
+// The pages of the file a load has read are not kept mapped: a million
+// states would otherwise hold the whole file in the resident set besides
+// the states made of it.
+TEST_F(LmdbStore, ALoadLeavesLittleOfTheFileResident) {
+  StateMap states;
+  for (int i = 0; i < 100'000; ++i) {
+    std::string name = "/var/log/containers/app-" + std::to_string(i) + ".log";
+    states.emplace(name,
+                   state(name, static_cast<std::uint64_t>(i), Timestamp(), std::string(100, 'b')));
+  }
+  auto store = writer();
+  commit_all(*store, states);
+  ASSERT_EQ(as_map(store->load()), states);
+  // The resident part of this process's mappings of the file, from smaps.
+  struct stat st;
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool ours = false;
+  std::uint64_t resident_kib = 0, mappings = 0;
+  while (std::getline(smaps, line)) {
+    unsigned long start, end, offset, inode;
+    unsigned major, minor;
+    if (std::sscanf(line.c_str(), "%lx-%lx %*s %lx %x:%x %lu", &start, &end, &offset, &major,
+                    &minor, &inode) == 6) {
+      ours = inode == st.st_ino;
+      mappings += ours;
+    } else if (ours && line.starts_with("Rss:")) {
+      resident_kib += std::stoull(line.substr(4));
+    }
+  }
+  ASSERT_EQ(mappings, 1u);
+  EXPECT_LT(resident_kib * 1024, fs::file_size(path_) / 4)
+      << "of a file of " << fs::file_size(path_) << " bytes";
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -320,6 +321,7 @@ void Environment::open_existing(std::uint64_t map_size) {
     mdb_reader_check(env_, &dead);
   }
   ensure_map_size(map_size);
+  locate_map();
   check_format();
 }
 
@@ -369,6 +371,7 @@ void Environment::ensure_map_size(std::uint64_t map_size) {
     broken_ = true;
     throw_mdb_error(rc, store_, "cannot map " + std::to_string(map_size) + " bytes");
   }
+  locate_map();
 }
 
 void Environment::grow_map() {
@@ -386,6 +389,7 @@ void Environment::grow_map() {
     broken_ = true;
     throw_mdb_error(rc, store_, "cannot grow the map to " + std::to_string(next) + " bytes");
   }
+  locate_map();
 }
 
 std::uint64_t Environment::last_txnid() const {
@@ -402,8 +406,48 @@ Environment::FileBounds Environment::file_bounds() const {
   if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &st) != 0) {
     throw_errno(ErrorCode::io, store_, "cannot stat", errno);
   }
-  return {reinterpret_cast<std::uintptr_t>(info.me_mapaddr), info.me_mapsize,
-          static_cast<std::uint64_t>(st.st_size)};
+  return {map_, map_ == 0 ? 0 : info.me_mapsize, static_cast<std::uint64_t>(st.st_size)};
+}
+
+void Environment::locate_map() {
+  map_ = 0;
+  // A record of the main database (which names the two others) lies in a
+  // page of the map; the mapping of this process that holds it is the map.
+  MDB_txn* txn = nullptr;
+  if (env_ == nullptr || mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) != 0) return;
+  MDB_dbi main = 0;
+  MDB_cursor* cursor = nullptr;
+  MDB_val key, value;
+  std::uintptr_t at = 0;
+  if (mdb_dbi_open(txn, nullptr, 0, &main) == 0 && mdb_cursor_open(txn, main, &cursor) == 0) {
+    if (mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0) {
+      at = reinterpret_cast<std::uintptr_t>(key.mv_data);
+    }
+    mdb_cursor_close(cursor);
+  }
+  mdb_txn_abort(txn);
+  if (at == 0) return;
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return;
+  unsigned long start, end, offset, inode;
+  unsigned major, minor;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    if (std::sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &start, &end, &offset, &major, &minor,
+                    &inode) == 6 &&
+        start <= at && at < end && inode == ino_ && start >= offset) {
+      map_ = start - offset;
+      break;
+    }
+  }
+  std::fclose(maps);
+}
+
+void Environment::FileBounds::release_pages() const {
+  // The map is read-only and shared (no MDB_WRITEMAP): nothing is lost, and
+  // pointers into it stay valid. Failure only leaves the pages mapped.
+  if (map != 0)
+    ::madvise(reinterpret_cast<void*>(map), std::min(map_size, file_size), MADV_DONTNEED);
 }
 
 // LMDB makes its handle unusable (every call then fails with MDB_PANIC)
@@ -451,6 +495,7 @@ void Environment::reopen(bool force) {
     throw Error(ErrorCode::io, store_ + ": its databases changed handles when reopened");
   }
   env_ = std::exchange(env.env, nullptr);
+  locate_map();
 }
 
 Transaction::Transaction(Environment& env, bool write) : env_(env), lock_(env.txn_mutex_) {
@@ -482,6 +527,7 @@ Transaction::Transaction(Environment& env, bool write) : env_(env), lock_(env.tx
         env.broken_ = true;
         throw_mdb_error(rc2, env.store(), "cannot follow the map size another process set");
       }
+      env.locate_map();
     }
     lock_.lock();
   }

@@ -97,6 +97,10 @@ class Environment {
       if (at < map || at - map >= map_size) return true;
       return at - map <= file_size && n <= file_size - (at - map);
     }
+    // Drops this process's mapping of the file's pages (they stay in the
+    // page cache, and the next read maps them again), so that a long read
+    // does not keep the whole file in the resident set.
+    void release_pages() const;
   };
   FileBounds file_bounds() const;
 
@@ -112,12 +116,17 @@ class Environment {
   // `force`, even when it is not broken (to make it writable).
   void reopen(bool force = false);
   unsigned open_flags() const;
+  // Finds where LMDB mapped the file (it does not say: mdb_env_info() gives
+  // the address only for MDB_FIXEDMAP) after every (re)mapping, with no
+  // transaction open.
+  void locate_map();
 
   std::filesystem::path path_;
   std::string store_;
   MDB_env* env_ = nullptr;      // null only while reopening after an I/O error failed
   std::uint64_t map_size_ = 0;  // the largest asked for; guarded by txn_mutex_
   MDB_dbi states_ = 0, meta_ = 0;
+  std::uintptr_t map_ = 0;  // the map's address, 0 if unknown; guarded by txn_mutex_
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   pid_t pid_ = 0;

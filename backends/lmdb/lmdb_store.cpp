@@ -20,6 +20,7 @@ using namespace lmdb;
 
 constexpr std::uint64_t kDefaultMapSize = std::uint64_t{1} << 30;  // 1 GiB
 constexpr std::uint64_t kMinMapSize = std::uint64_t{64} << 10;     // 64 KiB
+constexpr std::size_t kStatesPerRelease = std::size_t{1} << 14;    // see scan_with()
 
 MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view as_view(const MDB_val& v) {
@@ -239,7 +240,10 @@ class LmdbStore final : public Store {
         throw Error(ErrorCode::corrupt,
                     store() + ": " + describe_key(k) + ": value lies past the end of the file");
       }
-      ++found;
+      // A million states span a file of a hundred megabytes or more; its
+      // pages, once read, would stay in the resident set beside the states
+      // made of them.
+      if (++found % kStatesPerRelease == 0) bounds.release_pages();
       return decode_value(k, as_view(value), store());
     };
 
