@@ -1,6 +1,7 @@
-// What the front end remembers between two commits: for each name changed
-// since the commit side last took the changes, its latest value or its
-// removal (see checkpoint.cpp, which keeps one change set per shard).
+// What the front end remembers between two commits: each name changed
+// since the commit side last took the changes, and whether it was removed
+// (see checkpoint.cpp, which keeps one change set per shard). The value of
+// a change is its slot's: the commit reads it there.
 #pragma once
 
 #include <cstddef>
@@ -16,11 +17,10 @@ namespace checkpoint::detail {
 
 struct Slot;
 
-// One name's change: its latest value, or its removal. A change of a live
-// state is written under its slot's lock (`slot`), and read under it; a
-// removal has no slot.
+// One name's change: an upsert, whose value is that of `slot` (read under
+// its lock), or a removal, which has no slot.
 struct Change {
-  EventLogState state;  // state.name is always set
+  std::string name;
   bool removed = false;
   Slot* slot = nullptr;
 };
@@ -47,7 +47,7 @@ struct ChangeSet {
   Change& add(std::string_view name) {
     if (size == entries.size()) entries.emplace_back();
     Change& change = entries[size++];
-    change.state.name.assign(name);
+    change.name.assign(name);
     change.slot = nullptr;
     return change;
   }

@@ -6,8 +6,9 @@
 // States live in kShards shards, chosen by the high bits of the name's
 // hash. Each state has a slot with a lock of its own (live_states.hpp): a
 // persist() of a known name whose change is already recorded since the last
-// commit finds the slot without any lock and updates the state and its
-// change under the slot's lock alone. Threads persisting different names
+// commit finds the slot without any lock and updates the state under the
+// slot's lock alone (a change records the name only: the commit reads the
+// value from the slot). Threads persisting different names
 // then write no memory in common (the calls are counted per thread, too),
 // so they do not slow each other down. A shard's mutex guards the structure
 // (names added or removed, the change set's entries, the swap); persist()
@@ -22,8 +23,10 @@
 //
 // A commit (worker, flush(), shutdown()): under `commit_mutex`, reset the
 // triggers, then swap each shard's change set out (O(1) each) and start a
-// new generation there; outside the shards' mutexes, copy the changes (each
-// under its slot's lock) into a sorted Batch, merge the changes of earlier
+// new generation there; outside the shards' mutexes, copy the changed
+// states from their slots (each under its lock; a slot removed meanwhile
+// keeps its last value, and is reused only after the next swap) into a
+// sorted Batch, merge the changes of earlier
 // failed commits under it, and hand it to Store::commit(). Nothing changed
 // since the last successful commit: no store call at all. A failed commit
 // keeps its batch for the next one; a failure before the store was called
@@ -230,9 +233,7 @@ struct Checkpoint::Impl {
       Slot& slot = found != nullptr ? *found : add_slot(shard, name, hash);
       slot.lock.lock();
       assign(slot.state, record_number, timestamp, bookmark);
-      Change& change = change_of(shard, slot, hash);
-      change.removed = false;
-      assign(change.state, record_number, timestamp, bookmark);
+      change_of(shard, slot, hash).removed = false;
       slot.lock.unlock();
     }
     note_update();
@@ -258,11 +259,7 @@ struct Checkpoint::Impl {
     if (slot == nullptr) return false;
     assign(slot->state, record_number, timestamp, bookmark);
     const std::uint64_t generation = shard.generation.load();
-    bool done = false;
-    if (slot->generation == generation && slot->change != nullptr) {
-      assign(slot->change->state, record_number, timestamp, bookmark);
-      done = shard.generation.load() == generation;
-    }
+    const bool done = slot->generation == generation && slot->change != nullptr;
     slot->lock.unlock();
     return done;
   }
@@ -365,6 +362,9 @@ struct Checkpoint::Impl {
         MutexLock lock(shard.mutex);
         shard.changes.swap(taken[i]);  // O(1): persist() waits for nothing longer
         shard.generation.fetch_add(1);
+        // The batch of the last swap was built: no change reads the slots
+        // removed since then any more.
+        shard.live.recycle();
         shard.fresh.store(0, std::memory_order_relaxed);
       }
     }
@@ -402,9 +402,10 @@ struct Checkpoint::Impl {
     stats.last_error.clear();
   }
 
-  // The changes in `taken`, as a sorted batch (copied, each under its
-  // slot's lock, which persist()'s fast path may still hold: the entries
-  // keep their strings' buffers for the next generation).
+  // The changes in `taken`, as a sorted batch: each upsert's state copied
+  // from its slot under the slot's lock, which persist() may hold (it then
+  // carries a value newer than the swap, which the next commit writes
+  // again). The entries keep their strings' buffers for the next generation.
   Batch batch_of_taken() REQUIRES(commit_mutex) {
     std::vector<const Change*> order;
     std::size_t total = 0;
@@ -414,15 +415,15 @@ struct Checkpoint::Impl {
       for (std::size_t i = 0; i < set.size; ++i) order.push_back(&set.entries[i]);
     }
     std::sort(order.begin(), order.end(),
-              [](const Change* a, const Change* b) { return a->state.name < b->state.name; });
+              [](const Change* a, const Change* b) { return a->name < b->name; });
     Batch out;
     for (const Change* change : order) {
       if (change->removed) {
-        out.removed.push_back(change->state.name);
+        out.removed.push_back(change->name);
       } else {
         change->slot->lock.lock();
         try {
-          out.upserted.push_back(change->state);
+          out.upserted.push_back(change->slot->state);
         } catch (...) {
           change->slot->lock.unlock();
           throw;
@@ -441,7 +442,7 @@ struct Checkpoint::Impl {
       shard.inflight = names;
       std::size_t fresh = 0;
       for (std::size_t i = 0; i < shard.changes.size; ++i) {
-        if (!names || !names->contains(LiveStates::hash(shard.changes.entries[i].state.name))) {
+        if (!names || !names->contains(LiveStates::hash(shard.changes.entries[i].name))) {
           ++fresh;
         }
       }

@@ -112,6 +112,9 @@ Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState
     s.state = std::move(*state);
   } else {
     s.state.name.assign(name);
+    s.state.record_number = 0;
+    s.state.timestamp = Timestamp();
+    s.state.bookmark.clear();
   }
   s.live = true;
   s.lock.unlock();
@@ -129,17 +132,15 @@ bool LiveStates::erase(std::string_view name, std::uint64_t full_hash) {
   const std::uint64_t w = table.words[hole].load(std::memory_order_relaxed);
   if (w == 0) return false;
   const std::uint32_t index = slot_of(w) - 1;
-  // Keep the strings' buffers for the next insert; reset the values.
+  // The slot keeps its last value until recycle() (a commit may still read
+  // it), and its strings' buffers for the next insert.
   Slot& s = slot(index);
   s.lock.lock();
   s.live = false;
-  s.state.record_number = 0;
-  s.state.timestamp = Timestamp();
-  s.state.bookmark.clear();
   s.generation = 0;
   s.change = nullptr;
   s.lock.unlock();
-  free_.push_back(index);
+  released_.push_back(index);
   --size_;
   // Backward-shift deletion: move later buckets of the probe run into the
   // hole unless that would put them before their home bucket. A lookup
@@ -157,6 +158,11 @@ bool LiveStates::erase(std::string_view name, std::uint64_t full_hash) {
   }
   table.words[hole].store(0, std::memory_order_release);
   return true;
+}
+
+void LiveStates::recycle() {
+  free_.insert(free_.end(), released_.begin(), released_.end());
+  released_.clear();
 }
 
 void LiveStates::grow() {

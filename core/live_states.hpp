@@ -96,12 +96,16 @@ class LiveStates {
   Slot& insert(std::string_view name) { return insert(name, hash(name)); }
   Slot& insert(EventLogState&& state, std::uint64_t hash);
 
-  // Removes `name`'s slot; false if there was none. The caller resets the
-  // slot's change tracking (it holds the slot's lock meanwhile).
+  // Removes `name`'s slot; false if there was none. The slot keeps its
+  // name and last value, for a commit that may still read them, and is
+  // reused only after recycle().
   bool erase(std::string_view name, std::uint64_t hash);
   bool erase(std::string_view name) { return erase(name, hash(name)); }
 
   std::size_t size() const { return size_; }
+
+  // Makes the slots removed so far free for new names.
+  void recycle();
 
   // From now on other threads may look up concurrently: replaced bucket
   // arrays are kept instead of freed.
@@ -134,6 +138,7 @@ class LiveStates {
   std::atomic<Table*> table_;
   std::vector<std::unique_ptr<Table>> tables_;  // the current one last; the older ones retired
   std::vector<std::uint32_t> free_;             // free slots
+  std::vector<std::uint32_t> released_;         // removed, not yet recycled
   std::size_t size_ = 0;
   bool concurrent_ = false;
 };

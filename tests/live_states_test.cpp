@@ -54,11 +54,37 @@ TEST(LiveStates, InsertFindErase) {
   EXPECT_EQ(table.size(), 1u);
 
   // A reused slot starts from default values.
+  table.recycle();
   Slot& again = table.insert("a");
   EXPECT_EQ(again.state.record_number, 0u);
   EXPECT_EQ(again.state.bookmark, "");
   EXPECT_EQ(again.generation, 0u);
   EXPECT_EQ(table.find("b")->state.bookmark, "x");
+}
+
+// A commit may still read the slot of a state removed after it took the
+// changes: the slot keeps its name and value, and no new name gets it,
+// until recycle().
+TEST(LiveStates, ARemovedSlotKeepsItsValueUntilRecycled) {
+  LiveStates table;
+  Slot& a = table.insert("a");
+  a.state.record_number = 7;
+  a.state.bookmark = "<a/>";
+  ASSERT_TRUE(table.erase("a"));
+  EXPECT_FALSE(a.live);
+  EXPECT_EQ(a.state.name, "a");
+  EXPECT_EQ(a.state.record_number, 7u);
+  EXPECT_EQ(a.state.bookmark, "<a/>");
+  Slot& b = table.insert("b");
+  EXPECT_NE(&b, &a) << "reused before recycle()";
+  EXPECT_EQ(a.state.name, "a");
+
+  table.recycle();
+  Slot& c = table.insert("c");
+  EXPECT_EQ(&c, &a) << "recycled slots are reused";
+  EXPECT_EQ(c.state.name, "c");
+  EXPECT_EQ(c.state.record_number, 0u);
+  EXPECT_EQ(c.state.bookmark, "");
 }
 
 TEST(LiveStates, NamesDifferingOnlyInLengthOrLastByte) {
@@ -94,6 +120,7 @@ TEST(LiveStates, MatchesAMapThroughRandomInsertsAndErases) {
         model[name] = step;
       }
       ASSERT_EQ(table.size(), model.size());
+      if (step % 64 == 0) table.recycle();  // as every commit does
     }
     EXPECT_EQ(contents(table), model) << "seed " << seed;
     for (const auto& [name, record] : model) {
