@@ -7,7 +7,11 @@
 #   make fuzz   run each fuzz target for FUZZ_SECONDS (default 60) (preset fuzz)
 #   make bench  install missing packages (gnuplot too), build release, run
 #               every benchmark, write build/bench/ (report.md, *.png, *.json)
-.PHONY: all deps build test asan tsan fuzz demo release bench clean
+#   make package  install missing packages, build release with the shared
+#               library as default and prefix /usr, and make the Debian
+#               packages with CPack: build/package/*.deb (libcheckpoint0,
+#               libcheckpoint-dev, checkpointctl)
+.PHONY: all deps build test asan tsan fuzz demo release bench package clean
 
 FUZZ_SECONDS ?= 60
 
@@ -50,6 +54,12 @@ demo: release
 bench: release
 	@scripts/install-deps.sh bench
 	scripts/bench.sh build/release build/bench
+
+package: deps
+	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+	  -DCMAKE_INSTALL_PREFIX=/usr -DCHECKPOINT_BUILD_TESTS=OFF -DCHECKPOINT_BUILD_BENCH=OFF
+	cmake --build build/package --parallel 2
+	cd build/package && cpack -G DEB
 
 clean:
 	rm -rf build

@@ -8,6 +8,9 @@
 #if CHECKPOINT_WITH_LMDB
 #include "backends/lmdb/lmdb_store.hpp"
 #endif
+#if CHECKPOINT_WITH_POSTGRESQL
+#include "backends/postgresql/postgresql_store.hpp"
+#endif
 #if CHECKPOINT_WITH_SQLITE
 #include "backends/sqlite/sqlite_store.hpp"
 #endif
@@ -24,6 +27,13 @@ void register_builtin_backends() {
 #endif
 #if CHECKPOINT_WITH_LMDB
   add_backend(backends::lmdb_backend_info(), backends::open_lmdb_store);
+#endif
+#if CHECKPOINT_WITH_POSTGRESQL
+  // Under both of the names PostgreSQL's own URIs take.
+  add_backend(backends::postgresql_backend_info(), backends::open_postgresql_store,
+              backends::list_postgresql_stores);
+  add_backend(backends::postgres_backend_info(), backends::open_postgresql_store,
+              backends::list_postgresql_stores);
 #endif
 #if CHECKPOINT_WITH_SQLITE
   add_backend(backends::sqlite_backend_info(), backends::open_sqlite_store);

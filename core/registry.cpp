@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <optional>
 
 #include "checkpoint/error.hpp"
 #include "core/legacy_adapter.hpp"
@@ -14,6 +15,7 @@ namespace {
 struct Backend {
   BackendInfo info;
   BackendFactory factory;
+  StoreLister lister;  // empty: one store per target
 };
 
 struct Registry {
@@ -120,11 +122,83 @@ std::string known_schemes(const Registry& r) {
   return join(items);
 }
 
+// Whether an option holds a secret: "password", "sslpassword", ...
+bool is_secret(std::string_view key) { return lower(key).ends_with("password"); }
+
+// "key=value" of a query as messages may show it: "key=***" for a secret.
+std::string redacted_pair(std::string_view pair) {
+  auto eq = pair.find('=');
+  std::string key(pair.substr(0, eq));
+  std::string decoded;
+  for (std::size_t i = 0; i < key.size(); ++i) {  // leniently: "%zz" stays as it is
+    int hi = key[i] == '%' && i + 2 < key.size() ? hex_value(key[i + 1]) : -1;
+    int lo = hi >= 0 ? hex_value(key[i + 2]) : -1;
+    if (lo < 0) {
+      decoded += key[i];
+    } else {
+      decoded += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+  }
+  if (eq == std::string_view::npos || !is_secret(decoded)) return std::string(pair);
+  return key + "=***";
+}
+
+// The config string as messages show it: the PASSWORD of
+// SCHEME://USER:PASSWORD@HOST and the values of options that hold secrets
+// replaced by "***".
+std::string redacted(std::string_view uri) {
+  auto colon = uri.find(':');
+  if (colon == std::string_view::npos || !valid_scheme(uri.substr(0, colon))) {
+    return std::string(uri);
+  }
+  std::string out(uri.substr(0, colon + 1));
+  std::string_view rest = uri.substr(colon + 1);
+  auto question = rest.find('?');
+  std::string_view target = rest.substr(0, question);
+  if (target.starts_with("//") && !target.starts_with("///")) {
+    std::string_view authority = target.substr(2, target.find('/', 2) - 2);
+    auto at = authority.rfind('@');
+    auto password_colon =
+        at == std::string_view::npos ? std::string_view::npos : authority.substr(0, at).find(':');
+    if (password_colon != std::string_view::npos) {
+      out += std::string(target.substr(0, 2 + password_colon + 1)) + "***" +
+             std::string(target.substr(2 + at));
+    } else {
+      out += target;
+    }
+  } else {
+    out += target;
+  }
+  if (question == std::string_view::npos) return out;
+  out += '?';
+  std::string_view query = rest.substr(question + 1);
+  bool first = true;
+  while (true) {
+    auto amp = query.find('&');
+    if (!first) out += '&';
+    first = false;
+    out += redacted_pair(query.substr(0, amp));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+// Whether the backend of `scheme` takes SCHEME://HOST/NAME.
+bool is_network(const std::string& scheme) {
+  ensure_builtins();
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.backends.find(scheme);
+  return it != r.backends.end() && it->second.info.network;
+}
+
 }  // namespace
 
 namespace detail {
 
-void add_backend(BackendInfo info, BackendFactory factory) {
+void add_backend(BackendInfo info, BackendFactory factory, StoreLister lister) {
   info.scheme = lower(info.scheme);
   if (!valid_scheme(info.scheme)) {
     throw Error(ErrorCode::invalid_argument,
@@ -166,7 +240,8 @@ void add_backend(BackendInfo info, BackendFactory factory) {
     }
   }
   std::string scheme = info.scheme;
-  r.backends.emplace(std::move(scheme), Backend{std::move(info), std::move(factory)});
+  r.backends.emplace(std::move(scheme),
+                     Backend{std::move(info), std::move(factory), std::move(lister)});
 }
 
 }  // namespace detail
@@ -176,18 +251,28 @@ void register_backend(BackendInfo info, BackendFactory factory) {
   detail::add_backend(std::move(info), std::move(factory));
 }
 
+void register_backend(BackendInfo info, BackendFactory factory, StoreLister lister) {
+  if (!lister) {
+    throw Error(ErrorCode::invalid_argument,
+                "register_backend: backend \"" + info.scheme + "\" has no store lister");
+  }
+  ensure_builtins();
+  detail::add_backend(std::move(info), std::move(factory), std::move(lister));
+}
+
 void register_backend(BackendInfo info, StoreFactory factory) {
   if (!factory) {
     throw Error(ErrorCode::invalid_argument,
                 "register_backend: backend \"" + info.scheme + "\" has no factory");
   }
-  register_backend(std::move(info), [factory = std::move(factory)](
-                                        const StoreUri& uri,
-                                        const OpenOptions& options) -> std::unique_ptr<Store> {
-    auto store = factory(uri);
-    if (!store) return nullptr;
-    return detail::from_legacy(std::move(store), options.mode, uri.scheme + " store " + uri.target);
-  });
+  register_backend(std::move(info),
+                   [factory = std::move(factory)](
+                       const StoreUri& uri, const OpenOptions& options) -> std::unique_ptr<Store> {
+                     auto store = factory(uri);
+                     if (!store) return nullptr;
+                     return detail::from_legacy(std::move(store), options.mode,
+                                                uri.scheme + " store " + uri.target);
+                   });
 }
 
 std::vector<BackendInfo> registered_backends() {
@@ -199,14 +284,18 @@ std::vector<BackendInfo> registered_backends() {
   return out;
 }
 
+std::string redacted_config(std::string_view uri) { return redacted(uri); }
+
 StoreUri parse_store_uri(std::string_view uri) {
   StoreUri out;
-  out.text = std::string(uri);
+  // Every message quotes this, never the text as given: it holds no password.
+  const std::string shown = redacted(uri);
+  out.text = shown;
   if (uri.empty()) throw Error(ErrorCode::invalid_config, "empty config string");
   // A NUL would cut a path short at the operating system: a different file.
   // (The message stops before it: what() is a C string.)
   if (auto nul = uri.find('\0'); nul != std::string_view::npos) {
-    throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri.substr(0, nul)) +
+    throw Error(ErrorCode::invalid_config, "config string \"" + redacted(uri.substr(0, nul)) +
                                                "...\": a NUL byte at offset " +
                                                std::to_string(nul) + " is not allowed");
   }
@@ -222,7 +311,7 @@ StoreUri parse_store_uri(std::string_view uri) {
     const Backend* backend = backend_for_extension(r, uri);
     if (backend == nullptr) {
       throw Error(ErrorCode::invalid_config,
-                  "config string \"" + std::string(uri) +
+                  "config string \"" + shown +
                       "\": no scheme, and the extension names no backend; write SCHEME:PATH "
                       "(schemes: " +
                       known_schemes(r) + ") or use an extension: " + known_extensions(r));
@@ -236,16 +325,41 @@ StoreUri parse_store_uri(std::string_view uri) {
   std::string_view rest = uri.substr(colon + 1);
   auto question = rest.find('?');
   std::string_view target = rest.substr(0, question);
-  if (target.starts_with("//")) {
-    if (target.size() < 3 || target[2] != '/') {
-      throw Error(ErrorCode::invalid_config,
-                  "config string \"" + std::string(uri) + "\": \"" + out.scheme +
-                      "://\" must be followed by an absolute path, as in " + out.scheme +
-                      ":///var/lib/state");
-    }
+  std::optional<std::string> password;  // of SCHEME://USER:PASSWORD@HOST
+  if (target.starts_with("//") && !target.starts_with("///") && is_network(out.scheme)) {
+    // SCHEME://[USER[:PASSWORD]@]HOSTS/NAME: kept as written for the
+    // backend to split (a host may be a percent-encoded socket directory),
+    // less the password.
     target.remove_prefix(2);
+    std::string_view authority = target.substr(0, target.find('/'));
+    auto at = authority.rfind('@');
+    auto password_colon =
+        at == std::string_view::npos ? std::string_view::npos : authority.substr(0, at).find(':');
+    if (password_colon == std::string_view::npos) {
+      out.target = std::string(target);
+    } else {
+      std::string_view secret = authority.substr(password_colon + 1, at - password_colon - 1);
+      try {
+        password = percent_decode(secret, shown);
+      } catch (const Error&) {
+        // The escape's own text would show a part of the password.
+        throw Error(ErrorCode::invalid_config,
+                    "config string \"" + shown + "\": bad percent escape in the password");
+      }
+      out.target = std::string(target.substr(0, password_colon)) + std::string(target.substr(at));
+    }
+  } else {
+    if (target.starts_with("//")) {
+      if (target.size() < 3 || target[2] != '/') {
+        throw Error(ErrorCode::invalid_config,
+                    "config string \"" + shown + "\": \"" + out.scheme +
+                        "://\" must be followed by an absolute path, as in " + out.scheme +
+                        ":///var/lib/state");
+      }
+      target.remove_prefix(2);
+    }
+    out.target = percent_decode(target, shown);
   }
-  out.target = percent_decode(target, uri);
 
   if (question != std::string_view::npos) {
     std::string_view query = rest.substr(question + 1);
@@ -256,20 +370,56 @@ StoreUri parse_store_uri(std::string_view uri) {
       if (pair.empty()) continue;
       auto eq = pair.find('=');
       if (eq == std::string_view::npos || eq == 0) {
-        throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri) +
-                                                   "\": option \"" + std::string(pair) +
-                                                   "\" is not key=value");
+        throw Error(ErrorCode::invalid_config, "config string \"" + shown + "\": option \"" +
+                                                   redacted_pair(pair) + "\" is not key=value");
       }
-      std::string key = percent_decode(pair.substr(0, eq), uri);
-      std::string value = percent_decode(pair.substr(eq + 1), uri);
+      std::string key = percent_decode(pair.substr(0, eq), shown);
+      std::string value;
+      try {
+        value = percent_decode(pair.substr(eq + 1), shown);
+      } catch (const Error&) {
+        if (!is_secret(key)) throw;
+        throw Error(ErrorCode::invalid_config,
+                    "config string \"" + shown + "\": bad percent escape in option " + key);
+      }
       if (!out.options.emplace(key, std::move(value)).second) {
-        throw Error(ErrorCode::invalid_config, "config string \"" + std::string(uri) +
-                                                   "\": option \"" + key + "\" given twice");
+        throw Error(ErrorCode::invalid_config,
+                    "config string \"" + shown + "\": option \"" + key + "\" given twice");
       }
     }
   }
+  if (password && !out.options.emplace("password", std::move(*password)).second) {
+    throw Error(ErrorCode::invalid_config, "config string \"" + shown +
+                                               "\": a password both before the host and in "
+                                               "option \"password\"");
+  }
   return out;
 }
+
+namespace {
+
+// The backend a parsed config string names, its options checked; called
+// with the registry's mutex held. Unknown scheme or option:
+// Error{invalid_config}.
+const Backend& checked_backend(const Registry& r, const StoreUri& parsed) {
+  auto it = r.backends.find(parsed.scheme);
+  if (it == r.backends.end()) {
+    throw Error(ErrorCode::invalid_config, "config string \"" + parsed.text +
+                                               "\": unknown scheme \"" + parsed.scheme +
+                                               "\"; known schemes: " + known_schemes(r));
+  }
+  const BackendInfo& info = it->second.info;
+  for (const auto& [key, value] : parsed.options) {
+    if (std::find(info.options.begin(), info.options.end(), key) == info.options.end()) {
+      throw Error(ErrorCode::invalid_config,
+                  "config string \"" + parsed.text + "\": unknown option \"" + key + "\" for " +
+                      info.scheme + "; known options: " + join(info.options));
+    }
+  }
+  return it->second;
+}
+
+}  // namespace
 
 std::unique_ptr<Store> Store::open(std::string_view uri, OpenOptions options) {
   StoreUri parsed = parse_store_uri(uri);
@@ -278,21 +428,7 @@ std::unique_ptr<Store> Store::open(std::string_view uri, OpenOptions options) {
   {
     auto& r = registry();
     std::lock_guard lock(r.mutex);
-    auto it = r.backends.find(parsed.scheme);
-    if (it == r.backends.end()) {
-      throw Error(ErrorCode::invalid_config, "config string \"" + parsed.text +
-                                                 "\": unknown scheme \"" + parsed.scheme +
-                                                 "\"; known schemes: " + known_schemes(r));
-    }
-    const BackendInfo& info = it->second.info;
-    for (const auto& [key, value] : parsed.options) {
-      if (std::find(info.options.begin(), info.options.end(), key) == info.options.end()) {
-        throw Error(ErrorCode::invalid_config,
-                    "config string \"" + parsed.text + "\": unknown option \"" + key + "\" for " +
-                        info.scheme + "; known options: " + join(info.options));
-      }
-    }
-    factory = it->second.factory;
+    factory = checked_backend(r, parsed).factory;
   }
   auto store = factory(parsed, options);
   if (!store) {
@@ -300,6 +436,27 @@ std::unique_ptr<Store> Store::open(std::string_view uri, OpenOptions options) {
                 "config string \"" + parsed.text + "\": backend returned no store");
   }
   return store;
+}
+
+std::vector<StoreSummary> list_stores(std::string_view uri) {
+  StoreUri parsed = parse_store_uri(uri);
+  ensure_builtins();
+  StoreLister lister;
+  {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    lister = checked_backend(r, parsed).lister;
+  }
+  if (!lister) {
+    throw Error(ErrorCode::unsupported, "config string \"" + parsed.text + "\": a " +
+                                            parsed.scheme +
+                                            " store is one per target: there are no stores "
+                                            "to list");
+  }
+  std::vector<StoreSummary> stores = lister(parsed);
+  std::sort(stores.begin(), stores.end(),
+            [](const StoreSummary& a, const StoreSummary& b) { return a.name < b.name; });
+  return stores;
 }
 
 std::unique_ptr<StateStore> open_store(std::string_view uri) {

@@ -12,6 +12,6 @@ void register_builtin_backends();
 
 // register_backend() without the call to register_builtin_backends(), for
 // use from inside it.
-void add_backend(BackendInfo info, BackendFactory factory);
+void add_backend(BackendInfo info, BackendFactory factory, StoreLister lister = {});
 
 }  // namespace checkpoint::detail

@@ -28,9 +28,20 @@ machine() {
 machine > "$out/machine.txt"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
+# postgresql_bench runs against a private server on the loopback, started as
+# the tests start theirs (but with fsync on) and stopped at exit.
+pg_state="$(cd "$out" && pwd)/postgresql_server"
+if "$here/tests/postgresql/server.sh" start "$pg_state" --fsync; then
+  trap '"$here/tests/postgresql/server.sh" stop "$pg_state"' EXIT
+  CHECKPOINT_POSTGRESQL_URI=$(cat "$pg_state/uri")
+  export CHECKPOINT_POSTGRESQL_URI
+else
+  echo "bench: no PostgreSQL server (scripts/install-deps.sh installs it); postgresql_bench skipped" >&2
+fi
+
 start=$(date +%s)
 for program in persist_bench persist_latency_bench store_bench format_bench memory_bench \
-    front_end_bench convert_bench; do
+    front_end_bench convert_bench postgresql_bench; do
   [ -x "$build/bench/$program" ] || { echo "bench: $build/bench/$program is missing" >&2; continue; }
   echo "== $program"
   # shellcheck disable=SC2086

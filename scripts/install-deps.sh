@@ -16,6 +16,12 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libfiu-dev fiu-utils
+  # bindings/go's tests (Go, and Winlogbeat's YAML library for its reader),
+  # checkpointctl's man page, and the Debian packages (make package)
+  golang-go golang-gopkg-yaml.v2-dev help2man dpkg-dev file
+  # the postgresql: backend's client library, and the server its tests start
+  # privately (never the system's service)
+  libpq-dev postgresql
 )
 case "${1:-}" in
   "") ;;

@@ -1,4 +1,5 @@
 // Runs the built checkpointctl binary and checks its output and exit codes.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "checkpoint/registry.hpp"
@@ -467,11 +469,82 @@ TEST_F(Ctl, UsageErrorsExitTwo) {
 }
 
 TEST_F(Ctl, EverySubcommandHasHelpWithAnExample) {
-  for (std::string sub : {"backends", "dump", "get", "set", "rm", "verify", "convert", "salvage"}) {
+  for (std::string sub :
+       {"backends", "dump", "get", "set", "rm", "verify", "convert", "salvage", "stores"}) {
     auto r = run({sub, "--help"});
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Example:\n  checkpointctl " + sub), std::string::npos) << r.out;
   }
+}
+
+// ---- postgresql: against the test server (tests/postgresql/server.sh) ----
+
+// "postgresql://checkpoint@127.0.0.1:PORT/checkpoint", which the fixture
+// wrote; its port.
+std::string pg_server() {
+  std::string text = slurp(CHECKPOINT_PG_URI_FILE);
+  return text.substr(0, text.find('\n'));
+}
+std::string pg_port() {
+  std::string uri = pg_server();
+  auto colon = uri.rfind(':');
+  return uri.substr(colon + 1, uri.find('/', colon) - colon - 1);
+}
+
+TEST_F(Ctl, StoresListsTheStoresOfAPostgresqlDatabase) {
+  const std::string tag = "ctl-" + std::to_string(::getpid());
+  const std::string idle = pg_server() + "?store=" + tag + "-idle";
+  const std::string held = pg_server() + "?store=" + tag + "-held";
+  ASSERT_EQ(run({"set", idle, "a", "-r", "1", "-t", "2024-05-01T10:00:00Z"}).code, 0);
+  ASSERT_EQ(run({"set", idle, "b", "-r", "2"}).code, 0);
+  ASSERT_EQ(run({"set", held, "a", "-r", "3"}).code, 0);
+  auto holder = checkpoint::Store::open(held);  // this process holds it
+  auto r = run({"stores", pg_server()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("NAME", 0), 0u) << r.out;
+  std::istringstream lines(r.out);
+  std::map<std::string, std::string> row;
+  for (std::string line; std::getline(lines, line);) {
+    row[line.substr(0, line.find(' '))] = line;
+  }
+  ASSERT_TRUE(row.count(tag + "-idle")) << r.out;
+  ASSERT_TRUE(row.count(tag + "-held")) << r.out;
+  EXPECT_THAT(row[tag + "-idle"], ::testing::MatchesRegex(".* 2 +20[0-9-]+T[0-9:.]+Z +-$"));
+  EXPECT_THAT(row[tag + "-held"],
+              ::testing::HasSubstr("pid " + std::to_string(::getpid()) + ", since "));
+  // A backend of one store per file has none to list.
+  r = run({"stores", "sqlite:" + path("x.db")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("sqlite"));
+}
+
+TEST_F(Ctl, APasswordInAConfigStringIsNeverPrinted) {
+  const std::string secret = "checkpoint-test-secret";
+  const std::string uri = "postgresql://checkpoint_password:" + secret + "@127.0.0.1:" + pg_port() +
+                          "/checkpoint?store=ctl-password-" + std::to_string(::getpid());
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"set", uri, "a", "-r", "1"},
+        {"get", uri, "a"},
+        {"get", uri, "missing"},
+        {"verify", uri},
+        {"dump", uri},
+        {"convert", uri, "yaml:" + path("copy.yml")},
+        {"stores", uri},
+        {"dump", uri + "&unknown=1"},
+        {"dump", uri + "x&store=again"},
+        // usage errors quoting the arguments
+        {"get", "x.yml", "a", uri},
+        {"dump", "x.yml", "--format", uri},
+        {"dump", "x.yml", "--format=" + uri},
+        {"dump", "x.yml", "--format", uri + "&sslpassword=" + secret}}) {
+    SCOPED_TRACE(args[0]);
+    auto r = run(args);
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  }
+  auto r = run({"verify", uri});
+  EXPECT_EQ(r.code, 0) << r.err;  // the password did log in
+  EXPECT_THAT(r.out, ::testing::HasSubstr("checkpoint_password:***@"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "checkpoint/clock.hpp"
 #include "checkpoint/error.hpp"
+#include "checkpoint/export.h"
 #include "checkpoint/registry.hpp"
 #include "checkpoint/state.hpp"
 #include "checkpoint/store.hpp"
@@ -50,7 +51,7 @@ struct Stats {
   std::string last_error;  // empty when the last commit succeeded
 };
 
-class Checkpoint {
+class CHECKPOINT_API Checkpoint {
  public:
   // Opens the store for writing (Store::open(), which takes the writer
   // lock), loads it, and commits once to prove it writable. Throws what

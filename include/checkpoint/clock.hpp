@@ -12,9 +12,11 @@
 #include <mutex>
 #include <vector>
 
+#include "checkpoint/export.h"
+
 namespace checkpoint {
 
-class Clock {
+class CHECKPOINT_API Clock {
  public:
   using time_point = std::chrono::steady_clock::time_point;
   using duration = std::chrono::steady_clock::duration;
@@ -29,10 +31,10 @@ class Clock {
 };
 
 // The steady clock, shared by every Checkpoint that is given no clock.
-std::shared_ptr<Clock> steady_clock();
+CHECKPOINT_API std::shared_ptr<Clock> steady_clock();
 
 // A clock that stands still until advance() moves it; thread-safe.
-class ManualClock final : public Clock {
+class CHECKPOINT_API ManualClock final : public Clock {
  public:
   explicit ManualClock(time_point start = time_point{});
   time_point now() const override;

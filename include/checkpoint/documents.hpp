@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/export.h"
 #include "checkpoint/state.hpp"
 
 namespace checkpoint {
@@ -15,14 +16,14 @@ namespace checkpoint {
 // Winlogbeat's .winlogbeat.yml document for `state` (as the yaml backend
 // writes it). A state it cannot hold (an empty name, invalid UTF-8):
 // Error{invalid_argument}.
-std::string yaml_document(const PersistedState& state);
+CHECKPOINT_API std::string yaml_document(const PersistedState& state);
 
 // The same document in JSON (as the json backend writes it).
-std::string json_document(const PersistedState& state);
+CHECKPOINT_API std::string json_document(const PersistedState& state);
 
 // Reads a document as the backends do. Anything that cannot be read back
 // exactly: Error{corrupt} naming `source`.
-PersistedState read_yaml_document(std::string_view text, std::string_view source);
-PersistedState read_json_document(std::string_view text, std::string_view source);
+CHECKPOINT_API PersistedState read_yaml_document(std::string_view text, std::string_view source);
+CHECKPOINT_API PersistedState read_json_document(std::string_view text, std::string_view source);
 
 }  // namespace checkpoint

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/export.h"
+
 namespace checkpoint {
 
 enum class ErrorCode {
@@ -23,7 +25,7 @@ enum class ErrorCode {
 };
 
 // The code's name as written above, e.g. "corrupt".
-std::string_view to_string(ErrorCode code) noexcept;
+CHECKPOINT_API std::string_view to_string(ErrorCode code) noexcept;
 
 // What a program may want to know of an error beyond its message, so that it
 // need not parse the message. Every field is optional.
@@ -35,7 +37,7 @@ struct ErrorDetails {
   int os_error = 0;                     // errno of the system call that failed; 0: none
 };
 
-class Error : public std::runtime_error {
+class CHECKPOINT_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message);
   Error(ErrorCode code, const std::string& message, ErrorDetails details);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/export.h"
 #include "checkpoint/state.hpp"
 
 namespace checkpoint {
@@ -31,7 +32,7 @@ struct Commit {
   const std::vector<std::string>& removed;   // removed since the last successful commit
 };
 
-class StateStore {
+class CHECKPOINT_API StateStore {
  public:
   virtual ~StateStore() = default;
   // Everything committed so far, sorted by name. Nothing stored yet: an

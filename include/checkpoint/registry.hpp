@@ -3,9 +3,14 @@
 // A config string is SCHEME:TARGET[?key=value&key=value]; SCHEME:// followed
 // by an absolute path is the same. TARGET and values are percent-decoded.
 // A string without a scheme is a path whose extension picks the backend
-// (".yml" -> yaml, ".db" -> sqlite, ...). All functions are thread-safe.
+// (".yml" -> yaml, ".db" -> sqlite, ...). A backend whose stores live on a
+// server (BackendInfo::network) also takes
+// SCHEME://[USER[:PASSWORD]@]HOST[:PORT][,HOST[:PORT]...]/NAME. A password
+// never appears in StoreUri::text, nor so in any message that quotes it.
+// All functions are thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,14 +18,19 @@
 #include <string_view>
 #include <vector>
 
+#include "checkpoint/export.h"
 #include "checkpoint/store.hpp"
 
 namespace checkpoint {
 
 struct StoreUri {
-  std::string text;    // as given
+  std::string text;    // as given, with any password shown as "***"
   std::string scheme;  // "yaml", "sqlite", ...
-  std::string target;  // path (or name), percent-decoded
+  // Path (or name), percent-decoded. SCHEME://USER:PASSWORD@HOST.../NAME
+  // of a network backend: "USER@HOST.../NAME" as written (its parts still
+  // percent-encoded, for the backend to split), the password moved to
+  // options["password"].
+  std::string target;
   std::map<std::string, std::string> options;
 };
 
@@ -29,6 +39,7 @@ struct BackendInfo {
   std::string description;              // one line, for people
   std::vector<std::string> options;     // accepted option keys
   std::vector<std::string> extensions;  // ".yml", ... for scheme-less paths
+  bool network = false;                 // takes SCHEME://USER@HOST:PORT/NAME (see above)
 };
 
 // Opens the store a config string names, for reading or writing as
@@ -39,15 +50,39 @@ using BackendFactory =
 
 // Scheme or extension already taken, or an invalid scheme:
 // Error{invalid_argument}.
-void register_backend(BackendInfo info, BackendFactory factory);
+CHECKPOINT_API void register_backend(BackendInfo info, BackendFactory factory);
+
+// What list_stores() tells of one store.
+struct StoreSummary {
+  std::string name;  // what selects it in a config string
+  std::size_t states = 0;
+  Timestamp update_time;  // of its last commit; zero if none was made
+  std::string holder;     // the writer holding it ("host web-1, pid 7, since ..."); empty: none
+};
+
+// Lists the stores of a target that holds many (a database server's);
+// called only after the options were checked against BackendInfo::options.
+using StoreLister = std::function<std::vector<StoreSummary>(const StoreUri& uri)>;
+
+// register_backend() for a backend that can list the stores of a target.
+CHECKPOINT_API void register_backend(BackendInfo info, BackendFactory factory, StoreLister lister);
+
+// The stores in the target that `uri` names, sorted by name. A backend that
+// keeps one store per target (a file): Error{unsupported} naming its scheme.
+CHECKPOINT_API std::vector<StoreSummary> list_stores(std::string_view uri);
 
 // Built-in and user backends, sorted by scheme.
-std::vector<BackendInfo> registered_backends();
+CHECKPOINT_API std::vector<BackendInfo> registered_backends();
 
 // Splits and percent-decodes; does not check that the scheme is registered,
 // except that a scheme-less path is resolved by its extension. Malformed
 // text: Error{invalid_config}.
-StoreUri parse_store_uri(std::string_view uri);
+CHECKPOINT_API StoreUri parse_store_uri(std::string_view uri);
+
+// `uri` as messages show it: the password of SCHEME://USER:PASSWORD@HOST
+// and the values of options whose key ends in "password" replaced by "***".
+// Any text: what is not a config string comes back unchanged.
+CHECKPOINT_API std::string redacted_config(std::string_view uri);
 
 // ---- Version 1 (deprecated; see legacy_store.hpp) -------------------------
 
@@ -55,11 +90,11 @@ using StoreFactory = std::function<std::unique_ptr<StateStore>(const StoreUri&)>
 
 // Registers a version 1 backend, served through the adapter of
 // legacy_store.hpp.
-[[deprecated("a StateStore backend: port it to checkpoint::Store (store.hpp)")]] void
+[[deprecated("a StateStore backend: port it to checkpoint::Store (store.hpp)")]] CHECKPOINT_API void
 register_backend(BackendInfo info, StoreFactory factory);
 
 // Opens any store for writing (Store::open() with the default options) and
 // serves it as a version 1 StateStore.
-std::unique_ptr<StateStore> open_store(std::string_view uri);
+CHECKPOINT_API std::unique_ptr<StateStore> open_store(std::string_view uri);
 
 }  // namespace checkpoint

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "checkpoint/export.h"
 #include "checkpoint/state.hpp"
 
 namespace checkpoint {
@@ -49,10 +50,10 @@ struct OpenOptions {
 // What one commit changes. The spans are valid only during the call to
 // Store::commit().
 struct Changes {
-  Timestamp update_time;                     // the store's update_time after this commit
-  std::span<const EventLogState> upserted;   // added or changed; sorted by name, names unique
-  std::span<const std::string> removed;      // sorted, unique, none of them in `upserted`;
-                                             // a name the store never held is not an error
+  Timestamp update_time;                    // the store's update_time after this commit
+  std::span<const EventLogState> upserted;  // added or changed; sorted by name, names unique
+  std::span<const std::string> removed;     // sorted, unique, none of them in `upserted`;
+                                            // a name the store never held is not an error
 };
 
 // Receives the states a store reads, one at a time, in name order. It may
@@ -76,11 +77,11 @@ struct Damage {
 
 // What Store::salvage() could read.
 struct Salvage {
-  PersistedState readable;    // every state that reads back exactly; update_time zero if lost
+  PersistedState readable;     // every state that reads back exactly; update_time zero if lost
   std::vector<Damage> damage;  // what could not be read; empty: nothing was lost
 };
 
-class Store {
+class CHECKPOINT_API Store {
  public:
   virtual ~Store() = default;
 

@@ -9,9 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/export.h"
+
 namespace checkpoint {
 
-class Timestamp {
+class CHECKPOINT_API Timestamp {
  public:
   // 0001-01-01T00:00:00Z, Go's zero time.
   constexpr Timestamp() noexcept = default;

@@ -51,9 +51,11 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/export.h"
+
 namespace checkpoint {
 
-class WriterLock {
+class CHECKPOINT_API WriterLock {
  public:
   WriterLock() noexcept = default;  // holds nothing
   ~WriterLock();                    // releases the lock, if held

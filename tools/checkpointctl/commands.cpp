@@ -38,6 +38,15 @@ std::unique_ptr<Store> open_for_writing(const std::string& uri, bool create) {
   return Store::open(uri, {.mode = OpenMode::write, .create_if_missing = create});
 }
 
+// A config string as it may be printed: any password in it as "***".
+std::string shown(const std::string& uri) {
+  try {
+    return checkpoint::parse_store_uri(uri).text;
+  } catch (const Error&) {
+    return "the config string";  // opening it failed first, with a message of its own
+  }
+}
+
 const EventLogState* find(const PersistedState& loaded, const std::string& name) {
   auto it = std::lower_bound(
       loaded.states.begin(), loaded.states.end(), name,
@@ -93,8 +102,8 @@ int cmd_get(const std::string& uri, const std::string& name, std::ostream& out) 
     print_state(*state, out);
     return 0;
   }
-  std::cerr << "checkpointctl: " << escaped(uri, false) << ": no state named \"" << escaped(name)
-            << "\"\n";
+  std::cerr << "checkpointctl: " << escaped(shown(uri), false) << ": no state named \""
+            << escaped(name) << "\"\n";
   return 1;
 }
 
@@ -126,8 +135,8 @@ int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out) {
                  std::any_of(read.damage.begin(), read.damage.end(),
                              [&](const checkpoint::Damage& d) { return d.name == name; });
   if (!present) {
-    std::cerr << "checkpointctl: " << escaped(uri, false) << ": no state named \"" << escaped(name)
-              << "\"\n";
+    std::cerr << "checkpointctl: " << escaped(shown(uri), false) << ": no state named \""
+              << escaped(name) << "\"\n";
     return 1;
   }
   const std::string removed[] = {name};
@@ -146,7 +155,7 @@ int cmd_verify(const std::string& uri, std::ostream& out) {
     return 1;
   }
   if (!report.ok()) {
-    std::cerr << "checkpointctl: verify failed: " << escaped(uri, false) << ": "
+    std::cerr << "checkpointctl: verify failed: " << escaped(shown(uri), false) << ": "
               << report.problems.size() << (report.problems.size() == 1 ? " problem" : " problems")
               << "\n";
     for (const auto& problem : report.problems) {
@@ -154,7 +163,7 @@ int cmd_verify(const std::string& uri, std::ostream& out) {
     }
     return 1;
   }
-  out << escaped(uri, false) << ": ok, " << report.states << " states, update_time "
+  out << escaped(shown(uri), false) << ": ok, " << report.states << " states, update_time "
       << report.update_time.to_string() << "\n";
   return 0;
 }
@@ -170,7 +179,7 @@ int write_all(const std::string& dst_uri, const PersistedState& src, bool force,
     auto dst = open_for_writing(dst_uri, true);
     PersistedState before = dst->load();
     if (!before.states.empty() && !force) {
-      std::cerr << "checkpointctl: " << escaped(dst_uri, false) << " already holds "
+      std::cerr << "checkpointctl: " << escaped(shown(dst_uri), false) << " already holds "
                 << before.states.size() << " states; use --force to replace them\n";
       return 1;
     }
@@ -184,19 +193,19 @@ int write_all(const std::string& dst_uri, const PersistedState& src, bool force,
 
   PersistedState after = open_for_reading(dst_uri)->load();
   if (after.states.size() != src.states.size()) {
-    throw Error(ErrorCode::corrupt, dst_uri + ": holds " + std::to_string(after.states.size()) +
-                                        " states after writing, expected " +
-                                        std::to_string(src.states.size()));
+    throw Error(ErrorCode::corrupt,
+                shown(dst_uri) + ": holds " + std::to_string(after.states.size()) +
+                    " states after writing, expected " + std::to_string(src.states.size()));
   }
   for (std::size_t i = 0; i < src.states.size(); ++i) {
     if (!(after.states[i] == src.states[i])) {
-      throw Error(ErrorCode::corrupt,
-                  dst_uri + ": state \"" + src.states[i].name + "\" differs from what was written");
+      throw Error(ErrorCode::corrupt, shown(dst_uri) + ": state \"" + src.states[i].name +
+                                          "\" differs from what was written");
     }
     progress.step("comparing", i + 1);
   }
   if (after.update_time != src.update_time) {
-    throw Error(ErrorCode::corrupt, dst_uri + ": update_time differs from what was written");
+    throw Error(ErrorCode::corrupt, shown(dst_uri) + ": update_time differs from what was written");
   }
   return 0;
 }
@@ -208,8 +217,8 @@ int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool for
   PersistedState src = open_for_reading(src_uri)->load();
   Progress progress("convert", src.states.size());
   if (int code = write_all(dst_uri, src, force, progress); code != 0) return code;
-  out << "converted " << src.states.size() << " states from " << escaped(src_uri, false) << " to "
-      << escaped(dst_uri, false) << " (verified)\n";
+  out << "converted " << src.states.size() << " states from " << escaped(shown(src_uri), false)
+      << " to " << escaped(shown(dst_uri), false) << " (verified)\n";
   return 0;
 }
 
@@ -219,7 +228,8 @@ int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool for
   Progress progress("salvage", salvaged.readable.states.size());
   if (int code = write_all(dst_uri, salvaged.readable, force, progress); code != 0) return code;
   out << "salvaged " << salvaged.readable.states.size() << " states from "
-      << escaped(src_uri, false) << " to " << escaped(dst_uri, false) << " (verified)\n";
+      << escaped(shown(src_uri), false) << " to " << escaped(shown(dst_uri), false)
+      << " (verified)\n";
   if (salvaged.damage.empty()) {
     out << "nothing was damaged\n";
   } else {
@@ -228,6 +238,33 @@ int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool for
       out << "  " << escaped((damage.where.empty() ? "" : damage.where + ": ") + damage.what, false)
           << "\n";
     }
+  }
+  return 0;
+}
+
+int cmd_stores(const std::string& uri, std::ostream& out) {
+  std::vector<checkpoint::StoreSummary> stores = checkpoint::list_stores(uri);
+  if (stores.empty()) {
+    out << "no stores in " << escaped(shown(uri), false) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATES", "UPDATE_TIME", "HOLDER"}};
+  for (const auto& store : stores) {
+    rows.push_back({escaped(store.name), std::to_string(store.states),
+                    store.update_time.is_zero() ? "-" : store.update_time.to_string(),
+                    store.holder.empty() ? "-" : escaped(store.holder)});
+  }
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
   }
   return 0;
 }

@@ -25,5 +25,8 @@ int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out);
 int cmd_verify(const std::string& uri, std::ostream& out);
 int cmd_convert(const std::string& src, const std::string& dst, bool force, std::ostream& out);
 int cmd_salvage(const std::string& src, const std::string& dst, bool force, std::ostream& out);
+// The stores of a database that holds many (postgresql:): name, states,
+// update time, the writer holding it.
+int cmd_stores(const std::string& uri, std::ostream& out);
 
 }  // namespace checkpointctl

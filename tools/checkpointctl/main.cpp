@@ -2,9 +2,12 @@
 //
 // Exit codes: 0 success, 1 failure (one line on stderr naming the store and
 // the cause), 2 usage error.
+#include <checkpoint/version.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <checkpoint/error.hpp>
+#include <checkpoint/registry.hpp>
 #include <iostream>
 #include <sstream>
 
@@ -27,6 +30,28 @@ std::uint64_t parse_record_number(const std::string& text) {
         "--record-number \"" + text + "\" is not an integer from 0 to 18446744073709551615");
   }
   return value;
+}
+
+// CLI11's usage message about `argv`, with every config string's password
+// masked as everywhere else (it quotes the arguments it did not expect).
+std::string redacted_usage(std::string text, int argc, char** argv) {
+  auto mask = [&text](const std::string& given) {
+    const std::string shown = checkpoint::redacted_config(given);
+    if (shown == given) return;
+    for (auto at = text.find(given); at != std::string::npos; at = text.find(given, at)) {
+      text.replace(at, given.size(), shown);
+      at += shown.size();
+    }
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string given = argv[i];
+    mask(given);
+    // --option=VALUE: CLI11 quotes the value alone.
+    if (auto eq = given.find('='); given.starts_with("-") && eq != std::string::npos) {
+      mask(given.substr(eq + 1));
+    }
+  }
+  return text;
 }
 
 // Each line of `text` escaped (format.hpp), the line breaks kept.
@@ -53,6 +78,9 @@ int main(int argc, char** argv) {
       "sqlite:state.db or a plain path whose extension names the backend.",
       "checkpointctl"};
   app.require_subcommand(1);
+  // The library's version, which help2man reads for the man page.
+  app.set_version_flag("--version", std::string("checkpointctl ") + checkpoint_version_string(),
+                       "Print the version and exit");
   app.footer(example("checkpointctl dump .winlogbeat.yml --format table"));
 
   auto* backends =
@@ -116,18 +144,26 @@ int main(int argc, char** argv) {
               "Reads each state on its own, keeps those that read back exactly, and lists\n"
               "what it could not read. Check the list, then move the new file into place."));
 
+  auto* stores = app.add_subcommand(
+      "stores", "List the stores of a database that holds many: states, update time, holder");
+  stores->add_option("DATABASE", uri, "Config string of the database (store= not needed)")
+      ->required();
+  stores->footer(example("checkpointctl stores postgresql://shipper@db.example.com/checkpoint"));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // CLI11 quotes the arguments it did not expect: escaped, line by line.
     std::ostringstream out, err;
     app.exit(e, out, err);
-    std::cout << printable_lines(out.str());
-    std::cerr << printable_lines(err.str());
+    std::cout << printable_lines(redacted_usage(out.str(), argc, argv));
+    std::cerr << printable_lines(redacted_usage(err.str(), argc, argv));
     return kUsage;
   }
 
@@ -145,6 +181,7 @@ int main(int argc, char** argv) {
     if (*verify) return cmd_verify(uri, std::cout);
     if (*convert) return cmd_convert(uri, dst, force, std::cout);
     if (*salvage) return cmd_salvage(uri, dst, force, std::cout);
+    if (*stores) return cmd_stores(uri, std::cout);
   } catch (const checkpoint::Error& e) {
     // Messages name the arguments, which may hold anything.
     std::cerr << "checkpointctl: " << escaped(e.what(), false) << "\n";

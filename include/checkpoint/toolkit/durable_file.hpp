@@ -14,27 +14,31 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/export.h"
+
 namespace checkpoint::toolkit {
 
 // The whole file, or nullopt if it does not exist. Something that is not a
 // regular file (a directory, a FIFO, a device): Error{invalid_config} naming
 // it; it is opened without blocking and never read past the size it had
 // when opened. Other failures: Error{io} naming `store` and the file.
-std::optional<std::string> read_file(const std::filesystem::path& path, std::string_view store);
+CHECKPOINT_API std::optional<std::string> read_file(const std::filesystem::path& path,
+                                                    std::string_view store);
 
 // With sync=false the fsyncs are skipped (unsafe: a power cut may lose or
 // tear the file). Failure: Error{io} naming `store` and FILE. A failure
 // before the rename leaves FILE as it was and removes FILE.new; only the
 // final directory fsync can fail after FILE was replaced.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
-                           std::string_view store);
+CHECKPOINT_API void write_file_atomically(const std::filesystem::path& path,
+                                          std::string_view contents, bool sync,
+                                          std::string_view store);
 
 // Creates `dir` and its missing parents with mode 0750 (whatever the umask),
 // syncing the directory that holds each new one. Failure: Error{io}.
-void create_directories(const std::filesystem::path& dir, std::string_view store);
+CHECKPOINT_API void create_directories(const std::filesystem::path& dir, std::string_view store);
 
 // fsync()s a directory, making the entries created in it durable.
-void sync_directory(const std::filesystem::path& dir, std::string_view store);
+CHECKPOINT_API void sync_directory(const std::filesystem::path& dir, std::string_view store);
 
 // The file that `path` names when its last component is a symbolic link:
 // the link's target (a relative target taken from the link's directory),
@@ -45,7 +49,8 @@ void sync_directory(const std::filesystem::path& dir, std::string_view store);
 // temporary files beside it, is one store whatever link reaches it. Too
 // many links (a loop): Error{invalid_config} naming `store` and `path`;
 // another failure: Error{io}.
-std::filesystem::path follow_symlinks(const std::filesystem::path& path, std::string_view store);
+CHECKPOINT_API std::filesystem::path follow_symlinks(const std::filesystem::path& path,
+                                                     std::string_view store);
 
 // For a file that a library opens beside the store by itself, such as
 // LMDB's lock file or SQLite's journals: if it exists as anything but a
@@ -53,9 +58,9 @@ std::filesystem::path follow_symlinks(const std::filesystem::path& path, std::st
 // library opens it (a FIFO would block it; through a hard link or a
 // symlink it would write another file). A missing file is fine. Failure to
 // look: Error{io}.
-void check_companion_file(const std::filesystem::path& path, std::string_view store);
+CHECKPOINT_API void check_companion_file(const std::filesystem::path& path, std::string_view store);
 
 // True if `path` exists (as anything, a dangling symlink included).
-bool exists(const std::filesystem::path& path, std::string_view store);
+CHECKPOINT_API bool exists(const std::filesystem::path& path, std::string_view store);
 
 }  // namespace checkpoint::toolkit

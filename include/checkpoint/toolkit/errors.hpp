@@ -9,20 +9,23 @@
 #include <string_view>
 
 #include "checkpoint/error.hpp"
+#include "checkpoint/export.h"
 
 namespace checkpoint::toolkit {
 
 // Error{corrupt}: "STORE: line L: REASON" (the line when given). `offset` is
 // the byte offset in the file, for ErrorDetails only.
-Error corrupt(std::string_view store, std::string reason, std::optional<std::uint64_t> line = {},
-              std::optional<std::uint64_t> offset = {});
+CHECKPOINT_API Error corrupt(std::string_view store, std::string reason,
+                             std::optional<std::uint64_t> line = {},
+                             std::optional<std::uint64_t> offset = {});
 
 // A failed system call: "STORE: WHAT: strerror(err)" with `code` (usually
 // ErrorCode::io), ErrorDetails::os_error set to `err`. ENOSPC and EDQUOT
 // read "no space left on device" whatever the caller's `what`.
-Error system_error(ErrorCode code, std::string_view store, const std::string& what, int err);
+CHECKPOINT_API Error system_error(ErrorCode code, std::string_view store, const std::string& what,
+                                  int err);
 
 // An Error of `code` naming the store: "STORE: REASON".
-Error store_error(ErrorCode code, std::string_view store, std::string reason);
+CHECKPOINT_API Error store_error(ErrorCode code, std::string_view store, std::string reason);
 
 }  // namespace checkpoint::toolkit

@@ -6,26 +6,30 @@
 #include <initializer_list>
 #include <string>
 
+#include "checkpoint/export.h"
 #include "checkpoint/registry.hpp"
 
 namespace checkpoint::toolkit {
 
 // "on"/"true"/"1"/"yes" or "off"/"false"/"0"/"no"; absent: `fallback`.
-bool bool_option(const StoreUri& uri, const std::string& key, bool fallback);
+CHECKPOINT_API bool bool_option(const StoreUri& uri, const std::string& key, bool fallback);
 
 // One of `allowed` (compared case-insensitively, returned lower case);
 // absent: `fallback`. Anything else: the error lists them.
-std::string choice_option(const StoreUri& uri, const std::string& key,
-                          std::initializer_list<const char*> allowed, const std::string& fallback);
+CHECKPOINT_API std::string choice_option(const StoreUri& uri, const std::string& key,
+                                         std::initializer_list<const char*> allowed,
+                                         const std::string& fallback);
 
 // A non-negative integer; absent: `fallback`.
-std::uint64_t uint_option(const StoreUri& uri, const std::string& key, std::uint64_t fallback);
+CHECKPOINT_API std::uint64_t uint_option(const StoreUri& uri, const std::string& key,
+                                         std::uint64_t fallback);
 
 // A byte size such as "1048576", "64KiB", "256MiB", "4GiB" (also KB/MB/GB as
 // powers of 1000); absent: `fallback`.
-std::uint64_t size_option(const StoreUri& uri, const std::string& key, std::uint64_t fallback);
+CHECKPOINT_API std::uint64_t size_option(const StoreUri& uri, const std::string& key,
+                                         std::uint64_t fallback);
 
 // The target as a file path; empty: the error says the backend needs one.
-std::string require_path(const StoreUri& uri);
+CHECKPOINT_API std::string require_path(const StoreUri& uri);
 
 }  // namespace checkpoint::toolkit

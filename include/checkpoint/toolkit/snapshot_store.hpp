@@ -11,11 +11,12 @@
 // it in the constructor), so that what it read is what it overwrites.
 #pragma once
 
+#include "checkpoint/export.h"
 #include "checkpoint/store.hpp"
 
 namespace checkpoint::toolkit {
 
-class SnapshotStore : public Store {
+class CHECKPOINT_API SnapshotStore : public Store {
  public:
   // `label` names the store in messages: "yaml store /var/lib/x.yml".
   SnapshotStore(OpenMode mode, std::string label);

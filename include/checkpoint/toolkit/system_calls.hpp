@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "checkpoint/export.h"
+
 namespace checkpoint::toolkit {
 
 struct SystemCalls {
@@ -31,13 +33,13 @@ struct SystemCalls {
 };
 
 // The table in use: the real calls unless a test replaced them.
-const SystemCalls& sys() noexcept;
+CHECKPOINT_API const SystemCalls& sys() noexcept;
 
 // The real calls, for a test's replacements to forward to.
-const SystemCalls& real_system_calls() noexcept;
+CHECKPOINT_API const SystemCalls& real_system_calls() noexcept;
 
 // Replaces the table. For tests only, and only while no other thread is
 // inside a call through it.
-void set_system_calls(const SystemCalls& calls) noexcept;
+CHECKPOINT_API void set_system_calls(const SystemCalls& calls) noexcept;
 
 }  // namespace checkpoint::toolkit

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/export.h"
 #include "checkpoint/registry.hpp"
 
 namespace checkpoint::toolkit {
@@ -41,7 +42,8 @@ struct DocumentFormat {
 
 // Opens uri.target (required) with option `sync` (default on; off skips
 // the fsyncs and is unsafe). The backend's BackendInfo must list "sync".
-std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri, const OpenOptions& options,
-                                             DocumentFormat format);
+CHECKPOINT_API std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri,
+                                                            const OpenOptions& options,
+                                                            DocumentFormat format);
 
 }  // namespace checkpoint::toolkit

@@ -1,0 +1,3 @@
+module checkpoint/bindings/go
+
+go 1.19
