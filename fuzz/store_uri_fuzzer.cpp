@@ -36,8 +36,9 @@ auto config_result(Call call, std::string_view quoted) -> std::optional<decltype
     if (e.code() != ErrorCode::invalid_config) {
       fail(std::string("not Error{invalid_config}: ") + e.what());
     }
-    // Messages quote the string up to a NUL, if any: what() is a C string.
-    if (std::string_view(e.what()).find(quoted.substr(0, quoted.find('\0'))) ==
+    // Messages quote the string up to a NUL, if any (what() is a C string),
+    // with any password masked.
+    if (std::string_view(e.what()).find(redacted_config(quoted.substr(0, quoted.find('\0')))) ==
         std::string_view::npos) {
       fail(std::string("the message does not quote the config string: ") + e.what());
     }
@@ -97,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto parsed = config_result([&] { return parse_store_uri(text); }, text);
   if (!parsed) return 0;
-  if (parsed->text != text) fail("text is not the string as given");
+  if (parsed->text != redacted_config(text)) fail("text is not the string as given");
   if (parsed->scheme.empty()) fail("empty scheme");
   for (char c : parsed->scheme) {
     if (c >= 'A' && c <= 'Z') fail("scheme not lower case: " + parsed->scheme);
