@@ -1,7 +1,7 @@
 # Thin wrapper: the real build is CMake (see CMakePresets.json).
 #   make test   install missing packages, build, run every test; then the
 #               unit tests and short fuzz runs under AddressSanitizer and
-#               UBSan (preset asan), and the front end's tests under
+#               UBSan (preset asan), and the front end's and the C API's thread tests under
 #               ThreadSanitizer (preset tsan)
 #   make demo   install missing packages, build, run the tailer demo
 #   make fuzz   run each fuzz target for FUZZ_SECONDS (default 60) (preset fuzz)
