@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "checkpoint/registry.hpp"
@@ -237,7 +238,7 @@ TEST_F(Ctl, SalvageCopiesWhatADamagedFileStillHolds) {
 
     std::string dst = "sqlite:" + path(scheme + "-salvaged.db");
     auto r = run({"salvage", src, dst});
-    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(r.code, 3) << "states were lost\n" << r.err;
     EXPECT_NE(r.out.find("salvaged 2 states"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("could not read 1"), std::string::npos) << r.out;
     EXPECT_EQ(slurp(path("src." + scheme)), text) << "the source is never modified";
@@ -346,7 +347,7 @@ TEST_F(Ctl, RmAndSalvageHandleADamagedSqliteRow) {
   EXPECT_EQ(run({"dump", store}).code, 1) << "a damaged row makes the store unloadable";
 
   r = run({"salvage", store, "yaml:" + path("rescued.yml")});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.out.find("salvaged 2 states"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bravo"), std::string::npos) << r.out;
 
@@ -469,12 +470,148 @@ TEST_F(Ctl, UsageErrorsExitTwo) {
 }
 
 TEST_F(Ctl, EverySubcommandHasHelpWithAnExample) {
-  for (std::string sub :
-       {"backends", "dump", "get", "set", "rm", "verify", "convert", "salvage", "stores"}) {
+  for (std::string sub : {"backends", "dump", "get", "set", "rm", "verify", "convert", "salvage",
+                          "stores", "completion"}) {
     auto r = run({sub, "--help"});
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Example:\n  checkpointctl " + sub), std::string::npos) << r.out;
   }
+}
+
+TEST_F(Ctl, JsonOutputHasStableFieldsAndExactValues) {
+  std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "Application", "-r", "18446744073709551615", "-t",
+                 "2017-12-05T07:16:38.25-08:00", "-b", "<a/>\r\n"})
+                .code,
+            0);
+  auto r = run({"get", store, "Application", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto state = nlohmann::json::parse(r.out);
+  EXPECT_EQ(state["name"], "Application");
+  EXPECT_EQ(state["record_number"].get<std::uint64_t>(), 18446744073709551615u);
+  EXPECT_EQ(state["timestamp"], "2017-12-05T15:16:38.25Z");
+  EXPECT_EQ(state["bookmark"], "<a/>\r\n");
+
+  r = run({"verify", store, "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["ok"], true);
+  EXPECT_EQ(report["states"], 1);
+  EXPECT_TRUE(report["problems"].empty());
+  EXPECT_EQ(report["store"], store);
+
+  r = run({"backends", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto backends = nlohmann::json::parse(r.out);
+  bool yaml = false;
+  for (const auto& backend : backends) {
+    if (backend["scheme"] == "yaml") {
+      yaml = true;
+      EXPECT_EQ(backend["extensions"], nlohmann::json({".yml", ".yaml"}));
+      EXPECT_TRUE(backend["options"].is_array());
+    }
+  }
+  EXPECT_TRUE(yaml) << r.out;
+
+  // Damage: verify says so in JSON and fails; salvage lists what it lost
+  // and exits 3.
+  ASSERT_EQ(run({"set", store, "Security", "-r", "5"}).code, 0);
+  std::string text = slurp(path("s.yml"));
+  text.replace(text.find("Security"), 8, std::string(8, '\0'));
+  std::ofstream(path("s.yml"), std::ios::binary) << text;
+  r = run({"verify", store, "--format", "json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["ok"], false) << r.out;
+  r = run({"salvage", store, "json:" + path("saved.json"), "--format", "json"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  auto salvaged = nlohmann::json::parse(r.out);
+  EXPECT_EQ(salvaged["salvaged"], 1) << r.out;
+  ASSERT_EQ(salvaged["damage"].size(), 1u) << r.out;
+  EXPECT_TRUE(salvaged["damage"][0].contains("where"));
+  EXPECT_TRUE(salvaged["damage"][0].contains("what"));
+}
+
+TEST_F(Ctl, AnUnknownSubcommandIsNamed) {
+  auto r = run({"dumpp", "x.yml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("unknown subcommand \"dumpp\""));
+  EXPECT_FALSE(fs::exists("x.yml"));
+}
+
+TEST_F(Ctl, AMissingNameSuggestsOneThatDiffersInCase) {
+  std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "Security", "-r", "5"}).code, 0);
+  for (std::string command : {"get", "rm"}) {
+    auto r = run({command, store, "security"});
+    EXPECT_EQ(r.code, 1) << command;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("no state named \"security\"; did you mean "
+                                            "\"Security\"?"));
+  }
+  auto r = run({"get", store, "Sec"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("did you mean")));
+}
+
+TEST_F(Ctl, SetChangesOnlyWhatItIsGiven) {
+  std::string store = "yaml:" + path("s.yml");
+  ASSERT_EQ(run({"set", store, "a", "-r", "9", "-t", "2020-01-01T00:00:00Z", "-b", "<b/>"}).code,
+            0);
+  ASSERT_EQ(run({"set", store, "a", "-b", "<c/>"}).code, 0);
+  auto state = nlohmann::json::parse(run({"get", store, "a", "-f", "json"}).out);
+  EXPECT_EQ(state["record_number"], 9);
+  EXPECT_EQ(state["timestamp"], "2020-01-01T00:00:00Z");
+  EXPECT_EQ(state["bookmark"], "<c/>");
+  ASSERT_EQ(run({"set", store, "a", "-t", "2021-06-01T12:00:00Z"}).code, 0);
+  state = nlohmann::json::parse(run({"get", store, "a", "-f", "json"}).out);
+  EXPECT_EQ(state["record_number"], 9);
+  EXPECT_EQ(state["timestamp"], "2021-06-01T12:00:00Z");
+  EXPECT_EQ(state["bookmark"], "<c/>");
+
+  // A new state needs a record number, and gets the current time.
+  const std::string before = slurp(path("s.yml"));
+  auto r = run({"set", store, "new", "-b", "<d/>"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("needs --record-number"));
+  EXPECT_EQ(slurp(path("s.yml")), before) << "nothing written";
+  const auto start = checkpoint::Timestamp::now();
+  ASSERT_EQ(run({"set", store, "new", "-r", "1"}).code, 0);
+  const auto end = checkpoint::Timestamp::now();
+  state = nlohmann::json::parse(run({"get", store, "new", "-f", "json"}).out);
+  const auto stamped = checkpoint::Timestamp::parse(state["timestamp"].get<std::string>());
+  EXPECT_TRUE(start <= stamped && stamped <= end) << state;
+}
+
+TEST_F(Ctl, CompletionScriptsCompleteSubcommandsAndValues) {
+  auto r = run({"completion", "bash"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ofstream(path("completion.bash")) << r.out;
+  // Bash itself completes with it.
+  auto complete = [&](const std::string& words, int cword) {
+    const std::string command = "bash -c 'source " + path("completion.bash") + "; COMP_WORDS=(" +
+                                words + "); COMP_CWORD=" + std::to_string(cword) +
+                                "; _checkpointctl; echo \"${COMPREPLY[*]}\"'";
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+      char buffer[256];
+      while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+      EXPECT_EQ(::pclose(pipe), 0) << command;
+    }
+    return out;
+  };
+  EXPECT_EQ(complete("checkpointctl sal", 1), "salvage\n");
+  EXPECT_EQ(complete("checkpointctl dump x.yml --format \"\"", 4), "table yaml json\n");
+  EXPECT_EQ(complete("checkpointctl get x.yml a --format j", 5), "json\n");
+  EXPECT_EQ(complete("checkpointctl set x.yml a --book", 4), "--bookmark\n");
+  for (std::string shell : {"zsh", "fish"}) {
+    r = run({"completion", shell});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (std::string sub : {"dump", "salvage", "completion"}) {
+      EXPECT_THAT(r.out, ::testing::HasSubstr(sub)) << shell;
+    }
+    EXPECT_THAT(r.out, ::testing::HasSubstr("table yaml json")) << shell;
+  }
+  r = run({"completion", "tcsh"});
+  EXPECT_EQ(r.code, 2);
 }
 
 // ---- postgresql: against the test server (tests/postgresql/server.sh) ----

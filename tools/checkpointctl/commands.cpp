@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <checkpoint/documents.hpp>
 #include <checkpoint/error.hpp>
 #include <checkpoint/registry.hpp>
 #include <checkpoint/store.hpp>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "format.hpp"
@@ -47,11 +49,51 @@ std::string shown(const std::string& uri) {
   }
 }
 
-const EventLogState* find(const PersistedState& loaded, const std::string& name) {
+const EventLogState* find(const std::vector<EventLogState>& states, const std::string& name) {
   auto it = std::lower_bound(
-      loaded.states.begin(), loaded.states.end(), name,
+      states.begin(), states.end(), name,
       [](const EventLogState& state, const std::string& n) { return state.name < n; });
-  return it != loaded.states.end() && it->name == name ? &*it : nullptr;
+  return it != states.end() && it->name == name ? &*it : nullptr;
+}
+
+const EventLogState* find(const PersistedState& loaded, const std::string& name) {
+  return find(loaded.states, name);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Says that `name` is not in the store, suggesting a name that differs only
+// in case ("security" for "Security").
+int not_found(const std::string& uri, const std::string& name,
+              const std::vector<EventLogState>& states) {
+  std::cerr << "checkpointctl: " << escaped(shown(uri), false) << ": no state named \""
+            << escaped(name) << "\"";
+  const std::string wanted = lower(name);
+  for (const auto& state : states) {
+    if (lower(state.name) == wanted) {
+      std::cerr << "; did you mean \"" << escaped(state.name) << "\"?";
+      break;
+    }
+  }
+  std::cerr << "\n";
+  return kFailed;
+}
+
+// JSON text of `value`, indented; bytes that are not UTF-8 (in messages
+// quoting damaged data) replaced by U+FFFD.
+std::string json_text(const nlohmann::ordered_json& value) {
+  return value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+nlohmann::ordered_json json_of(const EventLogState& state) {
+  return {{"name", state.name},
+          {"record_number", state.record_number},
+          {"timestamp", state.timestamp.to_string()},
+          {"bookmark", state.bookmark}};
 }
 
 // Prints progress on stderr for big jobs, only when a person watches it.
@@ -76,7 +118,18 @@ class Progress {
 
 }  // namespace
 
-int cmd_backends(std::ostream& out) {
+int cmd_backends(Output output, std::ostream& out) {
+  if (output == Output::json) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& info : checkpoint::registered_backends()) {
+      list.push_back({{"scheme", info.scheme},
+                      {"description", info.description},
+                      {"options", info.options},
+                      {"extensions", info.extensions}});
+    }
+    out << json_text(list);
+    return kOk;
+  }
   for (const auto& info : checkpoint::registered_backends()) {
     out << info.scheme << "\n  " << info.description << "\n";
     out << "  options:    " << join(info.options) << "\n";
@@ -96,15 +149,16 @@ int cmd_dump(const std::string& uri, const std::string& format, std::ostream& ou
   return 0;
 }
 
-int cmd_get(const std::string& uri, const std::string& name, std::ostream& out) {
+int cmd_get(const std::string& uri, const std::string& name, Output output, std::ostream& out) {
   PersistedState loaded = open_for_reading(uri)->load();
-  if (const EventLogState* state = find(loaded, name)) {
+  const EventLogState* state = find(loaded, name);
+  if (state == nullptr) return not_found(uri, name, loaded.states);
+  if (output == Output::json) {
+    out << json_text(json_of(*state));
+  } else {
     print_state(*state, out);
-    return 0;
   }
-  std::cerr << "checkpointctl: " << escaped(shown(uri), false) << ": no state named \""
-            << escaped(name) << "\"\n";
-  return 1;
+  return kOk;
 }
 
 int cmd_set(const SetArgs& args, std::ostream& out) {
@@ -113,9 +167,15 @@ int cmd_set(const SetArgs& args, std::ostream& out) {
   // writer can commit between what this reads and what it writes.
   auto store = open_for_writing(args.uri, true);
   PersistedState loaded = store->load();
-  EventLogState state{args.name, args.record_number, {}, {}};
-  if (const EventLogState* current = find(loaded, args.name)) state = *current;
-  state.record_number = args.record_number;
+  EventLogState state{args.name, 0, Timestamp::now(), {}};  // a new state: read now
+  if (const EventLogState* current = find(loaded, args.name)) {
+    state = *current;
+  } else if (!args.record_number) {
+    std::cerr << "checkpointctl: " << escaped(shown(args.uri), false) << ": no state named \""
+              << escaped(args.name) << "\" to change; a new state needs --record-number\n";
+    return kUsage;
+  }
+  if (args.record_number) state.record_number = *args.record_number;
   if (args.timestamp) {
     state.timestamp =
         *args.timestamp == "now" ? Timestamp::now() : Timestamp::parse(*args.timestamp);
@@ -134,25 +194,35 @@ int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out) {
   bool present = find(read.readable, name) != nullptr ||
                  std::any_of(read.damage.begin(), read.damage.end(),
                              [&](const checkpoint::Damage& d) { return d.name == name; });
-  if (!present) {
-    std::cerr << "checkpointctl: " << escaped(shown(uri), false) << ": no state named \""
-              << escaped(name) << "\"\n";
-    return 1;
-  }
+  if (!present) return not_found(uri, name, read.readable.states);
   const std::string removed[] = {name};
   store->commit(Changes{Timestamp::now(), {}, removed});
   out << "removed \"" << escaped(name) << "\"\n";
   return 0;
 }
 
-int cmd_verify(const std::string& uri, std::ostream& out) {
+int cmd_verify(const std::string& uri, Output output, std::ostream& out) {
   checkpoint::CheckReport report;
   try {
     report = open_for_reading(uri)->check();
   } catch (const Error& e) {
     if (e.code() == ErrorCode::invalid_config) throw;
+    if (output == Output::json) {
+      out << json_text({{"store", shown(uri)},
+                        {"ok", false},
+                        {"error", std::string(checkpoint::to_string(e.code()))},
+                        {"problems", {e.what()}}});
+    }
     std::cerr << "checkpointctl: verify failed: " << escaped(e.what(), false) << "\n";
-    return 1;
+    return kFailed;
+  }
+  if (output == Output::json) {
+    out << json_text({{"store", shown(uri)},
+                      {"ok", report.ok()},
+                      {"states", report.states},
+                      {"update_time", report.update_time.to_string()},
+                      {"problems", report.problems}});
+    return report.ok() ? kOk : kFailed;
   }
   if (!report.ok()) {
     std::cerr << "checkpointctl: verify failed: " << escaped(shown(uri), false) << ": "
@@ -222,11 +292,24 @@ int cmd_convert(const std::string& src_uri, const std::string& dst_uri, bool for
   return 0;
 }
 
-int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool force,
+int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool force, Output output,
                 std::ostream& out) {
   checkpoint::Salvage salvaged = open_for_reading(src_uri)->salvage();
   Progress progress("salvage", salvaged.readable.states.size());
   if (int code = write_all(dst_uri, salvaged.readable, force, progress); code != 0) return code;
+  const int code = salvaged.damage.empty() ? kOk : kLostSome;
+  if (output == Output::json) {
+    auto damage = nlohmann::ordered_json::array();
+    for (const auto& d : salvaged.damage) {
+      damage.push_back({{"name", d.name}, {"where", d.where}, {"what", d.what}});
+    }
+    out << json_text({{"from", shown(src_uri)},
+                      {"to", shown(dst_uri)},
+                      {"salvaged", salvaged.readable.states.size()},
+                      {"update_time", salvaged.readable.update_time.to_string()},
+                      {"damage", damage}});
+    return code;
+  }
   out << "salvaged " << salvaged.readable.states.size() << " states from "
       << escaped(shown(src_uri), false) << " to " << escaped(shown(dst_uri), false)
       << " (verified)\n";
@@ -239,11 +322,22 @@ int cmd_salvage(const std::string& src_uri, const std::string& dst_uri, bool for
           << "\n";
     }
   }
-  return 0;
+  return code;
 }
 
-int cmd_stores(const std::string& uri, std::ostream& out) {
+int cmd_stores(const std::string& uri, Output output, std::ostream& out) {
   std::vector<checkpoint::StoreSummary> stores = checkpoint::list_stores(uri);
+  if (output == Output::json) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& store : stores) {
+      list.push_back({{"name", store.name},
+                      {"states", store.states},
+                      {"update_time", store.update_time.to_string()},
+                      {"holder", store.holder}});
+    }
+    out << json_text(list);
+    return kOk;
+  }
   if (stores.empty()) {
     out << "no stores in " << escaped(shown(uri), false) << "\n";
     return 0;

@@ -1,6 +1,6 @@
 // The subcommands of checkpointctl. Each returns the process exit code
-// (0 success, 1 failure) and throws checkpoint::Error for failures that
-// main() reports on stderr.
+// (below) and throws checkpoint::Error for failures that main() reports on
+// stderr.
 #pragma once
 
 #include <cstdint>
@@ -10,23 +10,34 @@
 
 namespace checkpointctl {
 
-int cmd_backends(std::ostream& out);
+// Exit codes.
+constexpr int kOk = 0;
+constexpr int kFailed = 1;    // the store failed, is damaged, or lacks the state
+constexpr int kUsage = 2;     // bad arguments or config string
+constexpr int kLostSome = 3;  // salvage: what could be read was written, some states were lost
+
+// How results are printed: for people, or as JSON (docs/checkpointctl.md
+// lists the fields).
+enum class Output { text, json };
+
+int cmd_backends(Output output, std::ostream& out);
 int cmd_dump(const std::string& uri, const std::string& format, std::ostream& out);
-int cmd_get(const std::string& uri, const std::string& name, std::ostream& out);
+int cmd_get(const std::string& uri, const std::string& name, Output output, std::ostream& out);
 
 struct SetArgs {
   std::string uri, name;
-  std::uint64_t record_number = 0;
-  std::optional<std::string> timestamp;  // RFC 3339 or "now"; absent: keep
-  std::optional<std::string> bookmark;   // absent: keep
+  std::optional<std::uint64_t> record_number;  // absent: keep (required for a new state)
+  std::optional<std::string> timestamp;        // RFC 3339 or "now"; absent: keep, or now
+  std::optional<std::string> bookmark;         // absent: keep
 };
 int cmd_set(const SetArgs& args, std::ostream& out);
 int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out);
-int cmd_verify(const std::string& uri, std::ostream& out);
+int cmd_verify(const std::string& uri, Output output, std::ostream& out);
 int cmd_convert(const std::string& src, const std::string& dst, bool force, std::ostream& out);
-int cmd_salvage(const std::string& src, const std::string& dst, bool force, std::ostream& out);
+int cmd_salvage(const std::string& src, const std::string& dst, bool force, Output output,
+                std::ostream& out);
 // The stores of a database that holds many (postgresql:): name, states,
 // update time, the writer holding it.
-int cmd_stores(const std::string& uri, std::ostream& out);
+int cmd_stores(const std::string& uri, Output output, std::ostream& out);
 
 }  // namespace checkpointctl

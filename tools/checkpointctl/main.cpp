@@ -1,7 +1,7 @@
 // checkpointctl: inspect, edit, verify and convert checkpoint stores.
 //
-// Exit codes: 0 success, 1 failure (one line on stderr naming the store and
-// the cause), 2 usage error.
+// Exit codes (commands.hpp): 0 success, 1 failure (one line on stderr
+// naming the store and the cause), 2 usage error, 3 salvage lost states.
 #include <checkpoint/version.h>
 
 #include <CLI/CLI.hpp>
@@ -12,11 +12,12 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "completion.hpp"
 #include "format.hpp"
 
 namespace {
 
-constexpr int kUsage = 2;
+using checkpointctl::kUsage;
 
 std::string example(const std::string& text) { return "\nExample:\n  " + text + "\n"; }
 
@@ -81,15 +82,26 @@ int main(int argc, char** argv) {
   // The library's version, which help2man reads for the man page.
   app.set_version_flag("--version", std::string("checkpointctl ") + checkpoint_version_string(),
                        "Print the version and exit");
-  app.footer(example("checkpointctl dump .winlogbeat.yml --format table"));
+  app.footer(example("checkpointctl dump .winlogbeat.yml --format table") +
+             "\nExit codes: 0 success, 1 failure (the store failed, is damaged or lacks the\n"
+             "state), 2 usage error, 3 salvage wrote what it could read but lost states.\n");
+
+  std::string uri, dst, name, format = "table", output = "text", timestamp, bookmark, shell;
+  std::string record_number;
+  bool force = false;
+  // --format text|json of the commands that print results: stable JSON
+  // field names for scripts (docs/checkpointctl.md).
+  checkpointctl::OptionValues values = {{"dump --format", {"table", "yaml", "json"}}};
+  auto output_option = [&](CLI::App* command) {
+    command->add_option("-f,--format", output, "text (for people) or json (for scripts)")
+        ->check(CLI::IsMember({"text", "json"}));
+    values[command->get_name() + " --format"] = {"text", "json"};
+  };
 
   auto* backends =
       app.add_subcommand("backends", "List the backends, their options and extensions");
+  output_option(backends);
   backends->footer(example("checkpointctl backends"));
-
-  std::string uri, dst, name, format = "table", timestamp, bookmark;
-  std::string record_number;
-  bool force = false;
 
   auto* dump = app.add_subcommand("dump", "Print every state of a store");
   dump->add_option("STORE", uri, "Store config string")->required();
@@ -102,15 +114,19 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "Print one state; exit 1 if it is absent");
   get->add_option("STORE", uri, "Store config string")->required();
   get->add_option("NAME", name, "Stream name")->required();
+  output_option(get);
   get->footer(example("checkpointctl get .winlogbeat.yml Application"));
 
   auto* set = app.add_subcommand("set", "Add or change one state");
   set->add_option("STORE", uri, "Store config string")->required();
   set->add_option("NAME", name, "Stream name")->required();
-  set->add_option("-r,--record-number", record_number, "Record number (0 to 18446744073709551615)")
-      ->required();
-  auto* ts_opt = set->add_option("-t,--timestamp", timestamp,
-                                 "RFC 3339 time or \"now\" (default: keep the current one)");
+  auto* rn_opt = set->add_option(
+      "-r,--record-number", record_number,
+      "Record number, 0 to 18446744073709551615 (default: keep the current one; a new state needs "
+      "it)");
+  auto* ts_opt =
+      set->add_option("-t,--timestamp", timestamp,
+                      "RFC 3339 time or \"now\" (default: keep the current one; a new state: now)");
   auto* bm_opt = set->add_option("-b,--bookmark", bookmark,
                                  "Bookmark text (default: keep the current one; \"\" clears it)");
   set->footer(
@@ -123,6 +139,7 @@ int main(int argc, char** argv) {
 
   auto* verify = app.add_subcommand("verify", "Load a store and check it; exit 1 if it is damaged");
   verify->add_option("STORE", uri, "Store config string")->required();
+  output_option(verify);
   verify->footer(example("checkpointctl verify lmdb:/var/lib/shipper/state.lmdb"));
 
   auto* convert = app.add_subcommand(
@@ -139,6 +156,7 @@ int main(int argc, char** argv) {
   salvage->add_option("SRC", uri, "Damaged store (never modified)")->required();
   salvage->add_option("DST", dst, "Destination store config string")->required();
   salvage->add_flag("--force", force, "Replace what DST holds");
+  output_option(salvage);
   salvage->footer(
       example("checkpointctl salvage .winlogbeat.yml yaml:.winlogbeat.salvaged.yml\n"
               "Reads each state on its own, keeps those that read back exactly, and lists\n"
@@ -148,7 +166,17 @@ int main(int argc, char** argv) {
       "stores", "List the stores of a database that holds many: states, update time, holder");
   stores->add_option("DATABASE", uri, "Config string of the database (store= not needed)")
       ->required();
+  output_option(stores);
   stores->footer(example("checkpointctl stores postgresql://shipper@db.example.com/checkpoint"));
+
+  auto* completion = app.add_subcommand(
+      "completion", "Print a completion script for bash, zsh or fish, to source in the shell");
+  completion->add_option("SHELL", shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  completion->footer(example(
+      "checkpointctl completion bash > ~/.local/share/bash-completion/completions/checkpointctl\n"
+      "(make install and the Debian package install the three scripts)"));
 
   try {
     app.parse(argc, argv);
@@ -159,6 +187,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::cerr << "checkpointctl: unknown subcommand \""
+                << escaped(checkpoint::redacted_config(argv[1]))
+                << "\" (checkpointctl --help lists them)\n";
+      return kUsage;
+    }
     // CLI11 quotes the arguments it did not expect: escaped, line by line.
     std::ostringstream out, err;
     app.exit(e, out, err);
@@ -167,21 +201,27 @@ int main(int argc, char** argv) {
     return kUsage;
   }
 
+  const Output out_format = output == "json" ? Output::json : Output::text;
   try {
-    if (*backends) return cmd_backends(std::cout);
+    if (*backends) return cmd_backends(out_format, std::cout);
     if (*dump) return cmd_dump(uri, format, std::cout);
-    if (*get) return cmd_get(uri, name, std::cout);
+    if (*get) return cmd_get(uri, name, out_format, std::cout);
     if (*set) {
-      SetArgs args{uri, name, parse_record_number(record_number), std::nullopt, std::nullopt};
+      SetArgs args{uri, name, std::nullopt, std::nullopt, std::nullopt};
+      if (*rn_opt) args.record_number = parse_record_number(record_number);
       if (*ts_opt) args.timestamp = timestamp;
       if (*bm_opt) args.bookmark = bookmark;
       return cmd_set(args, std::cout);
     }
     if (*rm) return cmd_rm(uri, name, std::cout);
-    if (*verify) return cmd_verify(uri, std::cout);
+    if (*verify) return cmd_verify(uri, out_format, std::cout);
     if (*convert) return cmd_convert(uri, dst, force, std::cout);
-    if (*salvage) return cmd_salvage(uri, dst, force, std::cout);
-    if (*stores) return cmd_stores(uri, std::cout);
+    if (*salvage) return cmd_salvage(uri, dst, force, out_format, std::cout);
+    if (*stores) return cmd_stores(uri, out_format, std::cout);
+    if (*completion) {
+      std::cout << completion_script(shell, app, values);
+      return kOk;
+    }
   } catch (const checkpoint::Error& e) {
     // Messages name the arguments, which may hold anything.
     std::cerr << "checkpointctl: " << escaped(e.what(), false) << "\n";
