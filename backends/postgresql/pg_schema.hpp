@@ -1,5 +1,5 @@
 // The postgresql backend's tables: what a first writer creates in a
-// database (kCreateSchema, the SQL the README shows), and the check that a
+// database (kCreateSchema, the SQL docs/postgresql.md shows), and the check that a
 // database holds tables of a version this program understands. They are
 // created unqualified, so in the first schema of the session's search_path
 // (by default one named after the role, then public).

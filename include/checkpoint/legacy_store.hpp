@@ -1,6 +1,6 @@
 // DEPRECATED: the version 1 backend contract, kept so that backends written
 // against it keep compiling and working. Write new backends against Store
-// (store.hpp); port old ones when convenient (README, "Writing a backend").
+// (store.hpp); port old ones when convenient (docs/writing-a-backend.md).
 //
 // A StateStore's commit() receives every state, so the adapter that serves
 // it keeps a copy of all of them, and its lock is taken when the store

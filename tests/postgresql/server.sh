@@ -16,7 +16,7 @@
 #
 # STATE_DIR gets `uri` (postgresql://checkpoint@127.0.0.1:PORT/checkpoint: the
 # database the tests share, as a role that may create tables only in its own
-# schema, as the README advises), `port`, `socket_dir` and `data` (the
+# schema, as docs/postgresql.md advises), `port`, `socket_dir` and `data` (the
 # temporary directory).
 set -euo pipefail
 
