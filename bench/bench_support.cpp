@@ -67,22 +67,6 @@ EventLogState make_state(std::size_t i) {
       bookmark};
 }
 
-EventLogState make_tailer_state(std::size_t i) {
-  char name[64];
-  std::snprintf(name, sizeof name, "/var/log/containers/app-%08zu_default_web.log", i);
-  std::string bookmark;
-  if (i % 4 == 0) {
-    char xml[160];
-    std::snprintf(xml, sizeof xml,
-                  "<BookmarkList><Bookmark Channel='Application' RecordId='%010zu' "
-                  "IsCurrent='true'/></BookmarkList>   ",
-                  i * 7);
-    bookmark = xml;
-  }
-  return {name, i * 1000 + 7, Timestamp::from_unix(1'714'979'289 + static_cast<long>(i), 100),
-          bookmark};
-}
-
 DataSet& data_set(std::size_t size) {
   static std::map<std::size_t, std::unique_ptr<DataSet>> cache;
   auto& slot = cache[size];

@@ -25,11 +25,6 @@ namespace bench {
 // State number `i` of every data set.
 checkpoint::EventLogState make_state(std::size_t i);
 
-// State number `i` of a file tailer: ~40-byte names, one in four with a
-// 120-byte XML bookmark. (bench/memory_bench.cpp keeps its own copy, so as
-// to build against older revisions, and bench/go_checkpoint makes the same.)
-checkpoint::EventLogState make_tailer_state(std::size_t i);
-
 // `size` states, and their names in order. Built once per size and run.
 struct DataSet {
   checkpoint::StateMap states;

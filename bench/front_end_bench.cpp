@@ -4,8 +4,8 @@
 //
 //   build/release/bench/front_end_bench [--benchmark_filter=REGEX]
 //
-// states/N: Checkpoint::states() over N file-tailer states (bench_support's
-// make_tailer_state()); bench/go_checkpoint measures the Go original's
+// states/N: Checkpoint::states() over N file-tailer states
+// (bench/tailer_states.hpp); bench/go_checkpoint measures the Go original's
 // States() on the same states (scripts/bench.sh runs it when Go is there).
 // persist_while_states: one thread calls states() on 1M states in a loop
 // while this one calls persist(); the latency counters are those of
@@ -38,29 +38,14 @@
 #include <vector>
 
 #include "bench/latency.hpp"
+#include "bench/tailer_states.hpp"
 #include "checkpoint/checkpoint.hpp"
 
 namespace {
 
 using namespace checkpoint;
 
-// The states of bench_support's make_tailer_state(), made here again so
-// that this file needs nothing else of bench/.
-EventLogState tailer_state(std::size_t i) {
-  char name[64];
-  std::snprintf(name, sizeof name, "/var/log/containers/app-%08zu_default_web.log", i);
-  std::string bookmark;
-  if (i % 4 == 0) {
-    char xml[160];
-    std::snprintf(xml, sizeof xml,
-                  "<BookmarkList><Bookmark Channel='Application' RecordId='%010zu' "
-                  "IsCurrent='true'/></BookmarkList>   ",
-                  i * 7);
-    bookmark = xml;
-  }
-  return {name, i * 1000 + 7, Timestamp::from_unix(1'714'979'289 + static_cast<long>(i), 100),
-          bookmark};
-}
+using bench::tailer_state;
 
 // `size` tailer states, sorted, and their names.
 struct Filling {

@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/tailer_states.hpp"
+
 extern char** environ;
 
 namespace {
@@ -38,22 +40,6 @@ using checkpoint::EventLogState;
 using checkpoint::Timestamp;
 
 constexpr std::size_t kStates = 1'000'000;
-
-EventLogState make_state(std::size_t i) {
-  char name[64];
-  std::snprintf(name, sizeof name, "/var/log/containers/app-%08zu_default_web.log", i);
-  std::string bookmark;
-  if (i % 4 == 0) {
-    char xml[160];
-    std::snprintf(xml, sizeof xml,
-                  "<BookmarkList><Bookmark Channel='Application' RecordId='%010zu' "
-                  "IsCurrent='true'/></BookmarkList>   ",
-                  i * 7);
-    bookmark = xml;
-  }
-  return {name, i * 1000 + 7, Timestamp::from_unix(1'714'979'289 + static_cast<long>(i), 100),
-          bookmark};
-}
 
 fs::path work_dir() {
   static const fs::path dir = [] {
@@ -80,7 +66,7 @@ int fill(const std::string& uri) {
   checkpoint::StateMap states;
   std::vector<std::string> names;
   for (std::size_t i = 0; i < kStates; ++i) {
-    EventLogState state = make_state(i);
+    EventLogState state = bench::tailer_state(i);
     names.push_back(state.name);
     states.emplace_hint(states.end(), state.name, std::move(state));
   }
@@ -102,7 +88,7 @@ int measure(const std::string& what, const std::string& uri) {
   options.flush_interval = std::chrono::hours(1);
   checkpoint::Checkpoint cp(uri, options);
   for (std::size_t i = 0; i < 10; ++i) {
-    EventLogState s = make_state(i * 99'991);
+    EventLogState s = bench::tailer_state(i * 99'991);
     cp.persist(s.name, s.record_number + 1, s.timestamp, s.bookmark);
   }
   cp.flush();
