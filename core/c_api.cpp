@@ -23,6 +23,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint.hpp"
+#include "checkpoint/registry.hpp"
 #include "checkpoint/version.h"
 #include "core/state_check.hpp"
 
@@ -241,13 +242,14 @@ int convert(const char* from_uri, const char* to_uri, unsigned flags) {
   using checkpoint::PersistedState;
   using checkpoint::Store;
   const std::string to(to_uri);
+  const std::string shown = checkpoint::redacted_config(to);  // what messages may show
   const PersistedState src = Store::open(from_uri, {.mode = OpenMode::read})->load();
   {
     auto dst = Store::open(to, {.mode = OpenMode::write});
     const PersistedState before = dst->load();
     if (!before.states.empty() && (flags & CHECKPOINT_CONVERT_REPLACE) == 0) {
       return fail(nullptr, CHECKPOINT_INVALID_ARGUMENT,
-                  "checkpoint_convert: " + to + " already holds " +
+                  "checkpoint_convert: " + shown + " already holds " +
                       std::to_string(before.states.size()) +
                       " states; pass CHECKPOINT_CONVERT_REPLACE to replace them");
     }
@@ -263,7 +265,7 @@ int convert(const char* from_uri, const char* to_uri, unsigned flags) {
   const PersistedState after = Store::open(to, {.mode = OpenMode::read})->load();
   if (after.states != src.states || after.update_time != src.update_time) {
     return fail(nullptr, CHECKPOINT_CORRUPT,
-                "checkpoint_convert: " + to + " holds " + std::to_string(after.states.size()) +
+                "checkpoint_convert: " + shown + " holds " + std::to_string(after.states.size()) +
                     " states after the commit, not the " + std::to_string(src.states.size()) +
                     " states written");
   }

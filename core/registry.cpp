@@ -270,8 +270,11 @@ void register_backend(BackendInfo info, StoreFactory factory) {
                        const StoreUri& uri, const OpenOptions& options) -> std::unique_ptr<Store> {
                      auto store = factory(uri);
                      if (!store) return nullptr;
+                     // The target as messages may show it (no password).
+                     const std::string target =
+                         redacted(uri.scheme + ":" + uri.target).substr(uri.scheme.size() + 1);
                      return detail::from_legacy(std::move(store), options.mode,
-                                                uri.scheme + " store " + uri.target);
+                                                uri.scheme + " store " + target);
                    });
 }
 
