@@ -15,6 +15,9 @@
 .PHONY: all deps build test asan tsan fuzz demo release bench package clean
 
 FUZZ_SECONDS ?= 60
+# CMake's build, without the directory chatter this make would pass to the
+# make that CMake runs.
+BUILD = MAKEFLAGS= cmake --build
 
 all: build
 
@@ -23,7 +26,7 @@ deps:
 
 build: deps
 	cmake --preset debug
-	cmake --build --preset debug
+	$(BUILD) --preset debug
 
 # ctest's summary, then why each skipped test was skipped.
 test: build
@@ -33,27 +36,27 @@ test: build
 
 asan: deps
 	cmake --preset asan
-	cmake --build --preset asan
+	$(BUILD) --preset asan
 	@status=0; ctest --preset asan || status=$$?; scripts/skip-reasons.sh build/asan; exit $$status
 
 tsan: deps
 	cmake --preset tsan
-	cmake --build --preset tsan
+	$(BUILD) --preset tsan
 	ctest --preset tsan
 
 fuzz: deps
 	cmake --preset fuzz
-	cmake --build --preset fuzz
+	$(BUILD) --preset fuzz
 	for fuzzer in build/fuzz/fuzz/*_fuzzer; do fuzz/run.sh $$fuzzer $(FUZZ_SECONDS) || exit 1; done
 
 release: deps
 	cmake --preset release
-	cmake --build --preset release
+	$(BUILD) --preset release
 
 # Only what the demo runs, with CMake's progress lines and nothing else.
 demo: deps
 	@cmake --preset release > /dev/null
-	@cmake --build --preset release --target checkpoint-tail checkpointctl
+	@$(BUILD) --preset release --target checkpoint-tail checkpointctl
 	scripts/demo.sh build/release
 
 bench: release
@@ -63,7 +66,7 @@ bench: release
 package: deps
 	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
 	  -DCMAKE_INSTALL_PREFIX=/usr -DCHECKPOINT_BUILD_TESTS=OFF -DCHECKPOINT_BUILD_BENCH=OFF
-	cmake --build build/package --parallel 2
+	$(BUILD) build/package --parallel 2
 	cd build/package && cpack -G DEB
 
 clean:
