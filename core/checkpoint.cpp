@@ -35,6 +35,13 @@
 // states() copies each slot under its own lock, so persist() waits for one
 // state's copy at most; it merges the shards' copies into the map outside
 // every lock.
+//
+// track() and ack() (core/acks.hpp) keep each tracked stream's records in
+// flight; an ack() that releases the head of its stream calls this file's
+// persist path (persist_acked(), under the stream's lock, which comes before
+// every lock here). persist() and remove() of a tracked stream go through
+// Acks too: persist() is refused while records are in flight, remove()
+// drops them.
 #include "checkpoint/checkpoint.hpp"
 
 #include <algorithm>
@@ -45,6 +52,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/acks.hpp"
 #include "core/change_set.hpp"
 #include "core/commit_batch.hpp"
 #include "core/legacy_adapter.hpp"
@@ -127,7 +135,7 @@ std::size_t my_stripe() {
 
 }  // namespace
 
-struct Checkpoint::Impl {
+struct Checkpoint::Impl final : detail::AckSink {
   // Set in the constructor, then read-only (the store: used under
   // commit_mutex, or before the worker starts).
   std::unique_ptr<Store> store;
@@ -167,6 +175,9 @@ struct Checkpoint::Impl {
 
   std::thread worker;
   std::thread::id worker_id;
+
+  // Records in flight (track(), ack()); last, so that it goes first.
+  detail::Acks acks{*this};
 
   Impl(std::unique_ptr<Store> s, std::string l, Options o)
       : store(std::move(s)), label(std::move(l)), options(std::move(o)) {
@@ -221,10 +232,9 @@ struct Checkpoint::Impl {
   // since a commit) under the shard's mutex. The strings are assigned in
   // place where the entries exist, so a steady stream of updates to known
   // names allocates nothing.
-  void upsert(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
-              std::string_view bookmark) {
+  void upsert(std::string_view name, std::uint64_t hash, std::uint64_t record_number,
+              Timestamp timestamp, std::string_view bookmark) {
     if (closed.load()) throw_closed("persist()");
-    const std::uint64_t hash = LiveStates::hash(name);
     Shard& shard = shards[shard_of(hash)];
     if (!updated_in_place(shard, name, hash, record_number, timestamp, bookmark)) {
       MutexLock lock(shard.mutex);
@@ -237,6 +247,32 @@ struct Checkpoint::Impl {
       slot.lock.unlock();
     }
     note_update();
+  }
+
+  // persist(): refused on a stream with records in flight (see
+  // checkpoint.hpp for why).
+  void persist(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+               std::string_view bookmark) {
+    const std::uint64_t hash = LiveStates::hash(name);
+    acks.guarded(name, hash, [&] { upsert(name, hash, record_number, timestamp, bookmark); });
+  }
+
+  // An ack() released the head of a stream: its newest record becomes the
+  // state, as persist() makes it.
+  void persist_acked(std::string_view name, std::uint64_t hash, std::uint64_t record_number,
+                     Timestamp timestamp, std::string_view bookmark) override {
+    upsert(name, hash, record_number, timestamp, bookmark);
+  }
+
+  Ticket track(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+               std::string_view bookmark) {
+    if (closed.load()) throw_closed("track()");
+    return acks.track(name, record_number, timestamp, bookmark);
+  }
+
+  void ack(const Ticket& ticket) {
+    if (closed.load()) throw_closed("ack()");
+    acks.ack(ticket);
   }
 
   static void assign(EventLogState& state, std::uint64_t record_number, Timestamp timestamp,
@@ -264,8 +300,13 @@ struct Checkpoint::Impl {
     return done;
   }
 
-  void erase(std::string_view name) {
+  // remove(): the stream's records in flight are dropped too.
+  void remove(std::string_view name) {
     const std::uint64_t hash = LiveStates::hash(name);
+    acks.dropped(name, hash, [&] { erase(name, hash); });
+  }
+
+  void erase(std::string_view name, std::uint64_t hash) {
     Shard& shard = shards[shard_of(hash)];
     {
       MutexLock lock(shard.mutex);
@@ -658,6 +699,8 @@ struct Checkpoint::Impl {
       out.states += shard.size.load(std::memory_order_relaxed);
       out.pending += shard.fresh.load(std::memory_order_relaxed);
     }
+    out.in_flight = acks.in_flight();
+    out.acked_waiting = acks.acked_waiting();
     return out;
   }
 };
@@ -705,7 +748,7 @@ void Checkpoint::persist(std::string_view name, std::uint64_t record_number, Tim
   // The name is checked only when it is new: a name found among the live
   // states was checked when it was added.
   if (!detail::is_valid_utf8(bookmark)) detail::check_state("Checkpoint", name, bookmark);
-  impl_->upsert(name, record_number, timestamp, bookmark);
+  impl_->persist(name, record_number, timestamp, bookmark);
 }
 
 void Checkpoint::persist_state(EventLogState state) {
@@ -714,8 +757,17 @@ void Checkpoint::persist_state(EventLogState state) {
 
 void Checkpoint::remove(std::string_view name) {
   detail::check_name("Checkpoint", name);
-  impl_->erase(name);
+  impl_->remove(name);
 }
+
+Ticket Checkpoint::track(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+                         std::string_view bookmark) {
+  // As persist(): the name is checked when it is new to the tracked streams.
+  if (!detail::is_valid_utf8(bookmark)) detail::check_state("Checkpoint", name, bookmark);
+  return impl_->track(name, record_number, timestamp, bookmark);
+}
+
+void Checkpoint::ack(const Ticket& ticket) { impl_->ack(ticket); }
 
 StateMap Checkpoint::states() const { return impl_->sorted_states(); }
 

@@ -16,6 +16,11 @@ std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
 
+void Output::tracked(const std::string&, std::string_view, checkpoint::Ticket) {
+  throw std::logic_error(
+      "Output::tracked(): an output whose acknowledges() is true must define it");
+}
+
 Follower::Follower(std::string path, checkpoint::Checkpoint& checkpoint, Output& output)
     : path_(std::move(path)), checkpoint_(checkpoint), output_(output) {}
 
@@ -200,22 +205,32 @@ void Follower::consume_lines(std::string_view chunk) {
   partial_.append(chunk);
   std::vector<std::uint64_t> line_ends;  // offset just past each complete line
   std::size_t start = 0;
+  const bool acknowledged = output_.acknowledges();
+  auto now = checkpoint::Timestamp::now();
+  const std::uint64_t first = consumed_;
   for (auto newline = partial_.find('\n'); newline != std::string::npos;
        newline = partial_.find('\n', start)) {
-    output_.line(path_, std::string_view(partial_).substr(start, newline - start));
+    const auto text = std::string_view(partial_).substr(start, newline - start);
     start = newline + 1;
-    line_ends.push_back(consumed_ + start);
+    if (acknowledged) {
+      // Tracked one by one: the output acknowledges each when delivered.
+      consumed_ = first + start;
+      ++lines_;
+      hand_over(text, now);
+    } else {
+      output_.line(path_, text);
+      line_ends.push_back(first + start);
+    }
   }
-  if (line_ends.empty()) return;
+  if (start == 0) return;
   // The lines must be out before their positions may be committed.
-  output_.flush();
+  if (!acknowledged) output_.flush();
   std::size_t keep = std::min(start, kFingerprintSize);
   fingerprint_ += std::string_view(partial_).substr(start - keep, keep);
   if (fingerprint_.size() > kFingerprintSize) {
     fingerprint_.erase(0, fingerprint_.size() - kFingerprintSize);
   }
   partial_.erase(0, start);
-  auto now = checkpoint::Timestamp::now();
   for (auto end : line_ends) {
     consumed_ = end;
     ++lines_;
@@ -228,12 +243,21 @@ void Follower::finish_old_file() {
   // its last line any more, so it is a line as it stands.
   if (partial_.empty()) return;
   output_.note(path_, "the rotated file ended without a newline; its last line is taken as is");
-  output_.line(path_, partial_);
-  output_.flush();
   consumed_ += partial_.size();
-  partial_.clear();
   ++lines_;
-  persist_position(checkpoint::Timestamp::now());
+  hand_over(partial_, checkpoint::Timestamp::now());
+  partial_.clear();
+}
+
+void Follower::hand_over(std::string_view text, checkpoint::Timestamp when) {
+  if (output_.acknowledges()) {
+    output_.tracked(path_, text,
+                    checkpoint_.track(path_, lines_, when, format_position({consumed_, inode_})));
+    return;
+  }
+  output_.line(path_, text);
+  output_.flush();
+  persist_position(when);
 }
 
 void Follower::close_file() {

@@ -6,6 +6,11 @@
 // Checkpoint::persist(). So a position is never stored before its line was
 // written out: after a crash, lines may repeat but none is skipped.
 //
+// An output that delivers lines later, in any order (Output::acknowledges()),
+// is handed each line with the Ticket of Checkpoint::track() instead, and
+// calls Checkpoint::ack() once the line is delivered: a position is then
+// stored only once its line and every line before it were delivered.
+//
 // What is stored per file (the state's name is the path as given):
 //   record_number  lines consumed under this name, counted across rotations
 //   bookmark       "offset=N inode=M", see file_position.hpp
@@ -59,6 +64,13 @@ class Output {
   virtual void flush() = 0;
   // Something worth telling a person: a resume point, a rotation, ...
   virtual void note(const std::string& path, std::string_view message) = 0;
+
+  // True for an output that delivers lines asynchronously: the follower then
+  // calls tracked() for each line instead of line() and flush(), and the
+  // output passes the ticket to Checkpoint::ack() once the line is
+  // delivered (from any thread, in any order).
+  virtual bool acknowledges() const { return false; }
+  virtual void tracked(const std::string& path, std::string_view text, checkpoint::Ticket ticket);
 };
 
 class Follower {
@@ -94,6 +106,9 @@ class Follower {
   void finish_old_file();
   void close_file();
   void persist_position(checkpoint::Timestamp when);
+  // A complete line ending at consumed_, the lines_-th: to the output, its
+  // position tracked (asynchronous outputs) or to be persisted once flushed.
+  void hand_over(std::string_view text, checkpoint::Timestamp when);
 
   std::string path_;
   checkpoint::Checkpoint& checkpoint_;

@@ -4,6 +4,10 @@
 // worker thread commits batches to the StateStore after `max_updates`
 // changes or `flush_interval`, whichever comes first, and once more at
 // shutdown(). Every method is safe to call from any thread.
+//
+// track() and ack() give at-least-once delivery: a record is track()ed when
+// it is read and ack()ed when its outputs delivered it; a stream's position
+// moves to the newest record with every earlier one acknowledged.
 #pragma once
 
 #include <chrono>
@@ -24,6 +28,29 @@
 
 namespace checkpoint {
 
+namespace detail {
+class Acks;
+}
+
+// A record handed to the outputs (Checkpoint::track()), to give back to
+// Checkpoint::ack() once it was delivered. A small value: copy it, pass it
+// to another thread, keep it with the record. A default-constructed Ticket
+// is empty: ack() refuses it.
+class Ticket {
+ public:
+  Ticket() = default;
+  // False for a default-constructed Ticket.
+  bool empty() const noexcept { return owner_ == 0; }
+  friend bool operator==(const Ticket&, const Ticket&) = default;
+
+ private:
+  friend class detail::Acks;
+  std::uint64_t owner_ = 0;       // the Checkpoint's id; 0: empty
+  std::uint32_t stream_ = 0;      // the stream's index among the tracked streams
+  std::uint32_t generation_ = 0;  // of that index: remove() starts a new one
+  std::uint64_t sequence_ = 0;    // the record's place in its stream's read order
+};
+
 struct Options {
   // Commit once this many changes are pending (0 is taken as 1).
   std::size_t max_updates = 100;
@@ -43,10 +70,14 @@ struct Options {
   std::shared_ptr<Clock> clock;
 };
 
-// What stats() reports; reading it takes O(1) and never waits for a commit.
+// What stats() reports; reading it takes O(1) (in_flight and acked_waiting:
+// O(streams tracked)) and never waits for a commit.
 struct Stats {
   std::uint64_t commits = 0, failed_commits = 0;  // store commits (a commit of nothing is none)
   std::size_t states = 0, pending = 0;            // pending: changed names not yet committed
+  // track()ed records not yet ack()ed; ack()ed records held back because an
+  // earlier record of their stream is not acknowledged yet.
+  std::size_t in_flight = 0, acked_waiting = 0;
   std::chrono::nanoseconds last_commit_duration{0};
   std::string last_error;  // empty when the last commit succeeded
 };
@@ -77,7 +108,37 @@ class CHECKPOINT_API Checkpoint {
                std::string_view bookmark = {});
   void persist_state(EventLogState state);
   // Forgets a stream; a name not present is not an error. Errors as persist().
+  // Its records in flight are dropped: ack() refuses their tickets.
   void remove(std::string_view name);
+
+  // ---- At-least-once delivery ----------------------------------------------
+  //
+  // track() a record when it is read and handed to the outputs, in read
+  // order per stream; ack() its ticket once it was delivered, from any
+  // thread, in any order. When the oldest tracked records of a stream are
+  // all acknowledged, the newest of them becomes the stream's state as
+  // persist() would make it (and is committed the same way); a record not
+  // acknowledged is never persisted, nor is any record tracked after it.
+  // After a crash, reading resumes after the persisted position: records
+  // delivered but held back by an earlier one are read and sent again
+  // (at least once), none is skipped.
+  //
+  // track() never waits for I/O and costs O(1); memory is O(records in
+  // flight). Empty name, or name or bookmark not valid UTF-8:
+  // Error{invalid_argument}; after shutdown() began: Error{closed}.
+  //
+  // persist() on a stream with records in flight is Error{invalid_argument}:
+  // it would move the position past records not yet delivered (a crash then
+  // loses them), and a later ack() would move it back. Once they are all
+  // acknowledged, persist() may set the stream again (to skip ahead, say).
+  Ticket track(std::string_view name, std::uint64_t record_number, Timestamp timestamp,
+               std::string_view bookmark = {});
+  // The record was delivered. Error{invalid_argument}, changing nothing: an
+  // empty ticket, a ticket of another Checkpoint, one acknowledged already,
+  // or one whose stream remove() dropped since. After shutdown() began:
+  // Error{closed} (an ack() racing shutdown() is committed by it or
+  // refused). O(1) amortised.
+  void ack(const Ticket& ticket);
 
   StateMap states() const;
   std::optional<EventLogState> state(std::string_view name) const;
