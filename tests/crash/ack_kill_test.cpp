@@ -14,11 +14,7 @@
 //
 // CHECKPOINT_KILL_SEED=N repeats a run's writers (the kill moments vary);
 // CHECKPOINT_KILLS=N changes the number of kills per backend (default 100).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,6 +30,7 @@
 #include "checkpoint/error.hpp"
 #include "checkpoint/registry.hpp"
 #include "checkpoint/store.hpp"
+#include "tests/crash/child_lines.hpp"
 #include "tests/crash/crash_values.hpp"
 
 #ifndef ACK_WRITER
@@ -93,81 +90,28 @@ struct Model {
 // One run of ack_writer, its standard output read into a Model.
 class Writer {
  public:
-  Writer(const std::string& uri, std::uint64_t seed, Model& model) : model_(model) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    const std::string seed_text = std::to_string(seed);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
-      ::execl(ACK_WRITER, ACK_WRITER, uri.c_str(), seed_text.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Writer() {
-    if (pid_ > 0) kill();
-    if (out_ >= 0) ::close(out_);
-  }
+  Writer(const std::string& uri, std::uint64_t seed, Model& model)
+      : model_(model),
+        child_(ACK_WRITER, {uri, std::to_string(seed)},
+               [this](const std::string& line) { return model_.take(line); }) {}
 
   // Reads until `deadline` or until `flushes` more flushes were announced.
-  // False if the writer's output ended (it exited) or held a strange line.
+  // False if the writer's output ended (it exited).
   bool read_until(Clock::time_point deadline, std::uint64_t flushes = UINT64_MAX) {
-    const std::uint64_t target = model_.flushes + flushes;
-    while (model_.flushes < target) {
-      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-      if (left <= 0us) return true;
-      struct timespec ts = {static_cast<time_t>(left.count() / 1'000'000),
-                            static_cast<long>(left.count() % 1'000'000) * 1000};
-      struct pollfd p = {out_, POLLIN, 0};
-      int rc = ::ppoll(&p, 1, &ts, nullptr);
-      if (rc < 0 && errno != EINTR) return false;
-      if (rc > 0 && !take()) return false;
-    }
-    return true;
+    const std::uint64_t target = flushes == UINT64_MAX ? UINT64_MAX : model_.flushes + flushes;
+    return child_.read_until(deadline, [&] { return model_.flushes >= target; });
   }
-
   // Kills the writer and reads what it wrote before it died; true if
   // SIGKILL is what ended it. A line cut short by the kill is not counted:
   // its ack() was never called.
-  bool kill() {
-    ::kill(pid_, SIGKILL);
-    while (take()) {
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    status_ = status;
-    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-  }
+  bool kill() { return child_.kill(); }
 
-  int status() const { return status_; }
-  const std::string& strange() const { return strange_; }
+  int status() const { return child_.status(); }
+  const std::string& strange() const { return child_.strange(); }
 
  private:
-  bool take() {
-    char buf[8192];
-    ssize_t n = ::read(out_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) return false;
-    for (ssize_t i = 0; i < n; ++i) {
-      if (buf[i] != '\n') {
-        line_ += buf[i];
-      } else {
-        if (!model_.take(line_) && strange_.empty()) strange_ = line_;
-        line_.clear();
-      }
-    }
-    return true;
-  }
-
   Model& model_;
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string line_, strange_;
-  int status_ = 0;
+  ChildLines child_;  // last: it calls back into model_
 };
 
 struct Backend {

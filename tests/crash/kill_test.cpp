@@ -10,11 +10,7 @@
 //
 // CHECKPOINT_KILL_SEED=N repeats a run (the seed is printed);
 // CHECKPOINT_KILLS=N changes the number of kills per backend (default 200).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,6 +25,7 @@
 #include "checkpoint/registry.hpp"
 #include "checkpoint/store.hpp"
 #include "checkpoint/writer_lock.hpp"
+#include "tests/crash/child_lines.hpp"
 #include "tests/crash/crash_values.hpp"
 
 #ifndef CRASH_WRITER
@@ -51,85 +48,34 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
 }
 
-// One run of crash_writer, its standard output on a pipe.
+// One run of crash_writer: each line it prints acknowledges a flush of
+// the record number it names.
 class Writer {
  public:
-  explicit Writer(const std::string& uri) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
-      ::execl(CRASH_WRITER, CRASH_WRITER, uri.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Writer() {
-    if (pid_ > 0) kill();
-    if (out_ >= 0) ::close(out_);
-  }
+  explicit Writer(const std::string& uri)
+      : child_(CRASH_WRITER, {uri}, [this](const std::string& line) {
+          last_ = std::strtoull(line.c_str(), nullptr, 10);
+          ++acks_;
+          return true;
+        }) {}
 
   // Reads acknowledgements until `deadline` or until `count` more have come.
   // False if the writer's output ended (it exited).
   bool read_until(Clock::time_point deadline, std::uint64_t count = UINT64_MAX) {
-    const std::uint64_t target = acks_ + count;
-    while (acks_ < target) {
-      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-      if (left <= 0us) return true;
-      struct timespec ts = {static_cast<time_t>(left.count() / 1'000'000),
-                            static_cast<long>(left.count() % 1'000'000) * 1000};
-      struct pollfd p = {out_, POLLIN, 0};
-      int rc = ::ppoll(&p, 1, &ts, nullptr);
-      if (rc < 0 && errno != EINTR) return false;
-      if (rc > 0 && !take()) return false;
-    }
-    return true;
+    const std::uint64_t target = count == UINT64_MAX ? UINT64_MAX : acks_ + count;
+    return child_.read_until(deadline, [&] { return acks_ >= target; });
   }
-
-  // Kills the writer, reads what it wrote before it died; returns true if
-  // SIGKILL is what ended it.
-  bool kill() {
-    ::kill(pid_, SIGKILL);
-    while (take()) {
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    status_ = status;
-    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-  }
+  // Kills the writer, reads what it wrote before it died; true if SIGKILL
+  // is what ended it.
+  bool kill() { return child_.kill(); }
 
   std::uint64_t last_ack() const { return last_; }
   std::uint64_t acks() const { return acks_; }
-  int status() const { return status_; }
+  int status() const { return child_.status(); }
 
  private:
-  // Reads what is there; false at the end of the output.
-  bool take() {
-    char buf[4096];
-    ssize_t n = ::read(out_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) return false;
-    for (ssize_t i = 0; i < n; ++i) {
-      if (buf[i] == '\n') {
-        last_ = std::strtoull(line_.c_str(), nullptr, 10);
-        ++acks_;
-        line_.clear();
-      } else {
-        line_ += buf[i];
-      }
-    }
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string line_;
   std::uint64_t last_ = 0, acks_ = 0;
-  int status_ = 0;
+  ChildLines child_;  // last: it calls back into the members above
 };
 
 struct Backend {
