@@ -423,14 +423,20 @@ class PostgresStore final : public Store {
     conn_.reset();
     connect();
     if (!try_lock()) {
-      if (!end_old_session()) {
-        check_epoch();
-        throw held_by_another();
+      switch (end_old_session()) {
+        case OldSession::ended:
+          lock_within(settings_.io_timeout, [&] {
+            throw toolkit::store_error(ErrorCode::io, settings_.label,
+                                       "this writer's old session still holds the store's lock");
+          });
+          break;
+        case OldSession::gone:  // it ended between the two looks: the lock is free
+          if (try_lock()) break;
+          [[fallthrough]];
+        case OldSession::another:
+          check_epoch();
+          throw held_by_another();
       }
-      lock_within(settings_.io_timeout, [&] {
-        throw toolkit::store_error(ErrorCode::io, settings_.label,
-                                   "this writer's old session still holds the store's lock");
-      });
     }
     check_epoch();
     remember_session();
@@ -449,9 +455,15 @@ class PostgresStore final : public Store {
     throw taken_over();
   }
 
-  // Ends this writer's previous session if it holds the store's lock; false
-  // if another session holds it.
-  bool end_old_session() {
+  // Who held the store's lock when this writer could not take it back.
+  enum class OldSession {
+    ended,    // this writer's previous session, now told to end
+    gone,     // nobody any more
+    another,  // another session
+  };
+
+  // Ends this writer's previous session if it holds the store's lock.
+  OldSession end_old_session() {
     Params key;
     key.add_int8(static_cast<std::uint32_t>(lock_key_));
     key.add_int8(store_id_);
@@ -461,15 +473,16 @@ class PostgresStore final : public Store {
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 2",
         "cannot find the store's lock", key);
+    if (PQntuples(holder.get()) == 0) return OldSession::gone;
     if (PQntuples(holder.get()) != 1 || session_start_.empty() ||
         std::stoi(PQgetvalue(holder.get(), 0, 0)) != session_pid_ ||
         PQgetvalue(holder.get(), 0, 1) != session_start_) {
-      return false;
+      return OldSession::another;
     }
     Params pid;
     pid.add_int4(session_pid_);
     conn_->exec("SELECT pg_terminate_backend($1)", "cannot end this writer's old session", pid);
-    return true;
+    return OldSession::ended;
   }
 
   // One transaction: the fence, the removals and the upserts in one
