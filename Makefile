@@ -17,7 +17,7 @@
 FUZZ_SECONDS ?= 60
 # CMake's build, without the directory chatter this make would pass to the
 # make that CMake runs.
-BUILD = MAKEFLAGS= cmake --build
+BUILD = env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake --build
 
 all: build
 
