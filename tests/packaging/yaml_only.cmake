@@ -41,7 +41,7 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/packaging/parent -B ${parent} ${comp
     -DCHECKPOINT_SOURCE_DIR=${SOURCE_DIR} -DCHECKPOINT_WITH_JSON=OFF -DCHECKPOINT_WITH_SQLITE=OFF
     -DCHECKPOINT_WITH_LMDB=OFF -DCHECKPOINT_WITH_POSTGRESQL=OFF ${unfindable}
     -DCHECKPOINT_INSTALL=ON -DCMAKE_INSTALL_PREFIX=${prefix})
-run(${CMAKE_COMMAND} --build ${parent})
+run(${CMAKE_COMMAND} --build ${parent} --parallel 2)
 run(${parent}/c_program ${WORK_DIR}/parent.yml sqlite:${WORK_DIR}/state.db)
 file(GLOB_RECURSE conformance ${parent}/*checkpoint_conformance*.a)
 if(conformance)
@@ -66,7 +66,7 @@ set(consumer ${WORK_DIR}/consumer)
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/packaging/consumer -B ${consumer} ${compilers}
     -DCMAKE_PREFIX_PATH=${prefix} -DCHECKPOINT_SOURCE_DIR=${SOURCE_DIR} ${unfindable}
     -DCHECKPOINT_COMPONENTS=shared,static -DCHECKPOINT_LIBRARIES=checkpoint,shared,static)
-run(${CMAKE_COMMAND} --build ${consumer})
+run(${CMAKE_COMMAND} --build ${consumer} --parallel 2)
 foreach(library checkpoint shared static)
   run(${consumer}/c_program_${library} ${WORK_DIR}/${library}.yml sqlite:${WORK_DIR}/state.db)
 endforeach()
@@ -77,6 +77,6 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/packaging/consumer -B ${consumer} ${
     -DCMAKE_PREFIX_PATH=${prefix} -DCHECKPOINT_SOURCE_DIR=${SOURCE_DIR} ${unfindable}
     -DCMAKE_DISABLE_FIND_PACKAGE_yaml-cpp=ON -DCHECKPOINT_COMPONENTS=shared
     -DCHECKPOINT_LIBRARIES=shared)
-run(${CMAKE_COMMAND} --build ${consumer})
+run(${CMAKE_COMMAND} --build ${consumer} --parallel 2)
 run(${consumer}/c_program_shared ${WORK_DIR}/without_yaml_cpp.yml)
 message(STATUS "yaml-only: built as a part of a project, installed, found and linked")
