@@ -48,11 +48,6 @@ using namespace std::chrono_literals;
 // things work.
 constexpr auto kPatience = 20s;
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
-}
-
 // What one run of the writer announced, per stream, as the model sees it.
 struct Model {
   std::vector<std::uint64_t> base;             // the positions the run started from

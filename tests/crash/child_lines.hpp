@@ -11,12 +11,21 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace checkpoint::crash {
+
+// A kill test's setting from the environment (CHECKPOINT_KILLS, ...):
+// `fallback` when unset or empty.
+inline std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+  const char* text = std::getenv(name);
+  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
+}
 
 class ChildLines {
  public:

@@ -43,11 +43,6 @@ using namespace std::chrono_literals;
 // when things work.
 constexpr auto kPatience = 20s;
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
-}
-
 // One run of crash_writer: each line it prints acknowledges a flush of
 // the record number it names.
 class Writer {
