@@ -316,6 +316,24 @@ TEST_P(StoreConformance, ExactTimestamps) {
   ASSERT_TRUE(stored());
 }
 
+TEST_P(StoreConformance, ExactStateUpdateTimes) {
+  // Each state's own update time, apart from the store's and the record's.
+  int i = 0;
+  for (Timestamp t : tricky_timestamps()) {
+    EventLogState s = state("changed-" + std::to_string(i++), 1, ts("2017-12-05T15:16:02Z"));
+    s.update_time = t;
+    put(s);
+  }
+  commit(ts("2020-01-01T00:00:00Z"));
+  ASSERT_TRUE(stored());
+  // An overwrite changes it too.
+  EventLogState again = state("changed-0", 2, ts("2017-12-05T15:16:02Z"));
+  again.update_time = ts("2021-06-01T00:00:00.5Z");
+  put(again);
+  commit(ts("2021-06-01T00:00:00.5Z"));
+  ASSERT_TRUE(stored());
+}
+
 TEST_P(StoreConformance, ExactBookmarks) {
   int i = 0;
   for (const auto& bookmark : tricky_bookmarks()) {
@@ -333,8 +351,10 @@ TEST_P(StoreConformance, ExactValuesTogether) {
   auto times = tricky_timestamps();
   auto bookmarks = tricky_bookmarks();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    put(state(names[i], numbers[i % numbers.size()], times[i % times.size()],
-              i % 4 == 3 ? "" : bookmarks[i % bookmarks.size()]));
+    EventLogState s = state(names[i], numbers[i % numbers.size()], times[i % times.size()],
+                            i % 4 == 3 ? "" : bookmarks[i % bookmarks.size()]);
+    s.update_time = times[(i + 3) % times.size()];
+    put(s);
   }
   commit();
   ASSERT_TRUE(stored());
@@ -517,6 +537,97 @@ TEST_P(StoreConformance, CheckpointPersistsShutsDownAndReopens) {
   EXPECT_TRUE(same(loaded, expected, loaded.update_time)) << "(Store::load() after shutdown)";
 }
 
+// Every state a commit adds or changes carries that commit's update time,
+// whatever the caller gave; the others keep theirs, across a restart too.
+TEST_P(StoreConformance, CheckpointStampsChangedStatesWithTheCommitsUpdateTime) {
+  auto clock = std::make_shared<ManualClock>(Clock::time_point{}, ts("2030-01-01T00:00:00Z"));
+  Options options;
+  options.max_updates = 1'000'000;
+  options.flush_interval = std::chrono::hours(24);
+  options.clock = clock;
+  options.on_error = [this](const Error& e) { ADD_FAILURE() << where() << ": " << e.what(); };
+  auto open = [&] { return std::make_unique<Checkpoint>(uri(), options); };
+
+  auto checkpoint = open();
+  EventLogState given = state("Application", 1);
+  given.update_time = ts("1999-01-01T00:00:00Z");  // ignored
+  checkpoint->persist_state(given);
+  checkpoint->persist(kSysmon, 2, ts("2017-11-28T00:27:30Z"));
+  EXPECT_EQ(checkpoint->state("Application")->update_time, Timestamp())
+      << where() << ": not committed yet";
+  checkpoint->flush();
+  const Timestamp first = ts("2030-01-01T00:00:00Z");
+  EXPECT_EQ(checkpoint->state("Application")->update_time, first) << where();
+  EXPECT_EQ(checkpoint->state(kSysmon)->update_time, first) << where();
+
+  clock->advance(std::chrono::minutes(90));
+  checkpoint->persist("Application", 3, ts("2017-12-05T15:16:02Z"));
+  checkpoint->flush();
+  const Timestamp second = ts("2030-01-01T01:30:00Z");
+  EXPECT_EQ(checkpoint->state("Application")->update_time, second) << where();
+  EXPECT_EQ(checkpoint->state(kSysmon)->update_time, first) << where() << ": unchanged";
+  const StateMap expected = checkpoint->states();
+  if (GetParam().reopen) {
+    checkpoint.reset();
+    checkpoint = open();
+    EXPECT_EQ(checkpoint->states(), expected) << where() << ": after reopening";
+  }
+  checkpoint.reset();
+  PersistedState loaded = store().load();
+  EXPECT_EQ(loaded.update_time, second) << where();
+  EXPECT_TRUE(same(loaded, expected, second)) << "(Store::load())";
+}
+
+// Options::expire_after through the front end: the time each state last
+// changed survives restarts, so a stream that went quiet while nothing ran
+// expires at the next open; only states without a pending change expire.
+TEST_P(StoreConformance, CheckpointExpiresStatesThatWentQuietAcrossRestarts) {
+  auto clock = std::make_shared<ManualClock>(Clock::time_point{}, ts("2030-01-01T00:00:00Z"));
+  std::vector<std::string> told;
+  Options options;
+  options.max_updates = 1'000'000;
+  options.flush_interval = std::chrono::hours(1);
+  options.expire_after = std::chrono::hours(24);
+  options.clock = clock;
+  options.on_error = [this](const Error& e) { ADD_FAILURE() << where() << ": " << e.what(); };
+  options.on_expire = [&](const std::string& name) { told.push_back(name); };
+  auto open = [&] { return std::make_unique<Checkpoint>(uri(), options); };
+
+  auto checkpoint = open();
+  checkpoint->persist("quiet", 1, ts("2017-12-05T15:16:02Z"));
+  checkpoint->persist("busy", 1, ts("2017-12-05T15:16:02Z"));
+  checkpoint->persist("pending", 1, ts("2017-12-05T15:16:02Z"));
+  checkpoint->flush();
+  clock->advance(std::chrono::hours(23));
+  checkpoint->persist("busy", 2, ts("2017-12-05T15:16:03Z"));
+  checkpoint->flush();
+  EXPECT_EQ(checkpoint->stats().expired, 0u) << where() << ": nothing is a day old yet";
+
+  clock->advance(std::chrono::hours(2));  // "quiet" and "pending" are 25 hours old
+  checkpoint->persist("pending", 2, ts("2017-12-05T15:16:04Z"));  // changed: stays
+  checkpoint->flush();
+  EXPECT_EQ(told, std::vector<std::string>{"quiet"}) << where();
+  EXPECT_EQ(checkpoint->stats().expired, 1u) << where();
+  EXPECT_FALSE(checkpoint->state("quiet")) << where();
+  ASSERT_TRUE(checkpoint->state("busy")) << where();
+  ASSERT_TRUE(checkpoint->state("pending")) << where();
+  PersistedState loaded = Store::open(uri(), {OpenMode::read})->load();
+  ASSERT_EQ(loaded.states.size(), 2u) << where() << ": the expiry was committed";
+  EXPECT_EQ(loaded.states[0].name, "busy");
+  EXPECT_EQ(loaded.states[1].name, "pending");
+
+  // Nothing runs for two days: both go quiet, and expire when it opens again.
+  checkpoint.reset();
+  told.clear();
+  clock->advance(std::chrono::hours(48));
+  checkpoint = open();
+  EXPECT_EQ(told, (std::vector<std::string>{"busy", "pending"})) << where();
+  EXPECT_TRUE(checkpoint->states().empty()) << where();
+  EXPECT_EQ(checkpoint->stats().expired, 2u) << where();
+  checkpoint.reset();
+  EXPECT_TRUE(store().load().states.empty()) << where() << ": the removal was committed";
+}
+
 // ---------------------------------------------------------------------------
 // One writer at a time
 
@@ -587,13 +698,14 @@ TEST_P(StoreConformance, AWriterLocksBeforeItLoads) {
   try {
     // ...while another writer comes, commits and goes.
     auto early = Store::open(uri());
-    early->commit(Changes{Timestamp::from_unix(1'800'000'000, 1),
-                          std::vector{state("Application", 100)}, {}});
+    early->commit(Changes{
+        Timestamp::from_unix(1'800'000'000, 1), std::vector{state("Application", 100)}, {}});
   } catch (const Error& e) {
     ASSERT_EQ(e.code(), ErrorCode::locked) << where() << ": " << e.what();
     refused = true;
   }
-  late->commit(Changes{Timestamp::from_unix(1'800'000'001, 2), std::vector{state("System", 2)}, {}});
+  late->commit(
+      Changes{Timestamp::from_unix(1'800'000'001, 2), std::vector{state("System", 2)}, {}});
   late.reset();
   PersistedState after = reader()->load();
   std::uint64_t application = 0;

@@ -27,10 +27,18 @@
 // states from their slots (each under its lock; a slot removed meanwhile
 // keeps its last value, and is reused only after the next swap) into a
 // sorted Batch, merge the changes of earlier
-// failed commits under it, and hand it to Store::commit(). Nothing changed
+// failed commits under it, and hand it to Store::commit(). Each state the
+// commit carries, and its slot, gets the commit's update time. Nothing changed
 // since the last successful commit: no store call at all. A failed commit
 // keeps its batch for the next one; a failure before the store was called
 // (memory) keeps the taken change sets, which the next commit builds again.
+//
+// Expiry (Options::expire_after): a commit whose cutoff (its update time
+// minus expire_after) passed the oldest update time of the live states walks
+// every slot, at most once per flush_interval, and removes the states older
+// than the cutoff that have no change pending; their removal goes into the
+// commit's batch. `oldest` (a lower bound, kept by the commit side) makes
+// every other commit skip the walk.
 //
 // states() copies each slot under its own lock, so persist() waits for one
 // state's copy at most; it merges the shards' copies into the map outside
@@ -79,6 +87,8 @@ constexpr std::size_t kShardBits = 6;
 constexpr std::size_t kShards = std::size_t{1} << kShardBits;
 // Room for names added while states() copies a shard.
 constexpr std::size_t kCopySlack = 256;
+// Later than any update time: the oldest update time of no states.
+const Timestamp kLatest = Timestamp::from_unix(Timestamp::kMaxSeconds, 999'999'999);
 
 std::size_t shard_of(std::uint64_t hash) {
   return static_cast<std::size_t>(hash >> (64 - kShardBits));
@@ -169,6 +179,11 @@ struct Checkpoint::Impl final : detail::AckSink {
   bool taken_unbuilt GUARDED_BY(commit_mutex) = false;  // taken holds changes yet to be batched
   Batch retry GUARDED_BY(commit_mutex);                 // changes of failed commits
   bool final_done GUARDED_BY(commit_mutex) = false;     // the final commit ran
+  // No live state has an older update time (a lower bound; see expire()).
+  Timestamp oldest GUARDED_BY(commit_mutex) = kLatest;
+  std::optional<Clock::time_point> last_expiry GUARDED_BY(commit_mutex);  // the last walk
+  // Names expired and not yet given to on_expire (which runs without locks).
+  std::vector<std::string> expired_names GUARDED_BY(commit_mutex);
 
   std::mutex shutdown_mutex;  // makes a second external shutdown() wait for the first
   bool shut_down = false;     // guarded by `shutdown_mutex`
@@ -187,8 +202,7 @@ struct Checkpoint::Impl final : detail::AckSink {
         std::max<std::chrono::milliseconds>(options.flush_interval, std::chrono::seconds(1));
     clock = options.clock ? options.clock : steady_clock();
     load();
-    MutexLock commit_lock(commit_mutex);
-    commit_locked(/*even_if_idle=*/true);  // proves the store writable; throws if it is not
+    commit(/*even_if_idle=*/true);  // proves the store writable; throws if it is not
   }
 
   // Starts the worker, which holds `self` until it returns: a Checkpoint
@@ -204,9 +218,11 @@ struct Checkpoint::Impl final : detail::AckSink {
   // (name order, unique UTF-8 names), since everything after relies on it.
   void load() {
     detail::ScanCheck check(label);
+    Timestamp oldest_loaded = kLatest;
     try {
       store->scan([&](EventLogState&& state) {
         if (auto problem = check.problem(state)) throw Error(ErrorCode::corrupt, *problem);
+        oldest_loaded = std::min(oldest_loaded, state.update_time);
         const std::uint64_t hash = LiveStates::hash(state.name);
         Shard& shard = shards[shard_of(hash)];
         MutexLock lock(shard.mutex);
@@ -214,6 +230,8 @@ struct Checkpoint::Impl final : detail::AckSink {
         shard.size.store(shard.live.size(), std::memory_order_relaxed);
       });
       for (Shard& shard : shards) shard.live.concurrent();
+      MutexLock commit_lock(commit_mutex);
+      oldest = oldest_loaded;
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
@@ -385,10 +403,37 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   // ---- Commits -------------------------------------------------------------
 
+  // commit_locked() under commit_mutex, if `go()` (called there first)
+  // says so, then on_expire for the names it expired (without locks: the
+  // callback may call any method). Throws what go() or the commit threw.
+  void commit(bool even_if_idle, const std::function<bool()>& go = {})
+      EXCLUDES(commit_mutex, control) {
+    std::vector<std::string> expired;
+    std::optional<Error> failure;
+    {
+      MutexLock commit_lock(commit_mutex);
+      if (go && !go()) return;
+      try {
+        commit_locked(even_if_idle);
+      } catch (const Error& e) {
+        failure = e;
+      }
+      expired.swap(expired_names);
+    }
+    for (const std::string& name : expired) {
+      try {
+        options.on_expire(name);
+      } catch (...) {  // ignored, as on_error's
+      }
+    }
+    if (failure) throw *failure;
+  }
+
   // Takes the changes and commits them with those of earlier failed
-  // commits. Nothing to commit: no store call, unless `even_if_idle` (the
-  // constructor's commit, which proves the store writable). Throws what the
-  // store threw, as Error; the changes are then kept for the next commit.
+  // commits, and the removal of the states that expired. Nothing to commit:
+  // no store call, unless `even_if_idle` (the constructor's commit, which
+  // proves the store writable). Throws what the store threw, as Error; the
+  // changes are then kept for the next commit.
   void commit_locked(bool even_if_idle) REQUIRES(commit_mutex) EXCLUDES(control) {
     if (!taken_unbuilt) {
       {
@@ -410,14 +455,23 @@ struct Checkpoint::Impl final : detail::AckSink {
       }
     }
     // Everything below, outside the shard locks, is O(changes log changes),
-    // except the store. Until the batch is whole, `taken` and `retry` stay
-    // as they are: a failure here (out of memory) loses nothing.
+    // except the store and a walk for expired states. Until the batch is
+    // whole, `taken` and `retry` stay as they are: a failure here (out of
+    // memory) loses nothing.
+    const Timestamp update_time = clock->wall_now();
     Batch batch;
+    std::vector<std::string> retried;  // the names of `retry`'s states, whose slots
     std::shared_ptr<const BatchNames> names;
     const auto start = clock->now();
     try {
-      batch = batch_of_taken();
-      if (!retry.empty()) batch = detail::merged(Batch(retry), std::move(batch));
+      batch = batch_of_taken(update_time);
+      if (!retry.empty()) {
+        for (const EventLogState& state : retry.upserted) retried.push_back(state.name);
+        batch = detail::merged(Batch(retry), std::move(batch));
+        for (EventLogState& state : batch.upserted) state.update_time = update_time;
+      }
+      if (!batch.upserted.empty()) oldest = std::min(oldest, update_time);
+      expire(update_time, batch);
       if (!batch.empty()) names = std::make_shared<const BatchNames>(batch);
     } catch (...) {
       taken_unbuilt = true;
@@ -430,13 +484,16 @@ struct Checkpoint::Impl final : detail::AckSink {
 
     publish_inflight(names, batch.size());
     try {
-      store->commit(Changes{Timestamp::now(), batch.upserted, batch.removed});
+      store->commit(Changes{update_time, batch.upserted, batch.removed});
     } catch (...) {
       retry = std::move(batch);
       rethrow_as_error(clock->now() - start);
     }
     const auto took = clock->now() - start;
     publish_inflight(nullptr, 0);
+    // The states of failed commits now carry this commit's time in the
+    // store: so do their slots.
+    for (const std::string& name : retried) stamp(name, update_time);
     MutexLock lock(control);
     stats.commits++;
     stats.last_commit_duration = took;
@@ -446,8 +503,9 @@ struct Checkpoint::Impl final : detail::AckSink {
   // The changes in `taken`, as a sorted batch: each upsert's state copied
   // from its slot under the slot's lock, which persist() may hold (it then
   // carries a value newer than the swap, which the next commit writes
-  // again). The entries keep their strings' buffers for the next generation.
-  Batch batch_of_taken() REQUIRES(commit_mutex) {
+  // again), with the slot's update time set to `update_time` first. The
+  // entries keep their strings' buffers for the next generation.
+  Batch batch_of_taken(Timestamp update_time) REQUIRES(commit_mutex) {
     std::vector<const Change*> order;
     std::size_t total = 0;
     for (const auto& set : taken) total += set.size;
@@ -464,6 +522,7 @@ struct Checkpoint::Impl final : detail::AckSink {
       } else {
         change->slot->lock.lock();
         try {
+          change->slot->state.update_time = update_time;
           out.upserted.push_back(change->slot->state);
         } catch (...) {
           change->slot->lock.unlock();
@@ -474,6 +533,102 @@ struct Checkpoint::Impl final : detail::AckSink {
     }
     return out;
   }
+
+  // Sets the update time of `name`'s live state, if there is one.
+  void stamp(const std::string& name, Timestamp update_time) {
+    const std::uint64_t hash = LiveStates::hash(name);
+    Shard& shard = shards[shard_of(hash)];
+    MutexLock lock(shard.mutex);
+    if (Slot* slot = shard.live.find(name, hash)) {
+      slot->lock.lock();
+      slot->state.update_time = update_time;
+      slot->lock.unlock();
+    }
+  }
+
+  // True if the slot's state has a change recorded since the last swap.
+  // With the slot's lock held.
+  static bool changed_since_swap(const Shard& shard, const Slot& slot) {
+    return slot.change != nullptr &&
+           slot.generation == shard.generation.load(std::memory_order_relaxed);
+  }
+
+  // Removes the live states whose update time is older than `update_time`
+  // minus expire_after and that have no change pending (in `batch`, or
+  // recorded since the swap), and adds their names to `batch.removed`.
+  void expire(Timestamp update_time, Batch& batch) REQUIRES(commit_mutex) {
+    const std::int64_t after = options.expire_after.count();
+    // Before the year 1: nothing is older.
+    if (after <= 0 || after > update_time.unix_seconds() - Timestamp::kMinSeconds) return;
+    const Timestamp cutoff =
+        Timestamp::from_unix(update_time.unix_seconds() - after, update_time.nanos());
+    if (!(oldest < cutoff)) return;
+    const auto now = clock->now();
+    if (last_expiry && now - *last_expiry < options.flush_interval) return;
+    last_expiry = now;
+    auto in_batch = [&](const std::string& name) {
+      return std::binary_search(
+          batch.upserted.begin(), batch.upserted.end(), name,
+          [](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
+    };
+    Timestamp survivors = kLatest;
+    std::vector<std::string> expired;
+    for (Shard& shard : shards) {
+      // Candidates, found without the shard's mutex, then removed with it
+      // if they still qualify (persist() may have changed them since).
+      std::vector<std::string> candidates;
+      const std::size_t count = shard.live.slot_count();
+      for (std::size_t index = 0; index < count; ++index) {
+        Slot& slot = shard.live.slot(index);
+        slot.lock.lock();
+        if (slot.live && !changed_since_swap(shard, slot)) {
+          if (slot.state.update_time < cutoff && !in_batch(slot.state.name)) {
+            try {
+              candidates.push_back(slot.state.name);
+            } catch (...) {
+              slot.lock.unlock();
+              throw;
+            }
+          } else {
+            survivors = std::min(survivors, slot.state.update_time);
+          }
+        }
+        slot.lock.unlock();
+      }
+      if (candidates.empty()) continue;
+      MutexLock lock(shard.mutex);
+      for (std::string& name : candidates) {
+        const std::uint64_t hash = LiveStates::hash(name);
+        Slot* slot = shard.live.find(name, hash);
+        if (slot == nullptr) continue;
+        slot->lock.lock();
+        const bool still = slot->state.update_time < cutoff && !changed_since_swap(shard, *slot);
+        slot->lock.unlock();
+        if (!still) continue;
+        shard.live.erase(name, hash);
+        expired.push_back(std::move(name));
+      }
+      shard.size.store(shard.live.size(), std::memory_order_relaxed);
+    }
+    oldest = std::min(survivors, update_time);
+    if (expired.empty()) return;
+    std::sort(expired.begin(), expired.end());
+    std::vector<std::string> removed;
+    removed.reserve(batch.removed.size() + expired.size());
+    std::merge(batch.removed.begin(), batch.removed.end(), expired.begin(), expired.end(),
+               std::back_inserter(removed));
+    batch.removed = std::move(removed);
+    {
+      MutexLock lock(control);
+      stats.expired += expired.size();
+    }
+    if (options.on_expire) {
+      for (std::string& name : expired) expired_names.push_back(std::move(name));
+    }
+  }
+
+  static const std::string& name_of(const EventLogState& state) { return state.name; }
+  static const std::string& name_of(const std::string& name) { return name; }
 
   // Makes `names` the batch every shard counts pending names against.
   void publish_inflight(const std::shared_ptr<const BatchNames>& names, std::size_t size) {
@@ -541,8 +696,7 @@ struct Checkpoint::Impl final : detail::AckSink {
       }
       control.unlock();
       try {
-        MutexLock commit_lock(commit_mutex);
-        commit_locked(/*even_if_idle=*/false);
+        commit(/*even_if_idle=*/false);
       } catch (const Error& e) {
         report(options, e);
       } catch (...) {  // commit_locked() throws only Error; this keeps the thread alive
@@ -556,11 +710,12 @@ struct Checkpoint::Impl final : detail::AckSink {
   // ---- flush(), shutdown() -------------------------------------------------
 
   void flush() EXCLUDES(commit_mutex) {
-    MutexLock commit_lock(commit_mutex);
     // Checked under commit_mutex: a flush() that races shutdown() either
     // commits before the final commit or is refused, never after it.
-    if (closed.load(std::memory_order_acquire)) throw_closed("flush()");
-    commit_locked(/*even_if_idle=*/false);
+    commit(/*even_if_idle=*/false, [this]() REQUIRES(commit_mutex) {
+      if (closed.load(std::memory_order_acquire)) throw_closed("flush()");
+      return true;
+    });
   }
 
   // Refuses changes from now on and tells the worker to exit.
@@ -577,10 +732,11 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   // The final commit, once, whichever thread comes first.
   void final_commit() EXCLUDES(commit_mutex) {
-    MutexLock commit_lock(commit_mutex);
-    if (final_done) return;
-    final_done = true;
-    commit_locked(/*even_if_idle=*/false);
+    commit(/*even_if_idle=*/false, [this]() REQUIRES(commit_mutex) {
+      if (final_done) return false;
+      final_done = true;
+      return true;
+    });
   }
 
   void shutdown() {

@@ -93,15 +93,30 @@ Crc32c& Crc32c::add(std::uint64_t value) noexcept {
   return add(std::string_view(bytes, sizeof bytes));
 }
 
-std::uint32_t state_checksum(const EventLogState& state) noexcept {
-  return Crc32c()
-      .add(std::uint64_t{state.name.size()})
+namespace {
+
+Crc32c& add_state(Crc32c& crc, const EventLogState& state) noexcept {
+  return crc.add(std::uint64_t{state.name.size()})
       .add(state.name)
       .add(state.record_number)
       .add(static_cast<std::uint64_t>(state.timestamp.unix_seconds()))
       .add(std::uint64_t{state.timestamp.nanos()})
       .add(std::uint64_t{state.bookmark.size()})
-      .add(state.bookmark)
+      .add(state.bookmark);
+}
+
+}  // namespace
+
+std::uint32_t state_checksum(const EventLogState& state) noexcept {
+  Crc32c crc;
+  return add_state(crc, state).value();
+}
+
+std::uint32_t state_checksum_with_update_time(const EventLogState& state) noexcept {
+  Crc32c crc;
+  return add_state(crc, state)
+      .add(static_cast<std::uint64_t>(state.update_time.unix_seconds()))
+      .add(std::uint64_t{state.update_time.nanos()})
       .value();
 }
 

@@ -33,6 +33,11 @@ std::uint32_t crc32c_update_portable(std::uint32_t crc, std::string_view bytes) 
 // formats: never change it.
 std::uint32_t state_checksum(const EventLogState& state) noexcept;
 
+// state_checksum() that also covers the state's update_time (its seconds,
+// then its nanoseconds), for the formats that store it (SQLite schema 2,
+// LMDB format 2, PostgreSQL schema 2). Part of the stored formats too.
+std::uint32_t state_checksum_with_update_time(const EventLogState& state) noexcept;
+
 // The same for an update time.
 std::uint32_t timestamp_checksum(Timestamp t) noexcept;
 

@@ -21,7 +21,15 @@ std::shared_ptr<Clock> steady_clock() {
   return clock;
 }
 
-ManualClock::ManualClock(time_point start) : now_(start) {}
+Timestamp Clock::wall_now() const { return Timestamp::now(); }
+
+ManualClock::ManualClock(time_point start, Timestamp wall_start)
+    : now_(start), start_(start), wall_start_(wall_start) {}
+
+Timestamp ManualClock::wall_now() const {
+  std::lock_guard guard(mutex_);
+  return wall_start_.plus(now_ - start_);
+}
 
 Clock::time_point ManualClock::now() const {
   std::lock_guard guard(mutex_);

@@ -21,7 +21,8 @@ Error corrupt(std::string_view store, std::string reason, std::optional<std::uin
 
 Error system_error(ErrorCode code, std::string_view store, const std::string& what, int err) {
   // LMDB and others report a full disk in their own words; say it plainly.
-  const char* text = err == ENOSPC || err == EDQUOT ? "no space left on device" : std::strerror(err);
+  const char* text =
+      err == ENOSPC || err == EDQUOT ? "no space left on device" : std::strerror(err);
   ErrorDetails details;
   details.store = std::string(store);
   details.reason = what + ": " + text;

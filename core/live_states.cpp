@@ -115,6 +115,7 @@ Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState
     s.state.record_number = 0;
     s.state.timestamp = Timestamp();
     s.state.bookmark.clear();
+    s.state.update_time = Timestamp();
   }
   s.live = true;
   s.lock.unlock();

@@ -34,8 +34,8 @@ void SalvageCollector::state(const std::string& document, std::size_t offset) {
     }
     EventLogState& state = one.states.front();
     if (!seen_.insert(state.name).second) {
-      damage_.emplace_back(offset, Damage{where(offset), "repeats an earlier state; kept the first",
-                                          state.name});
+      damage_.emplace_back(
+          offset, Damage{where(offset), "repeats an earlier state; kept the first", state.name});
       return;
     }
     result_.readable.states.push_back(std::move(state));

@@ -185,4 +185,22 @@ void append_timestamp(std::string& out, Timestamp t) {
 
 }  // namespace detail
 
+Timestamp Timestamp::plus(std::chrono::nanoseconds by) const noexcept {
+  constexpr std::int64_t kBillion = 1'000'000'000;
+  std::int64_t seconds = by.count() / kBillion;
+  std::int64_t nanos = by.count() % kBillion + std::int64_t{nanos_};
+  if (nanos < 0) {
+    nanos += kBillion;
+    --seconds;
+  } else if (nanos >= kBillion) {
+    nanos -= kBillion;
+    ++seconds;
+  }
+  // |seconds| < 2^34 and seconds_ is within the range: no overflow.
+  seconds += seconds_;
+  if (seconds < kMinSeconds) return Timestamp();
+  if (seconds > kMaxSeconds) return Timestamp(kMaxSeconds, kBillion - 1);
+  return Timestamp(seconds, static_cast<std::uint32_t>(nanos));
+}
+
 }  // namespace checkpoint

@@ -19,8 +19,12 @@
 #include <thread>
 #include <vector>
 
+#include "tests/state_values.hpp"
+
 namespace checkpoint {
 namespace {
+
+using testing::values;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -442,7 +446,7 @@ TEST_F(CheckpointTest, CommitListsExactlyWhatChangedSinceTheLastCommit) {
   Recorded c = journal_->commit(1);
   EXPECT_THAT(c.upserted, ElementsAre("a", "x"));
   EXPECT_THAT(c.removed, ElementsAre("y"));
-  EXPECT_EQ(c.states, map_of({state("a", 1), state("x", 2), state("z", 1)}));
+  EXPECT_EQ(values(c.states), map_of({state("a", 1), state("x", 2), state("z", 1)}));
 
   cp.persist_state(state("a", 2));
   cp.flush();
@@ -461,7 +465,7 @@ TEST_F(CheckpointTest, CommitListsExactlyWhatChangedSinceTheLastCommit) {
   Recorded last = journal_->commit(3);
   EXPECT_THAT(last.upserted, ElementsAre("z"));
   EXPECT_THAT(last.removed, ElementsAre("x"));
-  EXPECT_EQ(last.states, map_of({state("a", 2), state("z", 5)}));
+  EXPECT_EQ(values(last.states), map_of({state("a", 2), state("z", 5)}));
 }
 
 // Random changes, some batches small among many states and some large,
@@ -521,6 +525,88 @@ TEST_F(CheckpointTest, UpdateTimeComesFromTheClock) {
   Timestamp after = Timestamp::now();
   EXPECT_LE(before, journal_->commit(1).update_time);
   EXPECT_LE(journal_->commit(1).update_time, after);
+}
+
+// A state whose commit failed carries, once a retry stores it, the time of
+// that retry, in the store and in the front end alike.
+TEST_F(CheckpointTest, ARetriedStateCarriesTheUpdateTimeOfTheCommitThatStoredIt) {
+  auto clock = std::make_shared<ManualClock>(Clock::time_point{}, Timestamp::from_unix(1'000'000));
+  Options options = quiet();
+  options.clock = clock;
+  Checkpoint cp(store(), options);
+  cp.persist_state(state("a", 1));
+  journal_->with_lock([&] { journal_->fail_next = 1; });
+  EXPECT_THROW(cp.flush(), Error);
+  clock->advance(std::chrono::seconds(10));
+  cp.persist_state(state("b", 1));
+  cp.flush();
+  const Timestamp retried = Timestamp::from_unix(1'000'010);
+  ASSERT_EQ(journal_->commit_count(), 2u);
+  EXPECT_EQ(journal_->commit(1).update_time, retried);
+  EXPECT_EQ(journal_->commit(1).states.at("a").update_time, retried);
+  EXPECT_EQ(journal_->commit(1).states.at("b").update_time, retried);
+  EXPECT_EQ(cp.state("a")->update_time, retried);
+  EXPECT_EQ(cp.state("b")->update_time, retried);
+}
+
+// A commit walks the states for expired ones at most once per
+// flush_interval: a state that expires just after a walk goes at the first
+// commit a flush_interval later.
+TEST_F(CheckpointTest, ExpiryLooksAtMostOncePerFlushInterval) {
+  auto clock = std::make_shared<ManualClock>(Clock::time_point{}, Timestamp::from_unix(1'000'000));
+  Options options = quiet();
+  options.flush_interval = std::chrono::hours(1);
+  options.expire_after = std::chrono::hours(1);
+  options.clock = clock;
+  Checkpoint cp(store(), options);
+  cp.persist_state(state("early", 1));
+  cp.flush();  // at 0:00
+  clock->advance(std::chrono::minutes(30));
+  cp.persist_state(state("later", 1));
+  cp.flush();  // at 0:30
+  clock->advance(std::chrono::minutes(31));
+  cp.persist_state(state("busy", 1));
+  cp.flush();  // at 1:01: "early" expired; a walk
+  EXPECT_FALSE(cp.state("early"));
+  clock->advance(std::chrono::minutes(30));
+  cp.persist_state(state("busy", 2));
+  cp.flush();  // at 1:31: "later" expired a minute ago, but the last walk was 30 minutes ago
+  EXPECT_TRUE(cp.state("later"));
+  EXPECT_EQ(cp.stats().expired, 1u);
+  clock->advance(std::chrono::minutes(30));
+  cp.persist_state(state("busy", 3));
+  cp.flush();  // at 2:01
+  EXPECT_FALSE(cp.state("later"));
+  EXPECT_EQ(cp.stats().expired, 2u);
+  EXPECT_EQ(journal_->commit(journal_->commit_count() - 1).removed, Names{"later"});
+}
+
+// on_expire runs without the Checkpoint's locks: it may call its methods.
+TEST_F(CheckpointTest, OnExpireMayCallTheCheckpoint) {
+  auto clock = std::make_shared<ManualClock>(Clock::time_point{}, Timestamp::from_unix(1'000'000));
+  Checkpoint* self = nullptr;
+  std::vector<std::string> told;
+  Options options = quiet();
+  options.expire_after = std::chrono::seconds(60);
+  options.clock = clock;
+  options.on_expire = [&](const std::string& name) {
+    told.push_back(name);
+    EXPECT_FALSE(self->state(name));
+    EXPECT_EQ(self->stats().expired, 1u);
+    self->persist_state(state("told", 1));
+    self->flush();
+  };
+  Checkpoint cp(store(), options);
+  self = &cp;
+  cp.persist_state(state("gone", 1));
+  cp.flush();
+  clock->advance(std::chrono::seconds(61));
+  cp.persist_state(state("new", 1));
+  cp.flush();
+  EXPECT_EQ(told, std::vector<std::string>{"gone"});
+  EXPECT_TRUE(cp.state("told"));
+  EXPECT_EQ(values(journal_->with_lock([&] { return journal_->stored.states; })),
+            (std::vector<EventLogState>{state("new", 1), state("told", 1)}));
 }
 
 // --- reading ---
@@ -587,7 +673,7 @@ TEST_F(CheckpointTest, AKnownNameWithAnInvalidBookmarkKeepsItsState) {
   cp.flush();
   EXPECT_THROW(cp.persist("a", 2, Timestamp(), "\xFF"), Error);
   EXPECT_THROW(cp.persist("b", 2, Timestamp(), "\xFF"), Error);
-  EXPECT_EQ(cp.state("a"), state("a", 1, "ok"));
+  EXPECT_EQ(values(cp.state("a")), state("a", 1, "ok"));
   EXPECT_EQ(cp.state("b"), std::nullopt);
   EXPECT_EQ(cp.stats().pending, 0u);
 }
@@ -600,7 +686,7 @@ TEST_F(CheckpointTest, ShutdownCommitsPendingAndIsIdempotent) {
   cp.persist_state(state("b", 2));
   cp.shutdown();
   ASSERT_EQ(journal_->commit_count(), 2u);
-  EXPECT_EQ(journal_->commit(1).states, map_of({state("a", 1), state("b", 2)}));
+  EXPECT_EQ(values(journal_->commit(1).states), map_of({state("a", 1), state("b", 2)}));
 
   cp.shutdown();
   EXPECT_EQ(journal_->commit_count(), 2u);
@@ -618,7 +704,7 @@ TEST_F(CheckpointTest, ShutdownCommitsPendingAndIsIdempotent) {
     }
   }
   // Reading still works.
-  EXPECT_EQ(cp.states(), map_of({state("a", 1), state("b", 2)}));
+  EXPECT_EQ(values(cp.states()), map_of({state("a", 1), state("b", 2)}));
   EXPECT_EQ(cp.stats().commits, 2u);
   EXPECT_EQ(journal_->commit_count(), 2u);
 }
@@ -629,7 +715,7 @@ TEST_F(CheckpointTest, DestructorCommitsPending) {
     cp.persist_state(state("a", 1));
   }
   ASSERT_EQ(journal_->commit_count(), 2u);
-  EXPECT_EQ(journal_->commit(1).states, map_of({state("a", 1)}));
+  EXPECT_EQ(values(journal_->commit(1).states), map_of({state("a", 1)}));
 }
 
 TEST_F(CheckpointTest, FailedFinalCommitIsThrownOnceOrReportedByTheDestructor) {
@@ -693,7 +779,7 @@ TEST_F(CheckpointTest, FailedCommitsKeepTheirChangesAndFlushRethrows) {
   Recorded c = journal_->commit(1);
   EXPECT_THAT(c.upserted, ElementsAre("a", "b"));
   EXPECT_THAT(c.removed, ElementsAre("x"));
-  EXPECT_EQ(c.states, map_of({state("a", 1), state("b", 2)}));
+  EXPECT_EQ(values(c.states), map_of({state("a", 1), state("b", 2)}));
   Stats stats = cp.stats();
   EXPECT_EQ(stats.commits, 2u);
   EXPECT_EQ(stats.failed_commits, 2u);
@@ -810,7 +896,7 @@ TEST_F(CheckpointTest, CallersDoNotWaitForABlockedCommit) {
   journal_->set_hold(false);  // let a broken implementation finish, too
   ASSERT_TRUE(returned) << "persist(), states() or stats() waited for the store";
   auto [states, stats] = callers.get();
-  EXPECT_EQ(states, map_of({state("b", 1), state("c", 1)}));
+  EXPECT_EQ(values(states), map_of({state("b", 1), state("c", 1)}));
   EXPECT_EQ(stats.commits, 1u);  // the blocked one has not finished
   EXPECT_EQ(stats.pending, 3u);  // a and b in flight, c new, a removed again
   EXPECT_EQ(stats.states, 2u);
@@ -818,7 +904,7 @@ TEST_F(CheckpointTest, CallersDoNotWaitForABlockedCommit) {
   cp.flush();
   EXPECT_THAT(journal_->commit(1).upserted, ElementsAre("a", "b"));
   Recorded last = journal_->commit(journal_->commit_count() - 1);
-  EXPECT_EQ(last.states, map_of({state("b", 1), state("c", 1)}));
+  EXPECT_EQ(values(last.states), map_of({state("b", 1), state("c", 1)}));
 }
 
 TEST_F(CheckpointTest, SecondShutdownWaitsForTheFirst) {
@@ -937,7 +1023,7 @@ TEST_F(CheckpointTest, OnErrorMayDestroyTheCheckpoint) {
   ASSERT_EQ(destroyed.get_future().wait_for(kPatience), std::future_status::ready);
   // Its final commit wrote what the failed one had.
   ASSERT_TRUE(journal_->wait([&] { return journal_->stored.states.size() == 1u; }));
-  EXPECT_EQ(journal_->with_lock([&] { return journal_->stored.states[0]; }), state("a", 1));
+  EXPECT_EQ(values(journal_->with_lock([&] { return journal_->stored.states[0]; })), state("a", 1));
 }
 
 TEST_F(CheckpointTest, OnErrorMayPersistRemoveAndFlush) {
@@ -955,7 +1041,7 @@ TEST_F(CheckpointTest, OnErrorMayPersistRemoveAndFlush) {
   setup.fail_next_commit();
   cp.persist_state(state("a", 1));
   ASSERT_EQ(handled.get_future().wait_for(kPatience), std::future_status::ready);
-  EXPECT_EQ(journal_->with_lock([&] { return journal_->stored.states; }),
+  EXPECT_EQ(values(journal_->with_lock([&] { return journal_->stored.states; })),
             (std::vector{state("from-handler", 7)}));
   cp.shutdown();
 }

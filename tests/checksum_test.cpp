@@ -51,5 +51,25 @@ TEST(StateChecksum, EveryFieldCounts) {
             timestamp_checksum(Timestamp::from_unix(7, 9)));
 }
 
+TEST(StateChecksum, TheSecondVersionCoversTheUpdateTimeAndTheFirstIgnoresIt) {
+  EventLogState base{"Application", 250502, Timestamp::from_unix(7, 8), "<b/>"};
+  base.update_time = Timestamp::from_unix(100, 5);
+  const std::uint32_t checksum = state_checksum_with_update_time(base);
+  std::vector<EventLogState> others(6, base);
+  others[0].name = "Applicatioo";
+  others[1].record_number = 250503;
+  others[2].timestamp = Timestamp::from_unix(8, 8);
+  others[3].bookmark = "<b/ ";
+  others[4].update_time = Timestamp::from_unix(101, 5);
+  others[5].update_time = Timestamp::from_unix(100, 6);
+  for (const auto& other : others) {
+    EXPECT_NE(state_checksum_with_update_time(other), checksum) << other.name;
+  }
+  // The first version is part of stored formats: the update time leaves it
+  // as it was.
+  EXPECT_EQ(state_checksum(others[4]), state_checksum(base));
+  EXPECT_NE(state_checksum(base), checksum);
+}
+
 }  // namespace
 }  // namespace checkpoint::detail

@@ -98,6 +98,7 @@ std::string nlohmann_text(const StateMap& states) {
     entry["name"] = state.name;
     entry["record_number"] = state.record_number;
     entry["timestamp"] = state.timestamp.to_string();
+    entry["update_time"] = state.update_time.to_string();
     if (!state.bookmark.empty()) entry["bookmark"] = state.bookmark;
     logs.push_back(std::move(entry));
   }

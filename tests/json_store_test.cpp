@@ -11,6 +11,7 @@
 
 #include "checkpoint/checkpoint.hpp"
 #include "tests/document_checksum_reference.hpp"
+#include "tests/state_values.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint {
@@ -75,10 +76,12 @@ const char* const kXml =
 
 StateMap winlogbeat_states() {
   return {{"Application",
-           {"Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z"), ""}},
+           {"Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z"), "",
+            Timestamp::parse("2017-12-05T15:16:07.841893Z")}},
           {"Microsoft-Windows-Sysmon/Operational",
            {"Microsoft-Windows-Sysmon/Operational", 204,
-            Timestamp::parse("2017-11-28T00:27:30.1588877Z"), kXml}}};
+            Timestamp::parse("2017-11-28T00:27:30.1588877Z"), kXml,
+            Timestamp::parse("2017-12-01T00:00:00Z")}}};
 }
 
 // A valid document with `entry` as its only event log.
@@ -101,12 +104,14 @@ TEST_F(JsonStoreTest, WritesTheYamlFormatsDocument) {
     {
       "name": "Application",
       "record_number": 250502,
-      "timestamp": "2017-12-05T15:16:02.6721303Z"
+      "timestamp": "2017-12-05T15:16:02.6721303Z",
+      "update_time": "2017-12-05T15:16:07.841893Z"
     },
     {
       "name": "Microsoft-Windows-Sysmon/Operational",
       "record_number": 204,
       "timestamp": "2017-11-28T00:27:30.1588877Z",
+      "update_time": "2017-12-01T00:00:00Z",
       "bookmark": "<BookmarkList>\r\n  <Bookmark Channel='Microsoft-Windows-Sysmon/Operational' RecordId='204' IsCurrent='true'/>\r\n</BookmarkList>"
     }
   ],
@@ -148,7 +153,9 @@ TEST_F(JsonStoreTest, ReadsDocumentsWrittenByOthers) {
   PersistedState loaded = load();
   EXPECT_EQ(loaded.update_time, Timestamp::parse("2017-12-05T15:16:07Z"));
   ASSERT_EQ(loaded.states.size(), 1u);
-  EXPECT_EQ(loaded.states[0],
+  // Written without its own update time: it takes the store's.
+  EXPECT_EQ(loaded.states[0].update_time, loaded.update_time);
+  EXPECT_EQ(testing::values(loaded.states[0]),
             (EventLogState{"Application", std::numeric_limits<std::uint64_t>::max(),
                            Timestamp::parse("2017-12-05T15:16:02.5Z"), ""}));
 }
@@ -312,7 +319,7 @@ TEST_F(JsonStoreTest, AChecksumThatDoesNotMatchIsCorrupt) {
   const std::size_t checksum_at = text.rfind("\n  \"checksum\": \"") + 1;
   const std::uint64_t checksum_line =
       1 + static_cast<std::uint64_t>(std::count(text.begin(), text.begin() + checksum_at, '\n'));
-  ASSERT_EQ(checksum_line, 16u);
+  ASSERT_EQ(checksum_line, 18u);
 
   auto expect_mismatch = [&](const std::string& damaged) {
     auto e = expect_corrupt(damaged, "line " + std::to_string(checksum_line) +

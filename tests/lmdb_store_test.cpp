@@ -32,6 +32,7 @@
 #include "checkpoint/registry.hpp"
 #include "checkpoint/store.hpp"
 #include "checkpoint/writer_lock.hpp"
+#include "core/checksum.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint {
@@ -39,16 +40,23 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace lmdb = backends::lmdb;
-using lmdb::decode_value;
 using lmdb::encode_value;
 using ::testing::HasSubstr;
 
 constexpr std::string_view kStore = "lmdb store /x/state.lmdb";
 
+// The store's update time, which a value of version 1 takes.
+const Timestamp kStoreTime = Timestamp::from_unix(1'700'000'000, 5);
+
 EventLogState state(std::string name, std::uint64_t record_number = 1,
                     Timestamp timestamp = Timestamp::from_unix(1'512'486'962, 672'130'300),
-                    std::string bookmark = {}) {
-  return {std::move(name), record_number, timestamp, std::move(bookmark)};
+                    std::string bookmark = {},
+                    Timestamp update_time = Timestamp::from_unix(1'600'000'000, 7)) {
+  return {std::move(name), record_number, timestamp, std::move(bookmark), update_time};
+}
+
+EventLogState decode_value(std::string_view key, std::string_view value, std::string_view store) {
+  return lmdb::decode_value(key, value, store, kStoreTime);
 }
 
 std::string encoded(const EventLogState& s, bool embed_name) {
@@ -81,6 +89,8 @@ TEST(LmdbEncoding, RoundTripsUnderADirectKey) {
            state("c", std::uint64_t{1} << 63, Timestamp::from_unix(Timestamp::kMinSeconds, 1),
                  std::string("nul\0inside", 10)),
            state("d", 127, Timestamp::from_unix(-1, 999'999'999), std::string(70'000, 'x')),
+           state("e", 1, Timestamp(), "", Timestamp()),
+           state("f", 1, Timestamp(), "", Timestamp::parse("9999-12-31T23:59:59.999999999Z")),
        }) {
     SCOPED_TRACE(s.name);
     EXPECT_EQ(decode_value(s.name, encoded(s, false), kStore), s);
@@ -104,12 +114,13 @@ TEST(LmdbEncoding, RoundTripsUnderAHashedKey) {
 }
 
 TEST(LmdbEncoding, IsCompact) {
-  // Version, 1-byte record number, 12-byte timestamp, empty name length,
-  // checksum.
-  EXPECT_EQ(encoded(state("a", 0), false).size(), 1u + 1 + 12 + 1 + 4);
+  // Version, 1-byte record number, 12-byte timestamp, 12-byte update time,
+  // empty name length, checksum.
+  EXPECT_EQ(encoded(state("a", 0), false).size(), 1u + 1 + 12 + 12 + 1 + 4);
   EXPECT_EQ(encoded(state("a", std::numeric_limits<std::uint64_t>::max()), false).size(),
-            1u + 10 + 12 + 1 + 4);
-  EXPECT_EQ(encoded(state("a", 300, Timestamp(), "bm"), false).size(), 1u + 2 + 12 + 1 + 2 + 4);
+            1u + 10 + 12 + 12 + 1 + 4);
+  EXPECT_EQ(encoded(state("a", 300, Timestamp(), "bm"), false).size(),
+            1u + 2 + 12 + 12 + 1 + 2 + 4);
 }
 
 TEST(LmdbEncoding, DirectNamesAreUpTo511BytesAndNeverStartWithFF) {
@@ -163,16 +174,44 @@ TEST(LmdbEncoding, EveryChangedByteIsCorrupt) {
 
 TEST(LmdbEncoding, BadVersionByteIsCorrupt) {
   std::string value = encoded(state("name"), false);
-  for (unsigned char version : {0, 2, 0x7F, 0xFF}) {
+  for (unsigned char version : {0, 3, 0x7F, 0xFF}) {
     value[0] = static_cast<char>(version);
     expect_corrupt("name", value, "version " + std::to_string(version));
+  }
+}
+
+// A value of version 1 (format 1, before states had their own update
+// time): version byte 1, no update time, the first checksum.
+std::string version_1_value(const EventLogState& s) {
+  std::string out(1, '\x01');
+  out += static_cast<char>(s.record_number);  // below 128: one varint byte
+  out += lmdb::encode_timestamp(s.timestamp);
+  out += '\0';  // under a direct key
+  out += s.bookmark;
+  const std::uint32_t checksum = detail::state_checksum(s);
+  for (int i = 0; i < 4; ++i) out += static_cast<char>(checksum >> (8 * i));
+  return out;
+}
+
+TEST(LmdbEncoding, AVersion1ValueReadsWithTheStoresUpdateTime) {
+  EventLogState s = state("name", 42, Timestamp::from_unix(7, 8), "<b/>");
+  const std::string old = version_1_value(s);
+  EXPECT_TRUE(lmdb::is_old_value(old));
+  EXPECT_FALSE(lmdb::is_old_value(encoded(s, false)));
+  s.update_time = kStoreTime;
+  EXPECT_EQ(decode_value("name", old, kStore), s);
+  // Its checksum is still checked: any changed byte is damage.
+  for (std::size_t i = 1; i < old.size(); ++i) {
+    std::string changed = old;
+    changed[i] = static_cast<char>(changed[i] ^ 0x01);
+    expect_corrupt("name", changed, "byte " + std::to_string(i));
   }
 }
 
 TEST(LmdbEncoding, RecordNumberBeyond64BitsIsCorrupt) {
   std::string value(1, static_cast<char>(lmdb::kValueVersion));
   value += std::string(9, '\xFF') + '\x02';  // a 10th byte with more than bit 63
-  value += std::string(12, '\0') + '\0';
+  value += std::string(24, '\0') + '\0';
   expect_corrupt("name", value, "10th varint byte > 1");
   std::string endless(1, static_cast<char>(lmdb::kValueVersion));
   endless += std::string(30, '\x80');
@@ -625,7 +664,7 @@ TEST_F(LmdbStore, UpdateTimeOfTheWrongLengthIsCorrupt) {
 TEST_F(LmdbStore, FormatVersionIsChecked) {
   { writer()->load(); }
   raw_write(path_, [&](MDB_txn* txn) {
-    raw_put(txn, "meta", "format_version", lmdb::encode_format_version(2));
+    raw_put(txn, "meta", "format_version", lmdb::encode_format_version(3));
   });
   expect_load_fails(path_, ErrorCode::unsupported);
 

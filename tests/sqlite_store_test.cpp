@@ -196,16 +196,16 @@ class SqliteStoreTest : public ::testing::Test {
 TEST_F(SqliteStoreTest, SchemaHasVersionTablesAndDocumentedColumns) {
   {
     auto store = writer();
-    commit_all(*store,
-               map_of({state("max", std::numeric_limits<std::uint64_t>::max(),
-                             Timestamp::parse("9999-12-31T23:59:59.999999999Z"), "<b/>"),
-                       state("half", std::uint64_t{1} << 63,
-                             Timestamp::parse("0001-01-01T00:00:00.000000001Z")),
-                       state("small", 42, Timestamp::parse("2017-12-05T15:16:02.6721303Z"))}),
-               Timestamp::from_unix(1512486967, 841893000));
+    StateMap states = map_of(
+        {state("max", std::numeric_limits<std::uint64_t>::max(),
+               Timestamp::parse("9999-12-31T23:59:59.999999999Z"), "<b/>"),
+         state("half", std::uint64_t{1} << 63, Timestamp::parse("0001-01-01T00:00:00.000000001Z")),
+         state("small", 42, Timestamp::parse("2017-12-05T15:16:02.6721303Z"))});
+    states["max"].update_time = Timestamp::from_unix(1600000000, 5);
+    commit_all(*store, states, Timestamp::from_unix(1512486967, 841893000));
   }
   Raw raw(path_);
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), 1);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.text("SELECT type FROM sqlite_schema WHERE name = 'states'"), "table");
   EXPECT_EQ(raw.text("SELECT type FROM sqlite_schema WHERE name = 'meta'"), "table");
@@ -223,6 +223,9 @@ TEST_F(SqliteStoreTest, SchemaHasVersionTablesAndDocumentedColumns) {
   EXPECT_EQ(raw.integer("SELECT timestamp_nanos FROM states WHERE name = 'half'"), 1);
   EXPECT_EQ(raw.text("SELECT bookmark FROM states WHERE name = 'max'"), "<b/>");
   EXPECT_EQ(raw.text("SELECT typeof(bookmark) FROM states WHERE name = 'small'"), "text");
+  // Each state's own update time, apart from the store's.
+  EXPECT_EQ(raw.integer("SELECT update_time_seconds FROM states WHERE name = 'max'"), 1600000000);
+  EXPECT_EQ(raw.integer("SELECT update_time_nanos FROM states WHERE name = 'max'"), 5);
   EXPECT_EQ(raw.integer("SELECT update_time_seconds FROM meta"), 1512486967);
   EXPECT_EQ(raw.integer("SELECT update_time_nanos FROM meta"), 841893000);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM meta"), 1);
@@ -647,8 +650,8 @@ TEST_F(SqliteStoreTest, WrongShapedTablesAreCorrupt) {
            Case{"ALTER TABLE states RENAME COLUMN record_number TO record", "table states"},
            Case{"DROP VIEW states_readable; ALTER TABLE states DROP COLUMN bookmark",
                 "table states has columns (name TEXT PRIMARY KEY, record_number INTEGER, "
-                "timestamp_seconds INTEGER, timestamp_nanos INTEGER, checksum INTEGER), "
-                "expected"},
+                "timestamp_seconds INTEGER, timestamp_nanos INTEGER, checksum INTEGER, "
+                "update_time_seconds INTEGER, update_time_nanos INTEGER), expected"},
            Case{"DROP VIEW states_readable; DROP TABLE states; CREATE TABLE states (name TEXT "
                 "PRIMARY KEY, record_number TEXT, timestamp_seconds INTEGER, timestamp_nanos "
                 "INTEGER, bookmark TEXT)",

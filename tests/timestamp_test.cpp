@@ -100,5 +100,19 @@ TEST(Timestamp, TimePointConversionKeepsNanoseconds) {
   EXPECT_GT(now, Timestamp::parse("2020-01-01T00:00:00Z"));
 }
 
+TEST(Timestamp, PlusMovesByNanosecondsAndClampsToTheRange) {
+  using namespace std::chrono_literals;
+  const Timestamp t = Timestamp::parse("2024-02-29T23:59:59.999999999Z");
+  EXPECT_EQ(t.plus(1ns).to_string(), "2024-03-01T00:00:00Z");
+  EXPECT_EQ(t.plus(-999999999ns).to_string(), "2024-02-29T23:59:59Z");
+  EXPECT_EQ(t.plus(-1000000000ns).to_string(), "2024-02-29T23:59:58.999999999Z");
+  EXPECT_EQ(t.plus(-std::chrono::hours(24)).to_string(), "2024-02-28T23:59:59.999999999Z");
+  EXPECT_EQ(t.plus(0ns), t);
+  EXPECT_EQ(Timestamp().plus(-1ns), Timestamp());
+  EXPECT_EQ(Timestamp::parse("9999-12-31T23:59:59Z").plus(std::chrono::hours(48)).to_string(),
+            "9999-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(Timestamp::parse("0001-01-01T00:00:01Z").plus(-std::chrono::hours(1)), Timestamp());
+}
+
 }  // namespace
 }  // namespace checkpoint

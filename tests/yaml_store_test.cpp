@@ -15,6 +15,7 @@
 #include "checkpoint/checkpoint.hpp"
 #include "checkpoint/writer_lock.hpp"
 #include "tests/document_checksum_reference.hpp"
+#include "tests/state_values.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint {
@@ -66,6 +67,16 @@ class YamlStore : public ::testing::Test {
   // Reads through a store opened for reading.
   PersistedState load(const fs::path& path) { return open_reader(path)->load(); }
 
+  // A document written without per-state update times (Winlogbeat's, ours
+  // before they existed): each state takes the store's. Returned without
+  // them, to compare the other values.
+  static PersistedState foreign(PersistedState doc) {
+    for (const auto& state : doc.states) {
+      EXPECT_EQ(state.update_time, doc.update_time) << state.name << " takes the store's";
+    }
+    return testing::values(std::move(doc));
+  }
+
   // Loads `text` from a file through the store.
   PersistedState load_text(std::string_view text) {
     write_bytes(file(), text);
@@ -112,7 +123,7 @@ class YamlStore : public ::testing::Test {
 // ---- Files that Winlogbeat wrote ---------------------------------------------
 
 TEST_F(YamlStore, LoadsTheDesignExample) {
-  auto doc = load(fixture("design_example.yml"));
+  auto doc = foreign(load(fixture("design_example.yml")));
   EXPECT_EQ(doc.update_time, Timestamp::parse("2017-12-05T15:16:07.841893Z"));
   ASSERT_EQ(doc.states.size(), 2u);
   EXPECT_EQ(doc.states[0],
@@ -128,7 +139,7 @@ TEST_F(YamlStore, LoadsTheDesignExample) {
 // Written by gopkg.in/yaml.v2: a double-quoted bookmark folded over two
 // lines, an offset of -08:00, the largest record number, Go's zero time.
 TEST_F(YamlStore, LoadsWinlogbeatTypicalFile) {
-  auto doc = load(fixture("winlogbeat_typical.yml"));
+  auto doc = foreign(load(fixture("winlogbeat_typical.yml")));
   EXPECT_EQ(doc.update_time.to_string(), "2017-12-05T15:16:07.841893Z");
   ASSERT_EQ(doc.states.size(), 4u);
   EXPECT_EQ(doc.states[0],
@@ -199,7 +210,7 @@ TEST_F(YamlStore, LoadsOtherValidStyles) {
   EXPECT_EQ(refused->details().line, 19u);
 
   ASSERT_THAT(text, HasSubstr("  extra_key: ignored\n"));
-  auto doc = load_text(text.substr(0, text.size() - extra.size()));
+  auto doc = foreign(load_text(text.substr(0, text.size() - extra.size())));
   EXPECT_EQ(doc.update_time.to_string(), "2017-12-05T15:16:07.841893Z");
   ASSERT_EQ(doc.states.size(), 3u);
   EXPECT_EQ(doc.states[0],
@@ -243,9 +254,9 @@ TEST_F(YamlStore, EmptyFilesLoadEmpty) {
 }
 
 TEST_F(YamlStore, LoadsByteOrderMarkAndCrlfLines) {
-  auto doc = load_text(
-      "\xEF\xBB\xBFupdate_time: 2017-12-05T15:16:07Z\r\nevent_logs:\r\n- name: A\r\n"
-      "  record_number: 1\r\n  timestamp: 2017-12-05T15:16:07Z\r\n");
+  auto doc = foreign(
+      load_text("\xEF\xBB\xBFupdate_time: 2017-12-05T15:16:07Z\r\nevent_logs:\r\n- name: A\r\n"
+                "  record_number: 1\r\n  timestamp: 2017-12-05T15:16:07Z\r\n"));
   ASSERT_EQ(doc.states.size(), 1u);
   EXPECT_EQ(doc.states[0], make_state("A", 1, Timestamp::parse("2017-12-05T15:16:07Z")));
 }
@@ -263,13 +274,16 @@ TEST_F(YamlStore, StatesComeBackSortedByName) {
 // ---- What we write ------------------------------------------------------------
 
 TEST_F(YamlStore, WritesWinlogbeatsShape) {
-  std::string text = emit({
+  std::vector<EventLogState> states = {
       make_state("Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z")),
       make_state("Microsoft-Windows-Sysmon/Operational", kMaxRecord,
                  Timestamp::parse("2017-11-28T00:27:30.1588877Z"),
                  "<BookmarkList>\r\n  <Bookmark RecordId='204'/>\r\n</BookmarkList>"),
       make_state("System", 0, Timestamp()),
-  });
+  };
+  states[0].update_time = Timestamp::parse("2024-01-02T03:04:05.5Z");
+  states[1].update_time = Timestamp::parse("2023-11-12T10:00:00Z");
+  std::string text = emit(states);
   const std::string covered =
       "---\n"
       "update_time: 2024-01-02T03:04:05.5Z\n"
@@ -277,13 +291,16 @@ TEST_F(YamlStore, WritesWinlogbeatsShape) {
       "- name: \"Application\"\n"
       "  record_number: 250502\n"
       "  timestamp: 2017-12-05T15:16:02.6721303Z\n"
+      "  update_time: 2024-01-02T03:04:05.5Z\n"
       "- name: \"Microsoft-Windows-Sysmon/Operational\"\n"
       "  record_number: 18446744073709551615\n"
       "  timestamp: 2017-11-28T00:27:30.1588877Z\n"
+      "  update_time: 2023-11-12T10:00:00Z\n"
       "  bookmark: \"<BookmarkList>\\r\\n  <Bookmark RecordId='204'/>\\r\\n</BookmarkList>\"\n"
       "- name: \"System\"\n"
       "  record_number: 0\n"
-      "  timestamp: 0001-01-01T00:00:00Z\n";
+      "  timestamp: 0001-01-01T00:00:00Z\n"
+      "  update_time: 0001-01-01T00:00:00Z\n";
   // Then the CRC-32C of every byte above, and the end marker.
   EXPECT_EQ(text, covered + "checksum: \"" + crc32c_hex(covered) + "\"\n...\n");
 }
@@ -621,7 +638,7 @@ TEST_F(YamlStore, AChecksumThatDoesNotMatchIsCorrupt) {
   const std::size_t checksum_at = text.find("\nchecksum: \"") + 1;
   ASSERT_NE(checksum_at, 0u);
   const std::uint64_t checksum_line = line_at(text, checksum_at);
-  ASSERT_EQ(checksum_line, 11u);
+  ASSERT_EQ(checksum_line, 13u);
 
   auto expect_mismatch = [&](const std::string& damaged) {
     auto e = expect_corrupt(damaged, "line " + std::to_string(checksum_line) +

@@ -167,7 +167,7 @@ class DocumentReader {
     out.states.reserve(logs.size());
     for (std::size_t i = 0; i < logs.size(); ++i) {
       const std::string at = "event_logs[" + std::to_string(i) + "]";
-      EventLogState state = entry(logs[i], at);
+      EventLogState state = entry(logs[i], at, out.update_time);
       auto [it, fresh] = seen.emplace(state.name, i);
       if (!fresh) {
         fail(at + ".name \"" + state.name + "\" repeats event_logs[" + std::to_string(it->second) +
@@ -206,12 +206,15 @@ class DocumentReader {
     }
   }
 
-  EventLogState entry(const Json& value, const std::string& at) const {
+  // A state written before states had their own update time takes the
+  // store's, `update_time`.
+  EventLogState entry(const Json& value, const std::string& at, Timestamp update_time) const {
     if (!value.is_object()) {
       fail(at + " is " + std::string(value.type_name()) + ", expected an object");
     }
     for (const auto& [key, ignored] : value.items()) {
-      if (key != "name" && key != "record_number" && key != "timestamp" && key != "bookmark") {
+      if (key != "name" && key != "record_number" && key != "timestamp" && key != "bookmark" &&
+          key != "update_time") {
         fail(at + " has an unknown key \"" + key + "\"");
       }
     }
@@ -222,6 +225,9 @@ class DocumentReader {
         record_number(member(value, "record_number", at + ".record_number"), at + ".record_number");
     state.timestamp = timestamp(value, "timestamp", at + ".timestamp");
     if (value.contains("bookmark")) state.bookmark = string(value, "bookmark", at + ".bookmark");
+    state.update_time = value.contains("update_time")
+                            ? timestamp(value, "update_time", at + ".update_time")
+                            : update_time;
     return state;
   }
 
@@ -318,6 +324,8 @@ std::string emit_json_document(Timestamp update_time, const StateMap& states,
     out.append(number, std::to_chars(number, number + sizeof number, state.record_number).ptr);
     out += ",\n      \"timestamp\": \"";
     detail::append_timestamp(out, state.timestamp);
+    out += "\",\n      \"update_time\": \"";
+    detail::append_timestamp(out, state.update_time);
     out += '"';
     if (!state.bookmark.empty()) {
       out += ",\n      \"bookmark\": ";

@@ -69,6 +69,11 @@ std::optional<PersistedState> read_json_layout(std::string_view text) {
           !in.timestamp('"', state.timestamp)) {
         return {};
       }
+      if (!in.literal(",\n      \"update_time\": \"")) {
+        state.update_time = out.update_time;  // written before states had their own
+      } else if (!in.timestamp('"', state.update_time)) {
+        return {};
+      }
       if (in.literal(",\n      \"bookmark\": ") &&
           !in.quoted(state.bookmark, detail::is_valid_utf8, unescape)) {
         return {};

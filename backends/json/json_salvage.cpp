@@ -1,18 +1,23 @@
 #include <vector>
 
 #include "backends/json/json_format.hpp"
+#include "checkpoint/error.hpp"
 
 namespace checkpoint::backends {
 namespace {
 
-std::string one_state_document(std::string_view object) {
-  return R"({"update_time": "0001-01-01T00:00:00Z", "event_logs": [)" + std::string(object) + "]}";
+// One state in a document of its own, with the store's update time (a
+// state written without its own, before states had one, takes it).
+std::string one_state_document(std::string_view object, const std::string& update_time) {
+  return R"({"update_time": ")" + update_time + R"(", "event_logs": [)" + std::string(object) +
+         "]}";
 }
 
 // Our own layout (emit_json_document, two-space indent): each state opens
 // with a line "    {" and closes with a line "    }" or "    },". Damage
 // inside one state cannot spill into the next.
-bool salvage_by_lines(std::string_view text, detail::SalvageCollector& collect) {
+bool salvage_by_lines(std::string_view text, detail::SalvageCollector& collect,
+                      const std::string& update_time) {
   std::size_t pos = 0, entry = std::string_view::npos;
   bool found = false;
   while (pos < text.size()) {
@@ -24,7 +29,7 @@ bool salvage_by_lines(std::string_view text, detail::SalvageCollector& collect) 
       entry = pos;
       found = true;
     } else if (entry != std::string_view::npos && (line == "    }\n" || line == "    },\n")) {
-      collect.state(one_state_document(text.substr(entry, pos + 5 - entry)), entry);
+      collect.state(one_state_document(text.substr(entry, pos + 5 - entry), update_time), entry);
       entry = std::string_view::npos;
     }
     pos = next;
@@ -36,7 +41,8 @@ bool salvage_by_lines(std::string_view text, detail::SalvageCollector& collect) 
 // Any other layout: each object two levels deep ({"event_logs": [ {...} ]}),
 // found by tracking brackets outside strings. Damage to a quote can hide the
 // states after it.
-void salvage_by_brackets(std::string_view text, detail::SalvageCollector& collect) {
+void salvage_by_brackets(std::string_view text, detail::SalvageCollector& collect,
+                         const std::string& update_time) {
   std::vector<char> stack;
   bool in_string = false, escaped = false;
   std::size_t entry = std::string_view::npos;
@@ -59,7 +65,7 @@ void salvage_by_brackets(std::string_view text, detail::SalvageCollector& collec
     } else if ((c == '}' || c == ']') && !stack.empty()) {
       stack.pop_back();
       if (c == '}' && stack.size() == 2 && entry != std::string_view::npos) {
-        collect.state(one_state_document(text.substr(entry, i + 1 - entry)), entry);
+        collect.state(one_state_document(text.substr(entry, i + 1 - entry), update_time), entry);
         entry = std::string_view::npos;
       }
     }
@@ -71,19 +77,29 @@ void salvage_by_brackets(std::string_view text, detail::SalvageCollector& collec
 
 Salvage salvage_json_document(std::string_view text) {
   detail::SalvageCollector collect(text, parse_json_document);
-  if (!salvage_by_lines(text, collect)) salvage_by_brackets(text, collect);
-
-  // "update_time": "..." wherever it is.
+  // The store's "update_time": "..." (the first key of that name, ahead of
+  // the states' own), wherever it is.
   auto key = text.find("\"update_time\"");
-  if (key == std::string_view::npos) {
-    collect.problem("update_time: not found");
-  } else {
+  std::string value;
+  if (key != std::string_view::npos) {
     auto colon = text.find(':', key);
     auto open = colon == std::string_view::npos ? colon : text.find('"', colon);
     auto close = open == std::string_view::npos ? open : text.find('"', open + 1);
-    std::string value = close == std::string_view::npos
-                            ? std::string("(cut off)")
-                            : std::string(text.substr(open + 1, close - open - 1));
+    value = close == std::string_view::npos ? std::string("(cut off)")
+                                            : std::string(text.substr(open + 1, close - open - 1));
+  }
+  std::string readable_time = value;  // what each state's document carries
+  try {
+    parse_json_document(one_state_document("", readable_time), "");
+  } catch (const Error&) {
+    readable_time = "0001-01-01T00:00:00Z";
+  }
+  if (!salvage_by_lines(text, collect, readable_time)) {
+    salvage_by_brackets(text, collect, readable_time);
+  }
+  if (key == std::string_view::npos) {
+    collect.problem("update_time: not found");
+  } else {
     collect.update_time(R"({"update_time": ")" + value + R"(", "event_logs": []})", key);
   }
   return collect.finish();

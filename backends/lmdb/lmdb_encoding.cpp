@@ -79,9 +79,11 @@ std::optional<Timestamp> read_timestamp(std::string_view bytes, std::string& pro
 
 // The fields common to decode_value() and decode_name(), in stored order.
 struct Fields {
+  unsigned char version = 0;
   std::uint64_t record_number = 0;
-  std::string_view timestamp;  // kTimestampSize bytes
-  std::string_view name;       // empty under a direct key
+  std::string_view timestamp;    // kTimestampSize bytes
+  std::string_view update_time;  // kTimestampSize bytes; empty in version 1
+  std::string_view name;         // empty under a direct key
   std::string_view bookmark;
   std::uint32_t checksum = 0;
 };
@@ -90,15 +92,21 @@ Fields split_value(std::string_view key, std::string_view value, std::string_vie
   if (key.empty()) corrupt(store, key, "empty key");
   if (value.empty()) corrupt(store, key, "empty value");
   auto version = static_cast<unsigned char>(value[0]);
-  if (version != kValueVersion) {
+  if (version != 1 && version != kValueVersion) {
     corrupt(store, key, "value encoding version " + std::to_string(version) + " is unknown");
   }
   std::string_view rest = value.substr(1);
   Fields f;
+  f.version = version;
   if (!get_varint(rest, f.record_number)) corrupt(store, key, "value too short (record number)");
   if (rest.size() < kTimestampSize) corrupt(store, key, "value too short (timestamp)");
   f.timestamp = rest.substr(0, kTimestampSize);
   rest.remove_prefix(kTimestampSize);
+  if (version >= 2) {
+    if (rest.size() < kTimestampSize) corrupt(store, key, "value too short (update time)");
+    f.update_time = rest.substr(0, kTimestampSize);
+    rest.remove_prefix(kTimestampSize);
+  }
   std::uint64_t name_size;
   if (!get_varint(rest, name_size)) corrupt(store, key, "value too short (name length)");
   if (name_size > rest.size()) corrupt(store, key, "value too short (name)");
@@ -161,6 +169,7 @@ void encode_value(const EventLogState& state, bool embed_name, std::string& out)
   out += static_cast<char>(kValueVersion);
   put_varint(out, state.record_number);
   out += encode_timestamp(state.timestamp);
+  out += encode_timestamp(state.update_time);
   if (embed_name) {
     put_varint(out, state.name.size());
     out += state.name;
@@ -168,10 +177,15 @@ void encode_value(const EventLogState& state, bool embed_name, std::string& out)
     put_varint(out, 0);
   }
   out += state.bookmark;
-  put_le(out, detail::state_checksum(state), 4);
+  put_le(out, detail::state_checksum_with_update_time(state), 4);
 }
 
-EventLogState decode_value(std::string_view key, std::string_view value, std::string_view store) {
+bool is_old_value(std::string_view value) noexcept {
+  return !value.empty() && static_cast<unsigned char>(value[0]) < kValueVersion;
+}
+
+EventLogState decode_value(std::string_view key, std::string_view value, std::string_view store,
+                           Timestamp update_time) {
   Fields f = split_value(key, value, store);
   EventLogState state;
   state.name = std::string(f.name.empty() ? key : f.name);
@@ -181,7 +195,15 @@ EventLogState decode_value(std::string_view key, std::string_view value, std::st
   if (!timestamp) corrupt(store, key, problem);
   state.timestamp = *timestamp;
   state.bookmark = std::string(f.bookmark);
-  if (detail::state_checksum(state) != f.checksum) {
+  if (f.version >= 2) {
+    auto own = read_timestamp(f.update_time, problem);
+    if (!own) corrupt(store, key, "update time: " + problem);
+    state.update_time = *own;
+  } else {
+    state.update_time = update_time;
+  }
+  if ((f.version >= 2 ? detail::state_checksum_with_update_time(state)
+                      : detail::state_checksum(state)) != f.checksum) {
     corrupt(store, key, "the value does not match its checksum: the file is damaged");
   }
   return state;

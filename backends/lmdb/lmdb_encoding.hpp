@@ -13,11 +13,16 @@
 //          varint       record number (unsigned LEB128, 1..10 bytes)
 //          8 bytes      timestamp seconds since the Unix epoch (int64, LE)
 //          4 bytes      timestamp nanoseconds (uint32, LE)
+//          8 + 4 bytes  the state's update time, as the timestamp (version 2)
 //          varint       name length: 0 under a direct key (the key is the
 //                       name); under a hashed key, the length, then the name
 //          the rest     bookmark bytes, then
-//          4 bytes      state_checksum() of the state (uint32, LE), since
-//                       LMDB does not checksum its pages
+//          4 bytes      state_checksum_with_update_time() of the state
+//                       (uint32, LE), since LMDB does not checksum its pages
+//          Version 1 (format 1, release 0.1) has no update time, and its
+//          checksum is state_checksum(); such a state reads with the
+//          store's update time. The first writer to open a format 1 store
+//          rewrites every value as version 2, in one transaction.
 // Database "meta":
 //   "format_version"  uint32 LE; kFormatVersion for this code
 //   "update_time"     8 + 4 bytes as the timestamp above, then its
@@ -36,8 +41,8 @@
 
 namespace checkpoint::backends::lmdb {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
-inline constexpr unsigned char kValueVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr unsigned char kValueVersion = 2;
 // LMDB's default key limit (mdb_env_get_maxkeysize()); part of the format,
 // so it does not follow a differently built library.
 inline constexpr std::size_t kMaxDirectKeySize = 511;
@@ -62,8 +67,14 @@ std::uint32_t hashed_key_probe(std::string_view key);  // REQUIRES: is_hashed_ke
 // Appends the value for `state` to `out`; `embed_name` for hashed keys.
 void encode_value(const EventLogState& state, bool embed_name, std::string& out);
 
-// The state stored as `value` under `key`, checking that they agree.
-EventLogState decode_value(std::string_view key, std::string_view value, std::string_view store);
+// The state stored as `value` under `key`, checking that they agree. A
+// version 1 value takes `update_time`, the store's.
+EventLogState decode_value(std::string_view key, std::string_view value, std::string_view store,
+                           Timestamp update_time);
+
+// True if `value` is of an older encoding version than kValueVersion (it
+// may still be damaged: decode_value() tells).
+bool is_old_value(std::string_view value) noexcept;
 
 // Only the name: cheaper than decode_value() when probing hashed keys.
 std::string decode_name(std::string_view key, std::string_view value, std::string_view store);

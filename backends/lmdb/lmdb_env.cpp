@@ -353,9 +353,10 @@ void Environment::check_format() {
                                             " is newer than this library's " +
                                             std::to_string(kFormatVersion));
   }
-  if (version != kFormatVersion) {
+  if (version < 1) {
     throw Error(ErrorCode::corrupt, store_ + ": invalid format version " + std::to_string(version));
   }
+  format_version_ = version;
   // Committing a read-only transaction keeps the database handles open.
   if ((rc = txn.commit()) != 0) throw_mdb_error(rc, store_, "cannot open its databases");
 }

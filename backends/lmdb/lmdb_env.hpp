@@ -17,6 +17,7 @@
 #include <lmdb.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -75,6 +76,11 @@ class Environment {
   // sync flag is set per commit and belongs to the environment.
   std::mutex& write_mutex() { return write_mutex_; }
 
+  // The format version of the file when it was opened (1 or kFormatVersion),
+  // or as a writer's upgrade set it.
+  std::uint32_t format_version() const { return format_version_; }
+  void set_format_version(std::uint32_t version) { format_version_ = version; }
+
   // Doubles the map; call with no transaction open through this object.
   void grow_map();
 
@@ -126,6 +132,7 @@ class Environment {
   MDB_env* env_ = nullptr;      // null only while reopening after an I/O error failed
   std::uint64_t map_size_ = 0;  // the largest asked for; guarded by txn_mutex_
   MDB_dbi states_ = 0, meta_ = 0;
+  std::atomic<std::uint32_t> format_version_{0};
   std::uintptr_t map_ = 0;  // the map's address, 0 if unknown; guarded by txn_mutex_
   dev_t dev_ = 0;
   ino_t ino_ = 0;

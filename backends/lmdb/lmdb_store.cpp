@@ -73,6 +73,7 @@ class LmdbStore final : public Store {
     lock_ = WriterLock::acquire(path_, label_);
     env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing);
     lock_.lock_data_file();  // made just now, if it was missing
+    if (env_->format_version() < kFormatVersion) upgrade();
   }
 
   Timestamp scan(const StateSink& sink) override {
@@ -136,7 +137,8 @@ class LmdbStore final : public Store {
         if (!bounds.readable(value.mv_data, value.mv_size)) {
           throw Error(ErrorCode::corrupt, store() + ": its value lies past the end of the file");
         }
-        out.readable.states.push_back(decode_value(k, as_view(value), store()));
+        out.readable.states.push_back(
+            decode_value(k, as_view(value), store(), out.readable.update_time));
       } catch (const Error& e) {
         if (e.code() != ErrorCode::corrupt) throw;
         std::string what = reason(e);
@@ -244,7 +246,7 @@ class LmdbStore final : public Store {
       // pages, once read, would stay in the resident set beside the states
       // made of them.
       if (++found % kStatesPerRelease == 0) bounds.release_pages();
-      return decode_value(k, as_view(value), store());
+      return decode_value(k, as_view(value), store(), update_time);
     };
 
     std::vector<EventLogState> hashed;
@@ -305,6 +307,82 @@ class LmdbStore final : public Store {
       throw Error(ErrorCode::corrupt, store() + ": update time lies past the end of the file");
     }
     return decode_update_time(as_view(value), store());
+  }
+
+  // Format 1 to 2, in one write transaction (a crash leaves format 1 whole
+  // or format 2): every value rewritten as version 2, with the store's
+  // update time (what a reader of format 1 gives each state), then the
+  // format version. A value that does not read back exactly stops it
+  // (Error{corrupt}), and nothing changes.
+  void upgrade() {
+    std::lock_guard writing(env_->write_mutex());
+    for (;;) {
+      {
+        Transaction txn(*env_, true);
+        if (int rc = mdb_env_set_flags(env_->get(), MDB_NOSYNC, sync_ ? 0 : 1); rc != 0) {
+          throw_mdb_error(rc, store(), "cannot set the sync mode");
+        }
+        int rc = upgrade_values(txn);
+        if (rc == 0) rc = txn.commit();
+        if (rc == 0) break;
+        if (rc != MDB_MAP_FULL) throw_mdb_error(rc, store(), "cannot upgrade to format version 2");
+      }  // aborted: no transaction may be open while the map grows
+      env_->grow_map();
+    }
+    env_->set_format_version(kFormatVersion);
+  }
+
+  // Returns 0 or MDB_MAP_FULL, throws other failures. The values are read a
+  // few thousand at a time, then written back with plain puts: no write
+  // moves a cursor that is still reading.
+  int upgrade_values(const Transaction& txn) {
+    const auto bounds = env_->file_bounds();
+    const Timestamp update_time = read_update_time(*env_, txn, bounds);
+    constexpr std::size_t kChunk = 4096;
+    std::string after;  // the last key of the previous chunk; empty: start
+    std::vector<std::pair<std::string, std::string>> chunk;  // key, new value
+    for (bool done = false; !done;) {
+      chunk.clear();
+      {
+        Cursor cursor(txn, env_->states_db(), store());
+        MDB_val key = as_val(after), value;
+        int rc = after.empty() ? cursor.get(key, value, MDB_FIRST)
+                               : cursor.get(key, value, MDB_SET_RANGE);
+        if (rc == 0 && !after.empty() && as_view(key) == after)
+          rc = cursor.get(key, value, MDB_NEXT);
+        for (; rc == 0 && chunk.size() < kChunk; rc = cursor.get(key, value, MDB_NEXT)) {
+          const std::string_view k = as_view(key);
+          if (!bounds.readable(key.mv_data, key.mv_size) ||
+              !bounds.readable(value.mv_data, value.mv_size)) {
+            throw Error(ErrorCode::corrupt,
+                        store() + ": cannot upgrade to format version 2: " + describe_key(k) +
+                            ": lies past the end of the file");
+          }
+          after.assign(k);
+          if (!is_old_value(as_view(value))) continue;
+          const EventLogState state = decode_value(k, as_view(value), store(), update_time);
+          std::string encoded;
+          encode_value(state, is_hashed_key(k), encoded);
+          chunk.emplace_back(after, std::move(encoded));
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+          throw_mdb_error(rc, store(), "cannot upgrade to format version 2");
+        }
+        done = rc == MDB_NOTFOUND;
+      }
+      for (auto& [key_bytes, value_bytes] : chunk) {
+        MDB_val key = as_val(key_bytes), value = as_val(value_bytes);
+        if (int rc = checked(mdb_put(txn.get(), env_->states_db(), &key, &value, 0),
+                             "cannot upgrade to format version 2");
+            rc != 0) {
+          return rc;
+        }
+      }
+    }
+    std::string version = encode_format_version(kFormatVersion);
+    MDB_val version_key = as_val(kFormatVersionKey), version_value = as_val(version);
+    return checked(mdb_put(txn.get(), env_->meta_db(), &version_key, &version_value, 0),
+                   "cannot upgrade to format version 2");
   }
 
   // Writes the changes; returns 0 or MDB_MAP_FULL, throws other failures.

@@ -40,7 +40,22 @@ CREATE TABLE checkpoint_states (
 );
 )sql";
 
-bool read_schema(Connection& connection) {
+// Schema 1 to 2: each state's update time, in columns of their own with
+// their own checksum (so that the upgrade is SQL alone): every row takes
+// its store's update time, what a reader of schema 1 gives it. A new
+// database runs kCreateSchema, then this, so both have one shape.
+const char* const kUpgradeTo2 = R"sql(
+ALTER TABLE checkpoint_states
+  ADD COLUMN update_time_seconds bigint,   -- when a commit last changed the state (Unix seconds,
+  ADD COLUMN update_time_nanos integer,    --   UTC); NULL: the store's update time (a row written
+  ADD COLUMN update_time_checksum integer; --   by a program of schema 1); CRC-32C of that time
+UPDATE checkpoint_states t SET update_time_seconds = s.update_time_seconds,
+  update_time_nanos = s.update_time_nanos, update_time_checksum = s.update_time_checksum
+  FROM checkpoint_stores s WHERE t.store_id = s.id;
+UPDATE checkpoint_schema SET version = 2;
+)sql";
+
+int read_schema(Connection& connection) {
   Result tables = connection.exec(
       "SELECT to_regclass('checkpoint_schema') IS NOT NULL, "
       "to_regclass('checkpoint_stores') IS NOT NULL, "
@@ -48,7 +63,7 @@ bool read_schema(Connection& connection) {
       "cannot read the schema");
   const std::string found = std::string(PQgetvalue(tables.get(), 0, 0)) +
                             PQgetvalue(tables.get(), 0, 1) + PQgetvalue(tables.get(), 0, 2);
-  if (found == "fff") return false;
+  if (found == "fff") return 0;
   if (found != "ttt") {
     throw toolkit::store_error(ErrorCode::corrupt, connection.label(),
                                "the database holds only some of the tables "
@@ -69,25 +84,28 @@ bool read_schema(Connection& connection) {
                                    " is newer than this program understands (" +
                                    std::to_string(kSchemaVersion) + ")");
   }
-  if (found_version != kSchemaVersion) {
+  if (found_version < 1) {
     throw toolkit::store_error(
         ErrorCode::corrupt, connection.label(),
         "schema version " + std::to_string(found_version) + " is not a version of these tables");
   }
-  return true;
+  return found_version;
 }
 
-void prepare_schema(Connection& connection) {
-  if (read_schema(connection)) return;
+int prepare_schema(Connection& connection) {
+  if (read_schema(connection) == kSchemaVersion) return kSchemaVersion;
   connection.exec("BEGIN", "cannot create the tables");
   try {
     Params key;
     key.add_int4(kSchemaLockKey);
     key.add_int4(0);
     connection.exec("SELECT pg_advisory_xact_lock($1, $2)", "cannot create the tables", key);
-    // Another writer may have made them while this one waited.
-    if (!read_schema(connection)) connection.exec_script(kCreateSchema, "cannot create the tables");
+    // Another writer may have made or upgraded them while this one waited.
+    const int version = read_schema(connection);
+    if (version == 0) connection.exec_script(kCreateSchema, "cannot create the tables");
+    if (version < 2) connection.exec_script(kUpgradeTo2, "cannot upgrade the tables to version 2");
     connection.exec("COMMIT", "cannot create the tables");
+    return kSchemaVersion;
   } catch (...) {
     connection.rollback();
     throw;

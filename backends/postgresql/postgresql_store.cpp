@@ -123,12 +123,16 @@ constexpr std::size_t kBytesPerStatement = 16 << 20;
 
 constexpr const char* kUpsert =
     "INSERT INTO checkpoint_states (store_id, name, record_number, timestamp_seconds, "
-    "timestamp_nanos, bookmark, checksum) "
+    "timestamp_nanos, bookmark, checksum, update_time_seconds, update_time_nanos, "
+    "update_time_checksum) "
     "SELECT $1, * FROM unnest($2::bytea[], $3::bigint[], $4::bigint[], $5::integer[], "
-    "$6::bytea[], $7::integer[]) "
+    "$6::bytea[], $7::integer[], $8::bigint[], $9::integer[], $10::integer[]) "
     "ON CONFLICT (store_id, name) DO UPDATE SET record_number = excluded.record_number, "
     "timestamp_seconds = excluded.timestamp_seconds, timestamp_nanos = excluded.timestamp_nanos, "
-    "bookmark = excluded.bookmark, checksum = excluded.checksum";
+    "bookmark = excluded.bookmark, checksum = excluded.checksum, "
+    "update_time_seconds = excluded.update_time_seconds, "
+    "update_time_nanos = excluded.update_time_nanos, "
+    "update_time_checksum = excluded.update_time_checksum";
 
 constexpr const char* kDelete =
     "DELETE FROM checkpoint_states WHERE store_id = $1 AND name = ANY($2::bytea[])";
@@ -148,14 +152,19 @@ struct RowProblem {
   std::string name;
 };
 
-// The columns of a state row, as COPY (FORMAT binary) sends them.
+// The columns of a state row of schema `version`, as COPY (FORMAT binary)
+// sends them (kStateColumns). A row without its own update time (schema 1,
+// or NULL there) takes the store's, `update_time`.
 std::optional<RowProblem> decode_state(const CopyReader::Row& row, std::size_t position,
-                                       EventLogState& state) {
+                                       int version, Timestamp update_time, EventLogState& state) {
   auto at_position = [&](std::string what) {
     return RowProblem{"table checkpoint_states, row " + std::to_string(position), std::move(what),
                       ""};
   };
-  if (row.size() != 6) return at_position("has " + std::to_string(row.size()) + " columns");
+  const std::size_t columns = version >= 2 ? 9 : 6;
+  if (row.size() != columns) {
+    return at_position("has " + std::to_string(row.size()) + " columns");
+  }
   if (!row[0] || row[0]->empty()) return at_position("name is empty");
   if (!detail::is_valid_utf8(*row[0])) return at_position("name is not UTF-8");
   state.name = std::string(*row[0]);
@@ -183,7 +192,32 @@ std::optional<RowProblem> decode_state(const CopyReader::Row& row, std::size_t p
   if (static_cast<std::uint32_t>(get_int32(row[5]->data())) != detail::state_checksum(state)) {
     return bad("the values do not match their checksum: the row was changed");
   }
+  state.update_time = update_time;
+  if (version >= 2 && (row[6] || row[7] || row[8])) {
+    if (!sized(6, 8) || !sized(7, 4) || !sized(8, 4)) {
+      return bad("the update time is partly NULL or of another type");
+    }
+    const std::int64_t own_seconds = get_int64(row[6]->data());
+    const std::int32_t own_nanos = get_int32(row[7]->data());
+    if (own_seconds < Timestamp::kMinSeconds || own_seconds > Timestamp::kMaxSeconds ||
+        own_nanos < 0 || own_nanos > 999'999'999) {
+      return bad("update_time_seconds " + std::to_string(own_seconds) + ", update_time_nanos " +
+                 std::to_string(own_nanos) + " are outside 0001-01-01..9999-12-31");
+    }
+    state.update_time = Timestamp::from_unix(own_seconds, static_cast<std::uint32_t>(own_nanos));
+    if (static_cast<std::uint32_t>(get_int32(row[8]->data())) !=
+        detail::timestamp_checksum(state.update_time)) {
+      return bad("the update time does not match its checksum: the row was changed");
+    }
+  }
   return std::nullopt;
+}
+
+// The columns decode_state() reads, of a schema version.
+std::string state_columns(int version) {
+  return std::string(
+             "name, record_number, timestamp_seconds, timestamp_nanos, bookmark, checksum") +
+         (version >= 2 ? ", update_time_seconds, update_time_nanos, update_time_checksum" : "");
 }
 
 class PostgresStore final : public Store {
@@ -193,14 +227,13 @@ class PostgresStore final : public Store {
     connect();
     if (mode_ == OpenMode::read) {
       // Reading only looks: no table, no row, no lock is ever made.
-      if (!read_schema(*conn_) || !find_store()) throw missing();
+      version_ = read_schema(*conn_);
+      if (version_ == 0 || !find_store()) throw missing();
       return;
     }
-    if (options.create_if_missing) {
-      prepare_schema(*conn_);
-    } else if (!read_schema(*conn_)) {
-      throw missing();
-    }
+    version_ = read_schema(*conn_);
+    if (version_ == 0 && !options.create_if_missing) throw missing();
+    version_ = prepare_schema(*conn_);
     if (!find_store()) {
       if (!options.create_if_missing) throw missing();
       Params name;
@@ -249,7 +282,7 @@ class PostgresStore final : public Store {
     read(
         [&](const CopyReader::Row& row, std::size_t position) {
           EventLogState state;
-          if (auto problem = decode_state(row, position, state)) {
+          if (auto problem = decode_state(row, position, version_, update_time, state)) {
             throw toolkit::store_error(ErrorCode::corrupt, settings_.label,
                                        problem->where + ": " + problem->what);
           }
@@ -269,7 +302,8 @@ class PostgresStore final : public Store {
     read(
         [&](const CopyReader::Row& row, std::size_t position) {
           EventLogState state;
-          if (auto problem = decode_state(row, position, state)) {
+          if (auto problem =
+                  decode_state(row, position, version_, out.readable.update_time, state)) {
             out.damage.push_back({problem->where, problem->what, problem->name});
           } else {
             out.readable.states.push_back(std::move(state));
@@ -515,7 +549,8 @@ class PostgresStore final : public Store {
     }
     for (std::size_t done = 0; done < changes.upserted.size();) {
       ArrayBuilder names(oid::kBytea), records(oid::kInt8), seconds(oid::kInt8), nanos(oid::kInt4),
-          bookmarks(oid::kBytea), checksums(oid::kInt4);
+          bookmarks(oid::kBytea), checksums(oid::kInt4), own_seconds(oid::kInt8),
+          own_nanos(oid::kInt4), own_checksums(oid::kInt4);
       for (; done < changes.upserted.size() && names.size() < kRowsPerStatement &&
              names.bytes() + bookmarks.bytes() < kBytesPerStatement;
            ++done) {
@@ -527,6 +562,9 @@ class PostgresStore final : public Store {
         nanos.add(static_cast<std::int32_t>(state.timestamp.nanos()));
         bookmarks.add(std::string_view(state.bookmark));
         checksums.add(static_cast<std::int32_t>(detail::state_checksum(state)));
+        own_seconds.add(state.update_time.unix_seconds());
+        own_nanos.add(static_cast<std::int32_t>(state.update_time.nanos()));
+        own_checksums.add(static_cast<std::int32_t>(detail::timestamp_checksum(state.update_time)));
       }
       Params upsert;
       upsert.add_int4(store_id_);
@@ -536,6 +574,9 @@ class PostgresStore final : public Store {
       upsert.add_bytes(nanos.take(), oid::kInt4Array);
       upsert.add_bytes(bookmarks.take(), oid::kByteaArray);
       upsert.add_bytes(checksums.take(), oid::kInt4Array);
+      upsert.add_bytes(own_seconds.take(), oid::kInt8Array);
+      upsert.add_bytes(own_nanos.take(), oid::kInt4Array);
+      upsert.add_bytes(own_checksums.take(), oid::kInt4Array);
       conn_->send(kUpsert, upsert);
       ++statements;
     }
@@ -600,18 +641,17 @@ class PostgresStore final : public Store {
       CopyReader::Row row;
       std::size_t position = 0;
       std::string problem;
-      conn_->copy_out(
-          "COPY (SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark, "
-          "checksum FROM checkpoint_states WHERE store_id = " +
-              std::to_string(store_id_) + " ORDER BY name) TO STDOUT (FORMAT binary)",
-          [&](std::string_view chunk) {
-            reader.feed(chunk);
-            while (reader.next(row, problem)) on_row(row, ++position);
-            if (!problem.empty()) {
-              throw toolkit::store_error(ErrorCode::corrupt, settings_.label,
-                                         "table checkpoint_states: " + problem);
-            }
-          });
+      conn_->copy_out("COPY (SELECT " + state_columns(version_) +
+                          " FROM checkpoint_states WHERE store_id = " + std::to_string(store_id_) +
+                          " ORDER BY name) TO STDOUT (FORMAT binary)",
+                      [&](std::string_view chunk) {
+                        reader.feed(chunk);
+                        while (reader.next(row, problem)) on_row(row, ++position);
+                        if (!problem.empty()) {
+                          throw toolkit::store_error(ErrorCode::corrupt, settings_.label,
+                                                     "table checkpoint_states: " + problem);
+                        }
+                      });
       if (!reader.finished()) {
         throw toolkit::store_error(ErrorCode::corrupt, settings_.label,
                                    "table checkpoint_states: the rows end without COPY's trailer");
@@ -644,6 +684,7 @@ class PostgresStore final : public Store {
   std::unique_ptr<Connection> conn_;
   std::int32_t store_id_ = 0;
   std::int32_t lock_key_ = 0;
+  int version_ = 0;         // of the tables (schema); a writer upgrades them to kSchemaVersion
   std::int64_t epoch_ = 0;  // writers: the epoch this writer took
   bool fenced_ = false;     // another writer took the store over
   std::string taken_by_;    // that writer, for messages
@@ -676,7 +717,7 @@ std::vector<StoreSummary> list_postgresql_stores(const StoreUri& uri) {
   Settings settings = read_settings(uri, false);
   Connection conn(settings.keywords, settings.label, settings.io_timeout);
   std::vector<StoreSummary> out;
-  if (!read_schema(conn)) return out;
+  if (read_schema(conn) == 0) return out;
   // Held: some session holds the store's lock now. The count reads every
   // row of the store, which a person asking can wait for.
   Result rows = conn.exec(

@@ -1,5 +1,6 @@
 #include "backends/sqlite/sqlite_schema.hpp"
 
+#include <functional>
 #include <vector>
 
 #include "checkpoint/error.hpp"
@@ -33,9 +34,34 @@ SELECT name,
 FROM states;
 )sql";
 
-std::string create_schema_sql() {
-  return std::string(kCreateTables) + "PRAGMA user_version = " + std::to_string(kSchemaVersion) +
-         ";";
+// Schema 1 to 2: each state's update time. Appended columns, so that a
+// store made at version 2 and one upgraded to it have the same shape (a
+// new store runs kCreateTables, then this); the checksum then covers the
+// update time too (state_checksum_with_update_time()), which the upgrade
+// writes into every row.
+constexpr const char* kUpgradeTo2 = R"sql(
+ALTER TABLE states ADD COLUMN update_time_seconds INTEGER NOT NULL DEFAULT 0;  -- when a commit last changed the state
+ALTER TABLE states ADD COLUMN update_time_nanos INTEGER NOT NULL DEFAULT 0;
+DROP VIEW states_readable;
+CREATE VIEW states_readable AS
+SELECT name,
+       printf('%u', record_number) AS record_number,
+       strftime('%Y-%m-%dT%H:%M:%S', timestamp_seconds, 'unixepoch')
+         || CASE timestamp_nanos WHEN 0 THEN '' ELSE rtrim(printf('.%09d', timestamp_nanos), '0') END
+         || 'Z' AS timestamp,
+       bookmark,
+       strftime('%Y-%m-%dT%H:%M:%S', update_time_seconds, 'unixepoch')
+         || CASE update_time_nanos WHEN 0 THEN '' ELSE rtrim(printf('.%09d', update_time_nanos), '0') END
+         || 'Z' AS update_time
+FROM states;
+PRAGMA user_version = 2;
+)sql";
+
+// The SQL that makes the schema of `version` in an empty database.
+std::string create_schema_sql(int version) {
+  std::string sql = std::string(kCreateTables) + "PRAGMA user_version = 1;";
+  if (version >= 2) sql += kUpgradeTo2;
+  return sql;
 }
 
 // The tables the check compares; the view is a convenience and may be dropped.
@@ -62,11 +88,11 @@ std::string describe_columns(Database& db, const char* table) {
   return out;
 }
 
-// Compares each table with the same table created from kCreateTables in a
+// Compares each table with the same table of schema `version` created in a
 // scratch in-memory database, so the schema is written down only once.
-void check_shape(Database& db) {
+void check_shape(Database& db, int version) {
   Database reference(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, db.label());
-  reference.exec(create_schema_sql().c_str(), "cannot create the reference schema");
+  reference.exec(create_schema_sql(version).c_str(), "cannot create the reference schema");
   for (const char* table : kTables) {
     std::string expected = describe_columns(reference, table);
     std::string actual = describe_columns(db, table);
@@ -91,24 +117,22 @@ std::int64_t single_integer(Database& db, const char* sql) {
 
 namespace {
 
-// What the schema of the database holds, inside an open transaction.
-enum class Found { empty, store };
-
-Found inspect(Database& db) {
+// The schema version of the database (0: empty, no schema yet), inside an
+// open transaction.
+int inspect(Database& db) {
   std::int64_t version = single_integer(db, "PRAGMA user_version");
   // Counting the objects parses the whole schema, which finds more damage.
   std::int64_t objects = single_integer(db, "SELECT count(*) FROM sqlite_schema");
   if (version > kSchemaVersion) {
-    throw Error(ErrorCode::unsupported, db.label() + ": schema version " +
-                                            std::to_string(version) +
+    throw Error(ErrorCode::unsupported, db.label() + ": schema version " + std::to_string(version) +
                                             " is newer than this program understands (" +
                                             std::to_string(kSchemaVersion) + ")");
   }
-  if (version == kSchemaVersion) {
-    check_shape(db);
-    return Found::store;
+  if (version >= 1) {
+    check_shape(db, static_cast<int>(version));
+    return static_cast<int>(version);
   }
-  if (version == 0 && objects == 0) return Found::empty;
+  if (version == 0 && objects == 0) return 0;
   throw Error(ErrorCode::corrupt, db.label() + ": not a checkpoint store (user_version " +
                                       std::to_string(version) + ", " + std::to_string(objects) +
                                       " schema objects)");
@@ -116,13 +140,19 @@ Found inspect(Database& db) {
 
 }  // namespace
 
-void prepare_schema(Database& db) {
+void prepare_schema(Database& db, const std::function<void(Database&)>& upgrade_rows) {
   // BEGIN IMMEDIATE reads the file header (a foreign file fails here) and
   // holds the write lock, so two processes cannot both create the schema.
+  // Creating or upgrading it is one transaction: a crash leaves the old
+  // version whole or the new one.
   db.exec("BEGIN IMMEDIATE", "cannot read the database");
   try {
-    if (inspect(db) == Found::empty) {
-      db.exec(create_schema_sql().c_str(), "cannot create the schema");
+    const int version = inspect(db);
+    if (version == 0) {
+      db.exec(create_schema_sql(kSchemaVersion).c_str(), "cannot create the schema");
+    } else if (version == 1) {
+      db.exec(kUpgradeTo2, "cannot upgrade the schema to version 2");
+      upgrade_rows(db);
     }
     db.exec("COMMIT", "cannot commit the schema");
   } catch (...) {
@@ -131,12 +161,12 @@ void prepare_schema(Database& db) {
   }
 }
 
-bool read_schema(Database& db) {
+int read_schema(Database& db) {
   db.exec("BEGIN", "cannot read the database");
   try {
-    bool store = inspect(db) == Found::store;
+    const int version = inspect(db);
     db.exec("COMMIT", "cannot end reading");
-    return store;
+    return version;
   } catch (...) {
     db.rollback();
     throw;

@@ -166,14 +166,15 @@ std::optional<FileVersion> version_of(const std::filesystem::path& path) {
 constexpr int kRowsPerUpsert = 64;
 
 // Parameters per row: name, record_number, timestamp_seconds,
-// timestamp_nanos, bookmark, checksum.
-constexpr int kColumns = 6;
+// timestamp_nanos, bookmark, checksum, update_time_seconds,
+// update_time_nanos.
+constexpr int kColumns = 8;
 
 // INSERT ... VALUES (kColumns parameters) x `rows`, updating rows that exist.
 std::string upsert_sql(int rows) {
   std::string sql =
       "INSERT INTO states (name, record_number, timestamp_seconds, timestamp_nanos, bookmark, "
-      "checksum) VALUES ";
+      "checksum, update_time_seconds, update_time_nanos) VALUES ";
   for (int i = 0; i < rows; ++i) {
     const int p = kColumns * i;
     sql += (i == 0 ? "(?" : ", (?") + std::to_string(p + 1);
@@ -185,22 +186,27 @@ std::string upsert_sql(int rows) {
          "record_number = excluded.record_number, "
          "timestamp_seconds = excluded.timestamp_seconds, "
          "timestamp_nanos = excluded.timestamp_nanos, bookmark = excluded.bookmark, "
-         "checksum = excluded.checksum";
+         "checksum = excluded.checksum, update_time_seconds = excluded.update_time_seconds, "
+         "update_time_nanos = excluded.update_time_nanos";
 }
 
-constexpr const char* kStateColumns =
-    "SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark, checksum "
-    "FROM states";
+// SELECT of every column of a row, in the order read_state() reads them,
+// of a schema version; schema 1 has no update time.
+std::string state_select_sql(int version) {
+  return std::string(
+             "SELECT name, record_number, timestamp_seconds, timestamp_nanos, bookmark, checksum") +
+         (version >= 2 ? ", update_time_seconds, update_time_nanos" : "") + " FROM states";
+}
 
 // The statements every store runs, prepared once.
 struct ReadStatements {
-  explicit ReadStatements(Database& db)
+  ReadStatements(Database& db, int version)
       : begin_read(db, "BEGIN"),
         commit(db, "COMMIT"),
         select_meta(db,
                     "SELECT update_time_seconds, update_time_nanos, checksum FROM meta "
                     "WHERE id = 0"),
-        select_states(db, (std::string(kStateColumns) + " ORDER BY name").c_str()) {}
+        select_states(db, (state_select_sql(version) + " ORDER BY name").c_str()) {}
 
   Statement begin_read, commit;
   Statement select_meta, select_states;
@@ -325,7 +331,7 @@ class SqliteStore final : public Store {
   CheckReport check() override {
     CheckReport report = Store::check();
     for (auto& problem : report.problems) problem = label_ + ": " + problem;
-    if (db_ && has_schema_) {
+    if (db_ && version_ != 0) {
       try {
         Statement integrity(*db_, "PRAGMA integrity_check");
         ResetOnExit reset(integrity);
@@ -353,7 +359,7 @@ class SqliteStore final : public Store {
       out.damage.push_back({"the file", reason(e), ""});
       return out;
     }
-    if (!has_schema_) return out;
+    if (version_ == 0) return out;
     try {
       out.readable.update_time = read_update_time();
     } catch (const Error& e) {
@@ -363,10 +369,11 @@ class SqliteStore final : public Store {
     }
     std::optional<std::string> stopped_after;  // set when a damaged page stopped the walk
     bool stopped = walk(reads_->select_states, std::nullopt, out, stopped_after);
+    // Read with the store's update time, lost if that was damaged.
     if (stopped) {
       std::vector<EventLogState> forward = std::move(out.readable.states);
       out.readable.states.clear();
-      std::string sql = std::string(kStateColumns) + (stopped_after ? " WHERE name > ?1" : "") +
+      std::string sql = state_select_sql(version_) + (stopped_after ? " WHERE name > ?1" : "") +
                         " ORDER BY name DESC";
       Statement backward(*db_, sql.c_str(), "cannot read table states");
       std::optional<std::string> ignored;
@@ -427,7 +434,7 @@ class SqliteStore final : public Store {
   }
 
   Timestamp read_all(const StateSink& sink) {
-    if (!has_schema_) return Timestamp();
+    if (version_ == 0) return Timestamp();
     Timestamp update_time;
     // One read transaction, so update_time and the states are of one commit.
     reads_->begin_read.run("cannot begin reading");
@@ -438,7 +445,7 @@ class SqliteStore final : public Store {
       std::size_t position = 0;
       while (rows.step("cannot read table states")) {
         EventLogState state;
-        if (auto problem = read_state(rows, ++position, state)) {
+        if (auto problem = read_state(rows, ++position, version_, update_time, state)) {
           throw Error(ErrorCode::corrupt, label_ + ": " + problem->where + ": " + problem->what);
         }
         sink(std::move(state));
@@ -486,13 +493,13 @@ class SqliteStore final : public Store {
       // committed through the WAL, and a crash while it is made leaves no
       // rollback journal that only a writer could undo.
       set_journal_mode(*db, settings_.journal_mode);
-      sqlite::prepare_schema(*db);
-      has_schema_ = true;
+      sqlite::prepare_schema(*db, [this](Database& db) { upgrade_rows(db); });
+      version_ = sqlite::kSchemaVersion;
     } else {
-      has_schema_ = sqlite::read_schema(*db);
+      version_ = sqlite::read_schema(*db);
     }
-    if (has_schema_) {
-      reads_.emplace(*db);
+    if (version_ != 0) {
+      reads_.emplace(*db, version_);
       if (write) writes_.emplace(*db);
     }
     db_ = std::move(db);
@@ -515,7 +522,7 @@ class SqliteStore final : public Store {
     try {
       while (rows.step("cannot read table states")) {
         EventLogState state;
-        auto problem = read_state(rows, ++position, state);
+        auto problem = read_state(rows, ++position, version_, out.readable.update_time, state);
         std::string name = problem ? problem->name : state.name;
         if (!name.empty()) last = name;
         if (problem) {
@@ -538,7 +545,54 @@ class SqliteStore final : public Store {
     return what;
   }
 
-  // Binds a state to parameters first + 1 to first + 6 of an upsert.
+  // Schema 1 to 2, inside prepare_schema()'s transaction, after the columns
+  // were added: each row gets the store's update time (what a reader of
+  // schema 1 gives it) and the checksum that covers it. Rows that do not
+  // match their schema 1 checksum stop the upgrade (Error{corrupt}: the
+  // transaction is rolled back), a few thousand at a time.
+  void upgrade_rows(Database& db) {
+    Timestamp update_time;
+    {
+      Statement meta(db,
+                     "SELECT update_time_seconds, update_time_nanos, checksum FROM meta "
+                     "WHERE id = 0",
+                     "cannot read table meta");
+      update_time = read_update_time(meta);
+    }
+    Statement rows(db, (state_select_sql(1) + " WHERE name > ?1 ORDER BY name LIMIT 4096").c_str(),
+                   "cannot read table states");
+    Statement update(db,
+                     "UPDATE states SET update_time_seconds = ?2, update_time_nanos = ?3, "
+                     "checksum = ?4 WHERE name = ?1",
+                     "cannot upgrade table states");
+    std::string after;  // every name is greater: names are not empty
+    std::size_t position = 0;
+    std::vector<EventLogState> chunk;
+    do {
+      chunk.clear();
+      {
+        ResetOnExit reset(rows);
+        rows.bind(1, std::string_view(after));
+        while (rows.step("cannot read table states")) {
+          EventLogState& state = chunk.emplace_back();
+          if (auto problem = read_state(rows, ++position, 1, update_time, state)) {
+            throw Error(ErrorCode::corrupt, label_ + ": cannot upgrade to schema version 2: " +
+                                                problem->where + ": " + problem->what);
+          }
+        }
+      }
+      for (const EventLogState& state : chunk) {
+        update.bind(1, std::string_view(state.name));
+        update.bind(2, state.update_time.unix_seconds());
+        update.bind(3, static_cast<std::int64_t>(state.update_time.nanos()));
+        update.bind(4, std::int64_t{detail::state_checksum_with_update_time(state)});
+        update.run("cannot upgrade table states");
+      }
+      if (!chunk.empty()) after = chunk.back().name;
+    } while (!chunk.empty());
+  }
+
+  // Binds a state to parameters first + 1 to first + kColumns of an upsert.
   static void bind_state(Statement& upsert, int first, const EventLogState& state) {
     upsert.bind(first + 1, std::string_view(state.name));
     // The uint64 bit pattern as a signed 64-bit integer; read back the same way.
@@ -546,7 +600,9 @@ class SqliteStore final : public Store {
     upsert.bind(first + 3, state.timestamp.unix_seconds());
     upsert.bind(first + 4, static_cast<std::int64_t>(state.timestamp.nanos()));
     upsert.bind(first + 5, std::string_view(state.bookmark));
-    upsert.bind(first + 6, std::int64_t{detail::state_checksum(state)});
+    upsert.bind(first + 6, std::int64_t{detail::state_checksum_with_update_time(state)});
+    upsert.bind(first + 7, state.update_time.unix_seconds());
+    upsert.bind(first + 8, static_cast<std::int64_t>(state.update_time.nanos()));
   }
 
   void set_journal_mode(Database& db, const std::string& mode) {
@@ -562,8 +618,9 @@ class SqliteStore final : public Store {
     }
   }
 
-  Timestamp read_update_time() {
-    Statement& meta = reads_->select_meta;
+  Timestamp read_update_time() { return read_update_time(reads_->select_meta); }
+
+  Timestamp read_update_time(Statement& meta) {
     ResetOnExit reset(meta);
     if (!meta.step("cannot read table meta")) return Timestamp();
     std::optional<std::string> problem;
@@ -627,8 +684,11 @@ class SqliteStore final : public Store {
     return Timestamp::from_unix(*seconds, static_cast<std::uint32_t>(*nanos));
   }
 
-  // Reads the row into `state`; what is wrong with it, if anything.
+  // Reads the row of schema `version` into `state`; what is wrong with it,
+  // if anything. Schema 1 has no update time: the state gets the store's,
+  // `update_time`.
   static std::optional<RowProblem> read_state(const Statement& row, std::size_t position,
+                                              int version, Timestamp update_time,
                                               EventLogState& state) {
     std::optional<std::string> problem;
     auto name = read_text(row, 0, "name", problem);
@@ -653,7 +713,15 @@ class SqliteStore final : public Store {
     // row would read back as another value.
     auto checksum = read_integer(row, 5, "checksum", problem);
     if (!checksum) return bad();
-    if (*checksum != detail::state_checksum(state)) {
+    if (version >= 2) {
+      auto own = read_time(row, 6, "update_time_seconds", "update_time_nanos", problem);
+      if (!own) return bad();
+      state.update_time = *own;
+    } else {
+      state.update_time = update_time;
+    }
+    if (*checksum != (version >= 2 ? detail::state_checksum_with_update_time(state)
+                                   : detail::state_checksum(state))) {
       problem = "the values do not match their checksum: the file is damaged";
       return bad();
     }
@@ -668,7 +736,7 @@ class SqliteStore final : public Store {
   bool beside_writer_ = false;                 // a reader in the process of the store's writer
   bool immutable_ = false;                     // a reader's connection opened with immutable=1
   std::optional<FileVersion> opened_version_;  // of the file, when that was done
-  bool has_schema_ = false;
+  int version_ = 0;                            // of the schema; 0: none yet (an empty database)
   std::unique_ptr<Database> db_;
   std::optional<ReadStatements> reads_;  // after db_: finalised before it closes
   std::optional<WriteStatements> writes_;

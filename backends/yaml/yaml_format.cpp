@@ -301,6 +301,8 @@ class DocumentReader {
       fail(root, "the top level",
            "an empty mapping: not a checkpoint file (its keys are update_time and event_logs)");
     }
+    // Written before states had their own update time: the store's.
+    for (std::size_t index : without_update_time_) out.states[index].update_time = out.update_time;
     out.states = sorted_by_name(std::move(out.states));
     return out;
   }
@@ -422,7 +424,8 @@ class DocumentReader {
                ", expected a mapping with name, record_number and timestamp");
     }
     EventLogState out;
-    bool has_name = false, has_record_number = false, has_timestamp = false;
+    bool has_name = false, has_record_number = false, has_timestamp = false,
+         has_update_time = false;
     for_each_key(node, where, [&](const std::string& key, const YAML::Node& value) {
       const std::string field = where + "." + key;
       if (key == "name") {
@@ -438,8 +441,12 @@ class DocumentReader {
         has_timestamp = true;
       } else if (key == "bookmark") {
         out.bookmark = string(value, field).value_or(std::string());
+      } else if (key == "update_time") {
+        out.update_time = timestamp(value, field);
+        has_update_time = true;
       }
     });
+    if (!has_update_time) without_update_time_.push_back(index);
     // Winlogbeat always writes all three; a missing one means a damaged file.
     const char* missing = !has_name            ? "name"
                           : !has_record_number ? "record_number"
@@ -471,6 +478,7 @@ class DocumentReader {
   std::string_view text_;
   std::string_view store_;
   bool checksummed_;
+  mutable std::vector<std::size_t> without_update_time_;  // indexes of states that lack the key
 };
 
 }  // namespace
@@ -493,6 +501,8 @@ std::string emit_yaml_document(Timestamp update_time, const StateMap& states,
     out.append(number, end);
     out += "\n  timestamp: ";
     detail::append_timestamp(out, state.timestamp);
+    out += "\n  update_time: ";
+    detail::append_timestamp(out, state.update_time);
     out += '\n';
     if (!state.bookmark.empty()) {
       out += "  bookmark: ";

@@ -134,6 +134,11 @@ std::optional<PersistedState> read_yaml_layout(std::string_view text, bool* cut)
         !literal("  timestamp: ") || !timestamp(state.timestamp)) {
       return result({});
     }
+    if (!literal("  update_time: ")) {
+      state.update_time = out.update_time;  // written before states had their own
+    } else if (!timestamp(state.update_time)) {
+      return result({});
+    }
     if (literal("  bookmark: ") && !quoted(state.bookmark)) return result({});
   }
   if (ran_out || !end()) return result({});

@@ -69,7 +69,19 @@ Salvage salvage_yaml_document(std::string_view text) {
     if (!out.ends_with('\n')) out += '\n';
     return out;
   };
-  for (Piece p : states) collect.state("event_logs:\n" + piece(p), p.begin);
+  // Each state is read with the store's update time line when that reads,
+  // so that a state written without its own (before states had one) takes
+  // the store's, as a whole load gives it.
+  std::string header;
+  if (update_time) {
+    header = piece(*update_time);
+    try {
+      parse_yaml_document(header + "event_logs: []\n", "");
+    } catch (const Error&) {
+      header.clear();
+    }
+  }
+  for (Piece p : states) collect.state(header + "event_logs:\n" + piece(p), p.begin);
   if (update_time)
     collect.update_time(piece(*update_time), update_time->begin);
   else

@@ -68,12 +68,15 @@ std::string record(std::string_view payload) {
   return out;
 }
 
+// "*": a state and when it last changed. ("+", without that time, was
+// written before states had one: it reads with its record's update time.)
 void put_state(std::string& payload, const checkpoint::EventLogState& state) {
-  put_netstring(payload, "+");
+  put_netstring(payload, "*");
   put_netstring(payload, state.name);
   put_netstring(payload, std::to_string(state.record_number));
   put_netstring(payload, state.timestamp.to_string());
   put_netstring(payload, state.bookmark);
+  put_netstring(payload, state.update_time.to_string());
 }
 
 class JournalStore final : public checkpoint::Store {
@@ -141,9 +144,9 @@ class JournalStore final : public checkpoint::Store {
     throw checkpoint::toolkit::system_error(ErrorCode::io, label_, what, errno);
   }
   [[noreturn]] void bad_record(std::size_t offset, const std::string& what) const {
-    throw checkpoint::toolkit::corrupt(label_, "the record at offset " + std::to_string(offset) +
-                                                   ": " + what,
-                                       std::nullopt, offset);
+    throw checkpoint::toolkit::corrupt(
+        label_, "the record at offset " + std::to_string(offset) + ": " + what, std::nullopt,
+        offset);
   }
 
   // Replays the file into states; remembers where its valid records end.
@@ -212,7 +215,7 @@ class JournalStore final : public checkpoint::Store {
         states.erase(name);
         continue;
       }
-      if (op != "+") bad("unknown operation \"" + std::string(op) + "\"");
+      if (op != "+" && op != "*") bad("unknown operation \"" + std::string(op) + "\"");
       checkpoint::EventLogState state{name, 0, {}, {}};
       std::string_view number = take();
       auto [end, ec] =
@@ -220,6 +223,7 @@ class JournalStore final : public checkpoint::Store {
       if (ec != std::errc() || end != number.data() + number.size()) bad("bad record number");
       state.timestamp = time(take());
       state.bookmark = take();
+      state.update_time = op == "*" ? time(take()) : update_time;
       states.insert_or_assign(std::move(name), std::move(state));
     }
   }
@@ -249,10 +253,10 @@ class JournalStore final : public checkpoint::Store {
   std::filesystem::path path_;
   std::string label_;  // "journal store PATH", the start of every message
   checkpoint::OpenMode mode_;
-  checkpoint::WriterLock lock_;      // writers only, taken when opened
-  bool scanned_ = false;             // valid_end_ and entries_ describe the file
-  std::size_t valid_end_ = 0;        // where the last intact record ends
-  std::size_t entries_ = 0;          // changes recorded in the file
+  checkpoint::WriterLock lock_;           // writers only, taken when opened
+  bool scanned_ = false;                  // valid_end_ and entries_ describe the file
+  std::size_t valid_end_ = 0;             // where the last intact record ends
+  std::size_t entries_ = 0;               // changes recorded in the file
   std::size_t entries_when_written_ = 0;  // entries when it was last written whole
 };
 

@@ -19,12 +19,12 @@
 //   J <payload length> <crc32 of payload, 8 hex digits>\n<payload>\n
 //
 // and its payload a sequence of netstrings ("<length>:<bytes>,"): the
-// update_time, then per change "+" name record_number timestamp bookmark,
-// or "-" name. A crash mid-append leaves a torn last record, which loading
-// ignores and the next commit cuts off; the file itself is only ever
-// created or rewritten whole (toolkit::write_file_atomically: write, fsync,
-// rename, fsync the directory), so damage anywhere else is reported as
-// Error{corrupt}.
+// update_time, then per change "*" name record_number timestamp bookmark
+// update_time (the state's; "+" without it, as journals written before
+// states had one, reads with the record's), or "-" name. A crash mid-append leaves a torn last
+// record, which loading ignores and the next commit cuts off; the file itself is only ever created
+// or rewritten whole (toolkit::write_file_atomically: write, fsync, rename, fsync the directory),
+// so damage anywhere else is reported as Error{corrupt}.
 #pragma once
 
 namespace journal {

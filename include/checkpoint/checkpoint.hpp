@@ -65,8 +65,24 @@ struct Options {
   // method of the Checkpoint, shutdown() and the destructor included (see
   // shutdown()).
   std::function<void(const Error&)> on_error;
-  // The clock of flush_interval; null: the steady clock. Tests give a
-  // ManualClock (checkpoint/clock.hpp) and move time on by hand.
+  // Drop the states of streams that went quiet: each commit removes the
+  // states whose update_time (when a commit last changed them, kept by the
+  // store across restarts) is older than the commit's update time minus
+  // this, states loaded from the store included, unless a change of theirs
+  // is pending. The first commit after a state expired removes it; commits
+  // look at most once per flush_interval, and a look costs O(states) only
+  // when some state is older than the cutoff. An idle Checkpoint commits
+  // nothing, so it expires nothing until the next change (or the next
+  // open). Zero (the default): never. A stream with records in flight
+  // (track()) expires like any other; its next ack() sets it again.
+  std::chrono::seconds expire_after{0};
+  // Told each name that expired, on the thread that made the commit (the
+  // worker, or the caller of flush() or shutdown()), without locks held: it
+  // may call any method of the Checkpoint. What it throws is ignored.
+  std::function<void(const std::string& name)> on_expire;
+  // The clocks of flush_interval and of the commits' update times; null: the
+  // system's. Tests give a ManualClock (checkpoint/clock.hpp) and move time
+  // on by hand.
   std::shared_ptr<Clock> clock;
 };
 
@@ -78,6 +94,7 @@ struct Stats {
   // track()ed records not yet ack()ed; ack()ed records held back because an
   // earlier record of their stream is not acknowledged yet.
   std::size_t in_flight = 0, acked_waiting = 0;
+  std::uint64_t expired = 0;  // states removed by expire_after since the Checkpoint opened
   std::chrono::nanoseconds last_commit_duration{0};
   std::string last_error;  // empty when the last commit succeeded
 };

@@ -17,6 +17,11 @@ struct EventLogState {
   std::uint64_t record_number = 0;  // the whole uint64 range
   Timestamp timestamp;              // the record's time
   std::string bookmark;             // opaque text; empty = none
+  // When a commit last added or changed this state: the front end sets it
+  // to that commit's update time (a caller's value is ignored); zero for a
+  // state not committed yet. A state read from a store written before this
+  // field existed takes the store's update_time.
+  Timestamp update_time{};
 
   friend bool operator==(const EventLogState&, const EventLogState&) = default;
 };

@@ -32,6 +32,8 @@ class CHECKPOINT_API Timestamp {
   std::uint32_t nanos() const noexcept { return nanos_; }
   bool is_zero() const noexcept { return seconds_ == kMinSeconds && nanos_ == 0; }
   std::chrono::system_clock::time_point to_time_point() const;
+  // This time moved by `by` (forwards or backwards), clamped to the range.
+  Timestamp plus(std::chrono::nanoseconds by) const noexcept;
 
   // UTC with "Z", fraction trimmed of trailing zeros, as Go's RFC3339Nano:
   // "2017-12-05T15:16:38.2530588Z", "0001-01-01T00:00:00Z".

@@ -32,6 +32,7 @@
 #include "checkpoint/store.hpp"
 #include "tests/crash/child_lines.hpp"
 #include "tests/crash/crash_values.hpp"
+#include "tests/state_values.hpp"
 
 #ifndef ACK_WRITER
 #error "ACK_WRITER must name the ack_writer program"
@@ -178,7 +179,7 @@ TEST_P(AckKillTest, NoUnacknowledgedRecordIsSkippedAndNoFlushedOneLost) {
       for (int stream = 0; stream < kStreams; ++stream) {
         if (state.name != stream_name(stream)) continue;
         known = true;
-        ASSERT_EQ(state, crash_state(stream, state.record_number))
+        ASSERT_EQ(testing::values(state), crash_state(stream, state.record_number))
             << state.name << " is torn at record " << state.record_number;
         now[static_cast<std::size_t>(stream)] = state.record_number;
       }

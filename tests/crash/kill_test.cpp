@@ -27,6 +27,7 @@
 #include "checkpoint/writer_lock.hpp"
 #include "tests/crash/child_lines.hpp"
 #include "tests/crash/crash_values.hpp"
+#include "tests/state_values.hpp"
 
 #ifndef CRASH_WRITER
 #error "CRASH_WRITER must name the crash_writer program"
@@ -104,11 +105,18 @@ class KillTest : public ::testing::TestWithParam<Backend> {
   n = loaded.states[0].record_number;
   for (int stream = 0; stream < kStreams; ++stream) {
     const EventLogState& got = loaded.states[static_cast<std::size_t>(stream)];
-    if (got != crash_state(stream, got.record_number) || got.name != stream_name(stream)) {
+    // Every stream changes in every flush: the states carry the update time
+    // of one commit, no later than the store's (a writer's first commit,
+    // when it opens, changes no state).
+    const Timestamp changed = loaded.states[0].update_time;
+    if (testing::values(got) != crash_state(stream, got.record_number) ||
+        got.name != stream_name(stream) || got.update_time != changed ||
+        loaded.update_time < changed) {
       return ::testing::AssertionFailure()
              << "state " << got.name << " is torn: record_number " << got.record_number
              << ", timestamp " << got.timestamp.to_string() << ", bookmark of "
-             << got.bookmark.size() << " bytes";
+             << got.bookmark.size() << " bytes, update_time " << got.update_time.to_string()
+             << " (the store's " << loaded.update_time.to_string() << ")";
     }
     if (got.record_number != n) {
       return ::testing::AssertionFailure()

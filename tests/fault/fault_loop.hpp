@@ -19,6 +19,8 @@
 #include <set>
 #include <string>
 
+#include "checkpoint/state.hpp"
+
 namespace checkpoint::fault {
 
 struct Tally {
@@ -69,5 +71,14 @@ Tally read_faults(const std::string& uri, const LoopOptions& options);
 // constructor (its open, load and first commit) with the Nth call failing.
 Tally front_end_faults(const std::string& uri, const LoopOptions& options);
 Tally open_faults(const std::string& uri, const LoopOptions& options);
+
+// Opening for writing a store of an older format version (a copy of
+// `fixture` at the uri's path, made anew for each fault), loading it and
+// committing no change with its update time, which upgrades it, with the
+// Nth call failing: Error{io}, or success; either way a reader then loads
+// exactly `expected` (the upgrade is whole or not made), and a writer opens
+// it and loads the same.
+Tally upgrade_faults(const std::string& uri, const std::string& fixture,
+                     const PersistedState& expected, const LoopOptions& options);
 
 }  // namespace checkpoint::fault

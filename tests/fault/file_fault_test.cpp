@@ -14,6 +14,7 @@
 
 #include "tests/fault/fault_loop.hpp"
 #include "tests/fault/fault_plan.hpp"
+#include "tests/release1.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint::fault {
@@ -47,6 +48,15 @@ class FileFaults : public ::testing::TestWithParam<Case> {
 
   checkpoint::testing::TempDir temp_{"file_fault_test"};
 };
+
+TEST_P(FileFaults, EveryCallOfUpgradingARelease1Store) {
+  const std::string ext = GetParam().scheme == "yaml" ? "yml" : "json";
+  Tally tally = upgrade_faults(uri("upgrade"), testing::release1_fixture(ext),
+                               testing::release1_expected(), options());
+  report("upgrading a release 0.1 store", tally);
+  EXPECT_GE(tally.points, 10u);
+  for (const char* call : {"open", "write", "fsync", "rename"}) expect_faulted(tally, call);
+}
 
 TEST_P(FileFaults, EveryCallOfCreatingAStoreInANewDirectory) {
   Tally tally = store_faults(uri("new"), Stage::creating, options());

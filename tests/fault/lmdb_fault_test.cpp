@@ -21,6 +21,7 @@
 
 #include "tests/fault/fault_loop.hpp"
 #include "tests/fault/fault_plan.hpp"
+#include "tests/release1.hpp"
 #include "tests/test_files.hpp"
 
 #ifndef FIU_POSIX_PRELOAD
@@ -70,6 +71,14 @@ class LmdbFaults : public ::testing::TestWithParam<int> {
 
   checkpoint::testing::TempDir temp_{"lmdb_fault_test"};
 };
+
+// Format 1 to 2: one write transaction that rewrites every value.
+TEST_P(LmdbFaults, EveryCallOfUpgradingARelease1Store) {
+  Tally tally = upgrade_faults(uri("upgrade"), testing::release1_fixture("lmdb"),
+                               testing::release1_expected(), options());
+  report("upgrading a release 0.1 store", tally);
+  EXPECT_GE(tally.points, 5u);
+}
 
 TEST_P(LmdbFaults, EveryCallOfCreatingAStoreInANewDirectory) {
   Tally tally = store_faults(uri("new"), Stage::creating, options());

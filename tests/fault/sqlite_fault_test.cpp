@@ -15,6 +15,7 @@
 #include "tests/fault/fault_loop.hpp"
 #include "tests/fault/fault_plan.hpp"
 #include "tests/fault/sqlite_fault_vfs.hpp"
+#include "tests/release1.hpp"
 #include "tests/test_files.hpp"
 
 namespace checkpoint::fault {
@@ -42,6 +43,15 @@ class SqliteFaults : public ::testing::TestWithParam<int> {
 
   checkpoint::testing::TempDir temp_{"sqlite_fault_test"};
 };
+
+// Schema 1 to 2: one transaction that rewrites every row.
+TEST_P(SqliteFaults, EveryCallOfUpgradingARelease1Store) {
+  Tally tally = upgrade_faults(uri("upgrade"), testing::release1_fixture("db"),
+                               testing::release1_expected(), options());
+  report("upgrading a release 0.1 store", tally);
+  EXPECT_GE(tally.points, 20u);
+  for (const char* call : {"xRead", "xWrite", "xSync"}) expect_faulted(tally, call);
+}
 
 TEST_P(SqliteFaults, EveryCallOfCreatingAStoreInANewDirectory) {
   Tally tally = store_faults(uri("new"), Stage::creating, options());

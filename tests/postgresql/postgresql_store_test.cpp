@@ -162,7 +162,7 @@ TEST(PostgresqlConfig, PostgresSchemeIsTheSameBackendAndLibpqOptionsPassThrough)
 
 // ---- Schema and values ----------------------------------------------------
 
-TEST(PostgresqlSchema, ReadersCreateNothingAndTheFirstWriterCreatesVersion1) {
+TEST(PostgresqlSchema, ReadersCreateNothingAndTheFirstWriterCreatesVersion2) {
   const std::string schema = fresh_schema();
   const std::string uri = in_schema(schema, "first");
   auto tables = [&] {
@@ -177,7 +177,7 @@ TEST(PostgresqlSchema, ReadersCreateNothingAndTheFirstWriterCreatesVersion1) {
     EXPECT_TRUE(writer->load().states.empty());
   }
   EXPECT_EQ(tables(), "3");
-  EXPECT_EQ(pgtest::admin("SELECT version FROM " + schema + ".checkpoint_schema"), "1");
+  EXPECT_EQ(pgtest::admin("SELECT version FROM " + schema + ".checkpoint_schema"), "2");
   // Another store of the same tables, missing: not_found, and no row made.
   error_of(ErrorCode::not_found,
            [&] { Store::open(in_schema(schema, "second"), {.mode = OpenMode::read}); });
@@ -191,13 +191,58 @@ TEST(PostgresqlSchema, ANewerVersionIsUnsupportedAndOddTablesCorrupt) {
   const std::string schema = fresh_schema();
   const std::string uri = in_schema(schema, "s");
   Store::open(uri).reset();
-  pgtest::admin("UPDATE " + schema + ".checkpoint_schema SET version = 2");
+  pgtest::admin("UPDATE " + schema + ".checkpoint_schema SET version = 3");
   EXPECT_THAT(error_of(ErrorCode::unsupported, [&] { Store::open(uri, {.mode = OpenMode::read}); }),
-              HasSubstr("schema version 2 is newer"));
+              HasSubstr("schema version 3 is newer"));
   error_of(ErrorCode::unsupported, [&] { Store::open(uri); });
-  pgtest::admin("UPDATE " + schema + ".checkpoint_schema SET version = 1");
+  pgtest::admin("UPDATE " + schema + ".checkpoint_schema SET version = 2");
   pgtest::admin("DROP TABLE " + schema + ".checkpoint_states");
   error_of(ErrorCode::corrupt, [&] { Store::open(uri, {.mode = OpenMode::read}); });
+}
+
+// Tables of schema 1 (release 0.1: no per-state update times) are those of
+// schema 2 without its three update time columns, and their rows carry the
+// same checksum. A reader loads them with the store's update time; the
+// first writer upgrades the tables in one transaction, every row taking
+// its store's update time.
+TEST(PostgresqlSchema, Version1TablesLoadExactlyAndTheFirstWriterUpgradesThem) {
+  const std::string schema = fresh_schema();
+  const Timestamp stored_at = Timestamp::from_unix(1'700'000'001, 1);
+  {
+    auto writer = Store::open(in_schema(schema, "old"));
+    writer->load();
+    commit(*writer, {state("a", 1), state("b", 2, "<b/>")}, {}, stored_at);
+  }
+  pgtest::admin("ALTER TABLE " + schema +
+                ".checkpoint_states DROP COLUMN update_time_seconds, DROP COLUMN "
+                "update_time_nanos, DROP COLUMN update_time_checksum");
+  pgtest::admin("UPDATE " + schema + ".checkpoint_schema SET version = 1");
+
+  auto with_store_time = [&](EventLogState s) {
+    s.update_time = stored_at;
+    return s;
+  };
+  const std::vector<EventLogState> expected = {with_store_time(state("a", 1)),
+                                               with_store_time(state("b", 2, "<b/>"))};
+  checkpoint::PersistedState read =
+      Store::open(in_schema(schema, "old"), {.mode = OpenMode::read})->load();
+  EXPECT_EQ(read.update_time, stored_at);
+  EXPECT_EQ(read.states, expected);
+  EXPECT_EQ(pgtest::admin("SELECT version FROM " + schema + ".checkpoint_schema"), "1")
+      << "a reader upgraded the tables";
+
+  auto writer = Store::open(in_schema(schema, "old"));
+  EXPECT_EQ(pgtest::admin("SELECT version FROM " + schema + ".checkpoint_schema"), "2");
+  EXPECT_EQ(pgtest::admin("SELECT count(*) FROM " + schema +
+                          ".checkpoint_states WHERE update_time_seconds = 1700000001 AND "
+                          "update_time_nanos = 1"),
+            "2");
+  EXPECT_EQ(writer->load().states, expected);
+  EventLogState changed = state("a", 3);
+  changed.update_time = Timestamp::from_unix(1'800'000'000, 5);
+  commit(*writer, {changed}, {}, changed.update_time);
+  read = Store::open(in_schema(schema, "old"), {.mode = OpenMode::read})->load();
+  EXPECT_EQ(read.states, (std::vector<EventLogState>{changed, expected[1]}));
 }
 
 TEST(PostgresqlSchema, ValuesAreStoredExactlyAsDocumented) {

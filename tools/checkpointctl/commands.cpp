@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <checkpoint/documents.hpp>
 #include <checkpoint/error.hpp>
 #include <checkpoint/registry.hpp>
 #include <checkpoint/store.hpp>
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -93,7 +95,8 @@ nlohmann::ordered_json json_of(const EventLogState& state) {
   return {{"name", state.name},
           {"record_number", state.record_number},
           {"timestamp", state.timestamp.to_string()},
-          {"bookmark", state.bookmark}};
+          {"bookmark", state.bookmark},
+          {"update_time", state.update_time.to_string()}};
 }
 
 // Prints progress on stderr for big jobs, only when a person watches it.
@@ -181,7 +184,9 @@ int cmd_set(const SetArgs& args, std::ostream& out) {
         *args.timestamp == "now" ? Timestamp::now() : Timestamp::parse(*args.timestamp);
   }
   if (args.bookmark) state.bookmark = *args.bookmark;
-  store->commit(Changes{Timestamp::now(), {&state, 1}, {}});
+  const Timestamp now = Timestamp::now();
+  state.update_time = now;  // changed by this commit
+  store->commit(Changes{now, {&state, 1}, {}});
   print_state(state, out);
   return 0;
 }
@@ -199,6 +204,51 @@ int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out) {
   store->commit(Changes{Timestamp::now(), {}, removed});
   out << "removed \"" << escaped(name) << "\"\n";
   return 0;
+}
+
+std::chrono::seconds parse_duration(const std::string& text) {
+  // A whole number and one unit: 30d, 12h, 90m, 45s.
+  std::uint64_t count = 0;
+  const char* end = text.data() + text.size();
+  auto [unit, ec] = std::from_chars(text.data(), end, count);
+  std::uint64_t per = 0;
+  if (ec == std::errc() && unit + 1 == end && unit != text.data()) {
+    per = *unit == 'd' ? 86'400 : *unit == 'h' ? 3'600 : *unit == 'm' ? 60 : *unit == 's' ? 1 : 0;
+  }
+  // At most 10,000 years: any later cutoff is before the year 1.
+  constexpr std::uint64_t kLongest = 10'000ull * 366 * 86'400;
+  if (per == 0 || count == 0 || count > kLongest / per) {
+    throw Error(ErrorCode::invalid_argument,
+                "--older-than \"" + text +
+                    "\": expected a positive whole number and a unit (d, h, m or s), such as "
+                    "30d, 12h or 90m");
+  }
+  return std::chrono::seconds(count * per);
+}
+
+int cmd_prune(const std::string& uri, std::chrono::seconds older_than, bool dry_run,
+              std::ostream& out) {
+  // A dry run only reads (beside a writer, too); pruning is a write, which
+  // a running writer's lock refuses.
+  auto store = dry_run ? open_for_reading(uri) : open_for_writing(uri, false);
+  const PersistedState loaded = store->load();
+  const Timestamp now = Timestamp::now();
+  const std::int64_t cutoff_seconds = now.unix_seconds() - older_than.count();
+  const Timestamp cutoff = cutoff_seconds < Timestamp::kMinSeconds
+                               ? Timestamp()
+                               : Timestamp::from_unix(cutoff_seconds, now.nanos());
+  std::vector<std::string> removed;
+  for (const auto& state : loaded.states) {
+    if (state.update_time < cutoff) {
+      out << (dry_run ? "would remove \"" : "removed \"") << escaped(state.name)
+          << "\" (last changed " << state.update_time.to_string() << ")\n";
+      removed.push_back(state.name);
+    }
+  }
+  if (!dry_run && !removed.empty()) store->commit(Changes{now, {}, removed});
+  out << (dry_run ? "would remove " : "removed ") << removed.size() << " of "
+      << loaded.states.size() << " states not changed since " << cutoff.to_string() << "\n";
+  return kOk;
 }
 
 int cmd_verify(const std::string& uri, Output output, std::ostream& out) {

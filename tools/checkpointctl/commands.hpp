@@ -3,6 +3,7 @@
 // stderr.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -32,6 +33,12 @@ struct SetArgs {
 };
 int cmd_set(const SetArgs& args, std::ostream& out);
 int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out);
+// "30d", "12h", "90m", "45s"; anything else: Error{invalid_argument}.
+std::chrono::seconds parse_duration(const std::string& text);
+// Removes, in one commit, the states no commit changed for `older_than`,
+// listing each; with `dry_run`, only lists them (and only reads).
+int cmd_prune(const std::string& uri, std::chrono::seconds older_than, bool dry_run,
+              std::ostream& out);
 int cmd_verify(const std::string& uri, Output output, std::ostream& out);
 int cmd_convert(const std::string& src, const std::string& dst, bool force, std::ostream& out);
 int cmd_salvage(const std::string& src, const std::string& dst, bool force, Output output,

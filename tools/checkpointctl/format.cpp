@@ -121,28 +121,30 @@ std::string join(const std::vector<std::string>& items) {
 
 void print_table(const checkpoint::PersistedState& state, std::ostream& out) {
   struct Row {
-    std::string name, record, time, bookmark;
+    std::string name, record, time, changed, bookmark;
   };
-  std::vector<Row> rows{{"NAME", "RECORD_NUMBER", "TIMESTAMP", "BOOKMARK"}};
+  std::vector<Row> rows{{"NAME", "RECORD_NUMBER", "TIMESTAMP", "UPDATE_TIME", "BOOKMARK"}};
   for (const auto& s : state.states) {
     rows.push_back({escaped(s.name), std::to_string(s.record_number), s.timestamp.to_string(),
-                    shorten(escaped(s.bookmark), kBookmarkWidth)});
+                    s.update_time.to_string(), shorten(escaped(s.bookmark), kBookmarkWidth)});
   }
-  std::size_t wn = 0, wr = 0, wt = 0;
+  std::size_t wn = 0, wr = 0, wt = 0, wc = 0;
   for (const auto& r : rows) {
     wn = std::max(wn, width(r.name));
     wr = std::max(wr, width(r.record));
     wt = std::max(wt, width(r.time));
+    wc = std::max(wc, width(r.changed));
   }
   for (const auto& r : rows) {
     pad(out, r.name, wn + 2);
     // Numbers align right, as people compare them by magnitude.
     for (std::size_t w = width(r.record); w < wr; ++w) out << ' ';
     out << r.record << "  ";
+    pad(out, r.time, wt + 2);
     if (r.bookmark.empty()) {
-      out << r.time << "\n";
+      out << r.changed << "\n";
     } else {
-      pad(out, r.time, wt + 2);
+      pad(out, r.changed, wc + 2);
       out << r.bookmark << "\n";
     }
   }
@@ -154,6 +156,7 @@ void print_state(const checkpoint::EventLogState& state, std::ostream& out) {
       << "record_number: " << state.record_number << "\n"
       << "timestamp:     " << state.timestamp.to_string() << "\n";
   if (!state.bookmark.empty()) out << "bookmark:      " << escaped(state.bookmark) << "\n";
+  out << "update_time:   " << state.update_time.to_string() << "\n";
 }
 
 }  // namespace checkpointctl

@@ -137,6 +137,18 @@ int main(int argc, char** argv) {
   rm->add_option("NAME", name, "Stream name")->required();
   rm->footer(example("checkpointctl rm .winlogbeat.yml Security"));
 
+  std::string older_than;
+  bool dry_run = false;
+  auto* prune = app.add_subcommand(
+      "prune", "Remove the states of streams that no commit changed for a while, in one commit");
+  prune->add_option("STORE", uri, "Store config string")->required();
+  prune
+      ->add_option("--older-than", older_than,
+                   "How long unchanged: a whole number and d, h, m or s (30d, 12h, 90m)")
+      ->required();
+  prune->add_flag("--dry-run", dry_run, "List what would be removed; change nothing");
+  prune->footer(example("checkpointctl prune sqlite:/var/lib/shipper/state.db --older-than 30d"));
+
   auto* verify = app.add_subcommand("verify", "Load a store and check it; exit 1 if it is damaged");
   verify->add_option("STORE", uri, "Store config string")->required();
   output_option(verify);
@@ -214,6 +226,7 @@ int main(int argc, char** argv) {
       return cmd_set(args, std::cout);
     }
     if (*rm) return cmd_rm(uri, name, std::cout);
+    if (*prune) return cmd_prune(uri, parse_duration(older_than), dry_run, std::cout);
     if (*verify) return cmd_verify(uri, out_format, std::cout);
     if (*convert) return cmd_convert(uri, dst, force, std::cout);
     if (*salvage) return cmd_salvage(uri, dst, force, out_format, std::cout);
