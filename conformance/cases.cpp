@@ -1,6 +1,6 @@
 // The conformance cases on round trips, exact values, sequences of commits
-// and one writer at a time; reading_cases.cpp, damage_cases.cpp and
-// power_cut_cases.cpp hold the rest. link_cases(), which the suite macro
+// and one writer at a time; reading_cases.cpp, damage_cases.cpp,
+// power_cut_cases.cpp and file_mode_cases.cpp hold the rest. link_cases(), which the suite macro
 // calls, reaches every one of these files, so that each stays in the
 // program: the cases register themselves from static initialisers, which a
 // static library's unreferenced object files would never run.
@@ -26,8 +26,12 @@ namespace checkpoint::conformance {
 int link_reading_cases();
 int link_damage_cases();
 int link_power_cut_cases();
+int link_file_mode_cases();
 
-int link_cases() { return link_reading_cases() + link_damage_cases() + link_power_cut_cases(); }
+int link_cases() {
+  return link_reading_cases() + link_damage_cases() + link_power_cut_cases() +
+         link_file_mode_cases();
+}
 
 namespace {
 
@@ -587,13 +591,14 @@ TEST_P(StoreConformance, AWriterLocksBeforeItLoads) {
   try {
     // ...while another writer comes, commits and goes.
     auto early = Store::open(uri());
-    early->commit(Changes{Timestamp::from_unix(1'800'000'000, 1),
-                          std::vector{state("Application", 100)}, {}});
+    early->commit(Changes{
+        Timestamp::from_unix(1'800'000'000, 1), std::vector{state("Application", 100)}, {}});
   } catch (const Error& e) {
     ASSERT_EQ(e.code(), ErrorCode::locked) << where() << ": " << e.what();
     refused = true;
   }
-  late->commit(Changes{Timestamp::from_unix(1'800'000'001, 2), std::vector{state("System", 2)}, {}});
+  late->commit(
+      Changes{Timestamp::from_unix(1'800'000'001, 2), std::vector{state("System", 2)}, {}});
   late.reset();
   PersistedState after = reader()->load();
   std::uint64_t application = 0;
