@@ -43,7 +43,11 @@ bool takes_file_modes(const std::string& uri) {
 
 std::string with_options(const std::string& uri, const std::string& options) {
   if (options.empty()) return uri;
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + options;
+  // (std::find rather than std::string::find: a program that links the
+  // suite's library only for the power cut model must not pull this file
+  // in to resolve a std::string member that GoogleTest uses.)
+  const bool has_options = std::find(uri.begin(), uri.end(), '?') != uri.end();
+  return uri + (has_options ? "&" : "?") + options;
 }
 
 // Every entry under `top` (and `top`) whose mode is not `file_mode` (a
