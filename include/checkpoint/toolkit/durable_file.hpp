@@ -6,8 +6,9 @@
 // either the old or the new file, never a torn one. FILE may be a symbolic
 // link: the file it leads to is replaced, and the link stays
 // (follow_symlinks()). A missing directory tree is created with mode 0750
-// (or the FileModes' dir), each new directory entry synced. Every system call goes through
-// system_calls.hpp, so the conformance suite can fail or cut the power at any of them.
+// (or the FileModes' dir), each new directory entry synced. Every system
+// call goes through system_calls.hpp, so the conformance suite can fail or
+// cut the power at any of them.
 #pragma once
 
 #include <filesystem>
