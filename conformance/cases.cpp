@@ -1,6 +1,6 @@
 // The conformance cases on round trips, exact values, sequences of commits
-// and one writer at a time; reading_cases.cpp, damage_cases.cpp and
-// power_cut_cases.cpp hold the rest. link_cases(), which the suite macro
+// and one writer at a time; reading_cases.cpp, damage_cases.cpp,
+// power_cut_cases.cpp and file_mode_cases.cpp hold the rest. link_cases(), which the suite macro
 // calls, reaches every one of these files, so that each stays in the
 // program: the cases register themselves from static initialisers, which a
 // static library's unreferenced object files would never run.
@@ -26,8 +26,12 @@ namespace checkpoint::conformance {
 int link_reading_cases();
 int link_damage_cases();
 int link_power_cut_cases();
+int link_file_mode_cases();
 
-int link_cases() { return link_reading_cases() + link_damage_cases() + link_power_cut_cases(); }
+int link_cases() {
+  return link_reading_cases() + link_damage_cases() + link_power_cut_cases() +
+         link_file_mode_cases();
+}
 
 namespace {
 

@@ -52,7 +52,8 @@ void fsync_directory(const std::filesystem::path& dir) {
   if (sys().fsync(fd.get()) != 0) throw SysError{"cannot fsync directory " + dir.string(), errno};
 }
 
-void make_directories(const std::filesystem::path& dir) {
+// Directories that exist are left as they are: they may be shared.
+void make_directories(const std::filesystem::path& dir, mode_t mode) {
   if (dir.empty()) return;
   struct stat st;
   if (sys().stat(dir.c_str(), &st) == 0) {
@@ -60,13 +61,13 @@ void make_directories(const std::filesystem::path& dir) {
     return;
   }
   auto parent = dir.parent_path();
-  if (!parent.empty() && parent != dir) make_directories(parent);
-  if (sys().mkdir(dir.c_str(), 0750) != 0) {
+  if (!parent.empty() && parent != dir) make_directories(parent, mode);
+  if (sys().mkdir(dir.c_str(), mode) != 0) {
     if (errno == EEXIST) return;  // made by someone else meanwhile
     throw SysError{"cannot create directory " + dir.string(), errno};
   }
-  // mkdir's mode is filtered by the umask; the contract is 0750 regardless.
-  if (sys().chmod(dir.c_str(), 0750) != 0) throw SysError{"cannot chmod " + dir.string(), errno};
+  // mkdir's mode is filtered by the umask; the contract is `mode` regardless.
+  if (sys().chmod(dir.c_str(), mode) != 0) throw SysError{"cannot chmod " + dir.string(), errno};
   // The new entry is durable only once its parent directory is synced.
   fsync_directory(parent_of(dir));
 }
@@ -102,10 +103,11 @@ std::filesystem::path follow(std::filesystem::path path) {
   }
 }
 
-void write_new_file(const std::filesystem::path& link, std::string_view contents, bool sync) {
+void write_new_file(const std::filesystem::path& link, std::string_view contents, bool sync,
+                    const FileModes& modes) {
   // A symlink at FILE stays: the file it leads to is the one replaced.
   const std::filesystem::path path = follow(link);
-  make_directories(path.parent_path());
+  make_directories(path.parent_path(), modes.dir);
   const std::filesystem::path tmp = path.string() + ".new";
 
   // A stale FILE.new (a crash mid-write, or something planted, such as a
@@ -114,11 +116,13 @@ void write_new_file(const std::filesystem::path& link, std::string_view contents
   if (sys().unlink(tmp.c_str()) != 0 && errno != ENOENT) {
     throw SysError{"cannot remove stale " + tmp.string(), errno};
   }
-  Fd fd(sys().open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  Fd fd(sys().open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, modes.file));
   if (fd.get() < 0) throw SysError{"cannot create " + tmp.string(), errno};
   try {
-    // open()'s mode is filtered by the umask; the contract is 0600 regardless.
-    if (sys().fchmod(fd.get(), 0600) != 0) throw SysError{"cannot chmod " + tmp.string(), errno};
+    // open()'s mode is filtered by the umask; the contract is modes.file
+    // regardless. FILE gets it with the rename.
+    if (sys().fchmod(fd.get(), modes.file) != 0)
+      throw SysError{"cannot chmod " + tmp.string(), errno};
     const char* p = contents.data();
     std::size_t left = contents.size();
     while (left > 0) {
@@ -188,9 +192,9 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
   return out;
 }
 
-void create_directories(const std::filesystem::path& dir, std::string_view store) {
+void create_directories(const std::filesystem::path& dir, std::string_view store, mode_t mode) {
   try {
-    make_directories(dir);
+    make_directories(dir, mode);
   } catch (const SysError& e) {
     throw system_error(ErrorCode::io, store, e.what, e.err);
   }
@@ -243,9 +247,9 @@ bool exists(const std::filesystem::path& path, std::string_view store) {
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents, bool sync,
-                           std::string_view store) {
+                           std::string_view store, const FileModes& modes) {
   try {
-    write_new_file(path, contents, sync);
+    write_new_file(path, contents, sync, modes);
   } catch (const SysError& e) {
     throw system_error(ErrorCode::io, store, "cannot write " + path.string() + ": " + e.what,
                        e.err);

@@ -96,6 +96,22 @@ std::uint64_t size_option(const StoreUri& uri, const std::string& key, std::uint
   return number * scale;
 }
 
+FileModes file_modes_option(const StoreUri& uri) {
+  FileModes modes;
+  auto read = [&](const std::string& key, ModeOf of, mode_t& mode) {
+    auto it = uri.options.find(key);
+    if (it == uri.options.end()) return;
+    try {
+      mode = parse_mode(key, it->second, of);
+    } catch (const Error& e) {
+      bad_value(uri, key, e.details().reason);
+    }
+  };
+  read("file_mode", ModeOf::file, modes.file);
+  read("dir_mode", ModeOf::directory, modes.dir);
+  return modes;
+}
+
 std::string require_path(const StoreUri& uri) {
   if (uri.target.empty()) {
     throw Error(ErrorCode::invalid_config, "config string \"" + uri.text + "\": " + uri.scheme +

@@ -13,18 +13,19 @@ namespace {
 
 class WholeFileStore final : public SnapshotStore {
  public:
-  WholeFileStore(std::filesystem::path path, bool sync, const OpenOptions& options,
+  WholeFileStore(std::filesystem::path path, bool sync, FileModes modes, const OpenOptions& options,
                  DocumentFormat format)
       : SnapshotStore(options.mode, format.scheme + " store " + path.string()),
         // Through a symlink, the file it leads to is the store: read,
         // locked and replaced there, so the link keeps naming the store.
         path_(follow_symlinks(path, label())),
         sync_(sync),
+        modes_(modes),
         format_(std::move(format)) {
     if (options.mode == OpenMode::write) {
       // Before anything is read: what this writer loads is what it overwrites.
       if (!options.create_if_missing && !exists(path_, label())) missing();
-      lock_ = WriterLock::acquire(path_, label());
+      lock_ = WriterLock::acquire(path_, label(), modes_);
     } else if (!exists(path_, label())) {
       missing();
     }
@@ -50,7 +51,8 @@ class WholeFileStore final : public SnapshotStore {
   }
 
   void write(Timestamp update_time, const StateMap& states, const Changes&) override {
-    write_file_atomically(path_, format_.emit(update_time, states, label()), sync_, label());
+    write_file_atomically(path_, format_.emit(update_time, states, label()), sync_, label(),
+                          modes_);
   }
 
  private:
@@ -61,17 +63,21 @@ class WholeFileStore final : public SnapshotStore {
 
   std::filesystem::path path_;
   bool sync_;
+  FileModes modes_;
   DocumentFormat format_;
   WriterLock lock_;
 };
 
 }  // namespace
 
+std::vector<std::string> whole_file_options() { return {"sync", "file_mode", "dir_mode"}; }
+
 std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri, const OpenOptions& options,
                                              DocumentFormat format) {
   std::filesystem::path path = require_path(uri);
   bool sync = bool_option(uri, "sync", true);
-  return std::make_unique<WholeFileStore>(std::move(path), sync, options, std::move(format));
+  FileModes modes = file_modes_option(uri);
+  return std::make_unique<WholeFileStore>(std::move(path), sync, modes, options, std::move(format));
 }
 
 }  // namespace checkpoint::toolkit

@@ -21,6 +21,7 @@
 #include "checkpoint/error.hpp"
 #include "checkpoint/toolkit/durable_file.hpp"
 #include "checkpoint/toolkit/errors.hpp"
+#include "checkpoint/toolkit/file_modes.hpp"
 #include "checkpoint/toolkit/system_calls.hpp"
 
 namespace checkpoint {
@@ -89,18 +90,20 @@ void check_lock_file(const struct stat& st, const std::filesystem::path& file,
                                  "remove it, then try again");
 }
 
-// Opens PATH.lock, creating it with mode 0600 whatever the umask. Never
+// Opens PATH.lock, creating it with `mode` whatever the umask, and giving
+// an existing one `mode` if `apply` (a writer of a store configured so). Never
 // through a symlink, and never anything but a regular file of ours with one
 // name, which is looked at before it is opened (opening a device can do
 // things) and again once open (it may have been swapped in between).
 // O_NONBLOCK: a FIFO put there must not block the open.
-int open_lock_file(const std::filesystem::path& file, std::string_view store) {
+int open_lock_file(const std::filesystem::path& file, std::string_view store, mode_t mode,
+                   bool apply) {
   for (int attempt = 0;; ++attempt) {
     int fd = sys().open(file.c_str(),
-                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode);
     if (fd >= 0) {
-      // open()'s mode is filtered by the umask; the contract is 0600 regardless.
-      if (sys().fchmod(fd, 0600) != 0) {
+      // open()'s mode is filtered by the umask; the contract is `mode` regardless.
+      if (sys().fchmod(fd, mode) != 0) {
         int err = errno;
         sys().close(fd);
         fail(store, "cannot chmod " + file.string(), err);
@@ -137,6 +140,11 @@ int open_lock_file(const std::filesystem::path& file, std::string_view store) {
     } catch (...) {
       sys().close(fd);
       throw;
+    }
+    if (apply && (st.st_mode & 07777) != mode && sys().fchmod(fd, mode) != 0) {
+      int err = errno;
+      sys().close(fd);
+      fail(store, "cannot give " + file.string() + " mode " + toolkit::mode_text(mode), err);
     }
     return fd;
   }
@@ -240,8 +248,19 @@ bool WriterLock::held_in_this_process(const std::filesystem::path& path) {
 }
 
 WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store) {
+  return acquire(path, store, toolkit::FileModes{}, /*apply=*/false);
+}
+
+WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store,
+                               const toolkit::FileModes& modes) {
+  return acquire(path, store, modes, /*apply=*/true);
+}
+
+WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store,
+                               const toolkit::FileModes& modes, bool apply) {
   WriterLock lock;
   lock.store_ = store;
+  if (apply) lock.file_mode_ = modes.file;
   // Beside the file a symlink leads to: every link to it finds this lock.
   lock.data_file_ = toolkit::follow_symlinks(path, store);
   // Something that cannot hold a store (a FIFO, a device, a directory) is
@@ -252,9 +271,9 @@ WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_vi
                                lock.data_file_.string() + " is " + kind_of(st.st_mode) +
                                    ", not a regular file: it cannot hold a store");
   }
-  toolkit::create_directories(lock.data_file_.parent_path(), store);
+  toolkit::create_directories(lock.data_file_.parent_path(), store, modes.dir);
   const std::filesystem::path file = lock.data_file_.string() + ".lock";
-  int fd = open_lock_file(file, store);
+  int fd = open_lock_file(file, store, modes.file, apply);
   while (sys().flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
@@ -303,6 +322,12 @@ void WriterLock::lock_data_file() {
     if (err == EWOULDBLOCK) locked(store_, lock_holder(st, /*flock_only=*/true).value_or(0), holds);
     fail(store_, "cannot lock " + data_file_.string(), err);
   }
+  if (file_mode_ && (st.st_mode & 07777) != *file_mode_ && sys().fchmod(fd, *file_mode_) != 0) {
+    int err = errno;
+    sys().close(fd);
+    fail(store_, "cannot give " + data_file_.string() + " mode " + toolkit::mode_text(*file_mode_),
+         err);
+  }
   held.files.insert({st.st_dev, st.st_ino});
   data_fd_ = fd;
 }
@@ -313,7 +338,8 @@ WriterLock::WriterLock(WriterLock&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       data_fd_(std::exchange(other.data_fd_, -1)),
       data_file_(std::move(other.data_file_)),
-      store_(std::move(other.store_)) {}
+      store_(std::move(other.store_)),
+      file_mode_(other.file_mode_) {}
 
 WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
   if (this != &other) {
@@ -322,6 +348,7 @@ WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
     data_fd_ = std::exchange(other.data_fd_, -1);
     data_file_ = std::move(other.data_file_);
     store_ = std::move(other.store_);
+    file_mode_ = other.file_mode_;
   }
   return *this;
 }

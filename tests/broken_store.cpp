@@ -9,6 +9,7 @@
 #include "checkpoint/registry.hpp"
 #include "checkpoint/toolkit/durable_file.hpp"
 #include "checkpoint/toolkit/errors.hpp"
+#include "checkpoint/toolkit/options.hpp"
 #include "checkpoint/toolkit/snapshot_store.hpp"
 #include "checkpoint/writer_lock.hpp"
 
@@ -65,10 +66,12 @@ PersistedState lenient_read(const std::string& text) {
 
 class BrokenStore final : public toolkit::SnapshotStore {
  public:
-  BrokenStore(std::filesystem::path path, const OpenOptions& options, Defect defect)
+  BrokenStore(std::filesystem::path path, toolkit::FileModes modes, const OpenOptions& options,
+              Defect defect)
       : SnapshotStore(defect == Defect::creates_on_read ? OpenMode::write : options.mode,
                       "broken store " + path.string()),
         path_(std::move(path)),
+        modes_(defect == Defect::ignores_file_mode ? toolkit::FileModes{} : modes),
         defect_(defect) {
     const bool exists = toolkit::exists(data_file(), label());
     if (mode() == OpenMode::read || !options.create_if_missing) {
@@ -78,7 +81,7 @@ class BrokenStore final : public toolkit::SnapshotStore {
     }
     if (mode() == OpenMode::write && defect_ != Defect::no_writer_lock &&
         defect_ != Defect::load_before_lock) {
-      lock_ = WriterLock::acquire(path_, label());
+      lock_ = WriterLock::acquire(path_, label(), modes_);
     }
   }
 
@@ -101,7 +104,7 @@ class BrokenStore final : public toolkit::SnapshotStore {
 
   void write(Timestamp update_time, const StateMap& states, const Changes& changes) override {
     if (defect_ == Defect::load_before_lock && !lock_.held()) {
-      lock_ = WriterLock::acquire(path_, label());
+      lock_ = WriterLock::acquire(path_, label(), modes_);
     }
     PersistedState out = whole(update_time, states);
     switch (defect_) {
@@ -167,10 +170,12 @@ class BrokenStore final : public toolkit::SnapshotStore {
   void write_one(const std::filesystem::path& path, const PersistedState& state) const {
     std::string text =
         defect_ == Defect::lenient_values ? lenient_text(state) : json_document(state);
-    toolkit::write_file_atomically(path, text, /*sync=*/defect_ != Defect::no_fsync, label());
+    toolkit::write_file_atomically(path, text, /*sync=*/defect_ != Defect::no_fsync, label(),
+                                   modes_);
   }
 
   std::filesystem::path path_;
+  toolkit::FileModes modes_;
   Defect defect_;
   WriterLock lock_;
   PersistedState memory_;  // in_memory_only
@@ -180,11 +185,14 @@ class BrokenStore final : public toolkit::SnapshotStore {
 
 void BrokenStoreEnvironment::SetUp() {
   Defect defect = defect_;
-  register_backend(
-      {"broken", "deliberately broken, for testing the conformance suite", {}, {}},
-      [defect](const StoreUri& uri, const OpenOptions& options) {
-        return std::unique_ptr<Store>(std::make_unique<BrokenStore>(uri.target, options, defect));
-      });
+  register_backend({"broken",
+                    "deliberately broken, for testing the conformance suite",
+                    {"file_mode", "dir_mode"},
+                    {}},
+                   [defect](const StoreUri& uri, const OpenOptions& options) {
+                     return std::unique_ptr<Store>(std::make_unique<BrokenStore>(
+                         uri.target, toolkit::file_modes_option(uri), options, defect));
+                   });
 }
 
 }  // namespace checkpoint::testing

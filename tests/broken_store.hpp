@@ -23,6 +23,7 @@ enum class Defect {
   load_before_lock,   // takes its lock at its first commit, after it loaded
   no_fsync,           // never syncs: a power cut loses what commit() said was durable
   two_files,          // keeps the states in two files, written one after the other
+  ignores_file_mode,  // takes file_mode and dir_mode, but creates its files 0600 all the same
 };
 
 // Registers the "broken" backend with `defect` before the tests run.

@@ -25,7 +25,6 @@ namespace checkpoint::backends::lmdb {
 namespace {
 
 constexpr unsigned kOpenFlags = MDB_NOSUBDIR | MDB_NOTLS;
-constexpr mdb_mode_t kFileMode = 0600;
 
 [[noreturn]] void throw_errno(ErrorCode code, std::string_view store, const std::string& what,
                               int err) {
@@ -132,7 +131,8 @@ Environment::~Environment() {
 
 std::shared_ptr<Environment> Environment::open(const std::filesystem::path& name,
                                                std::uint64_t map_size, Access access,
-                                               bool create_if_missing) {
+                                               bool create_if_missing,
+                                               const toolkit::FileModes& modes) {
   std::string store = "lmdb store " + name.string();
   // Through a symlink, the file it leads to: LMDB names its lock file after
   // the path it is given, and readers and writers that come by different
@@ -164,11 +164,12 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& name
     check_kind(st);
     std::shared_ptr<Environment> env(new Environment(path, store));
     env->access_ = access;
+    env->file_mode_ = modes.file;
     env->open_existing(map_size);
     return env;
   }
   if (access == Access::write && create_if_missing)
-    toolkit::create_directories(path.parent_path(), store);
+    toolkit::create_directories(path.parent_path(), store, modes.dir);
   auto& r = registry();
   std::unique_lock lock(r.mutex);
   for (;;) {
@@ -176,7 +177,7 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& name
     if (::stat(path.c_str(), &st) != 0) {
       if (errno != ENOENT) throw_errno(ErrorCode::io, store, "cannot stat", errno);
       if (access != Access::write || !create_if_missing) throw missing();
-      create(path, store, map_size);
+      create(path, store, map_size, modes.file);
       continue;
     }
     check_kind(st);
@@ -198,6 +199,7 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& name
     }
     std::shared_ptr<Environment> env(new Environment(path, store));
     env->access_ = access;
+    env->file_mode_ = modes.file;
     env->open_existing(map_size);
     r.open.insert_or_assign({env->dev_, env->ino_}, Registry::Entry{env.get(), env, env->pid_});
     env->registered_ = true;
@@ -210,7 +212,7 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& name
 // holds its databases and format version, and an empty or half-written
 // file at `path` is damage, never a creation that was cut short.
 void Environment::create(const std::filesystem::path& path, const std::string& store,
-                         std::uint64_t map_size) {
+                         std::uint64_t map_size, mode_t file_mode) {
   const std::string tmp = path.string() + ".new-" + std::to_string(::getpid());
   const std::string tmp_lock = tmp + "-lock";
   auto remove_tmp = [&] {
@@ -224,12 +226,12 @@ void Environment::create(const std::filesystem::path& path, const std::string& s
     if (rc != 0) throw_mdb_error(rc, store, "cannot create an environment handle");
     if ((rc = mdb_env_set_maxdbs(env.env, 2)) != 0 ||
         (rc = mdb_env_set_mapsize(env.env, map_size)) != 0 ||
-        (rc = mdb_env_open(env.env, tmp.c_str(), kOpenFlags, kFileMode)) != 0) {
+        (rc = mdb_env_open(env.env, tmp.c_str(), kOpenFlags, file_mode)) != 0) {
       throw_mdb_error(rc, store, "cannot create " + tmp);
     }
-    // The umask can only remove bits; this makes the mode exactly 0600.
+    // The umask can only remove bits; this makes the mode exactly file_mode.
     mdb_filehandle_t fd;
-    if (mdb_env_get_fd(env.env, &fd) == 0 && ::fchmod(fd, kFileMode) != 0) {
+    if (mdb_env_get_fd(env.env, &fd) == 0 && ::fchmod(fd, file_mode) != 0) {
       throw_errno(ErrorCode::io, store, "cannot chmod " + tmp, errno);
     }
     MDB_txn* txn;
@@ -297,7 +299,7 @@ void Environment::open_existing(std::uint64_t map_size) {
   if (rc != 0) throw_mdb_error(rc, store_, "cannot create an environment handle");
   pid_ = ::getpid();
   if ((rc = mdb_env_set_maxdbs(env_, 2)) != 0 ||
-      (rc = mdb_env_open(env_, path_.c_str(), open_flags(), kFileMode)) != 0) {
+      (rc = mdb_env_open(env_, path_.c_str(), open_flags(), file_mode_)) != 0) {
     mdb_env_close(env_);  // required after a failed mdb_env_open()
     env_ = nullptr;
     throw_mdb_error(rc, store_, "cannot open");
@@ -478,7 +480,7 @@ void Environment::reopen(bool force) {
   int rc = mdb_env_create(&env.env);
   if (rc == 0) rc = mdb_env_set_maxdbs(env.env, 2);
   if (rc == 0) rc = mdb_env_set_mapsize(env.env, map_size_);
-  if (rc == 0) rc = mdb_env_open(env.env, path_.c_str(), open_flags(), kFileMode);
+  if (rc == 0) rc = mdb_env_open(env.env, path_.c_str(), open_flags(), file_mode_);
   if (rc != 0) throw_mdb_error(rc, store_, "cannot reopen");
   // The named databases, opened in the same order as the first time, get
   // the same handles, which store objects keep using.

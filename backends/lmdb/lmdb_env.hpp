@@ -26,6 +26,8 @@
 #include <string>
 #include <string_view>
 
+#include "checkpoint/toolkit/file_modes.hpp"
+
 namespace checkpoint::backends::lmdb {
 
 // The map never grows beyond this: a commit that needs more is refused
@@ -57,10 +59,13 @@ class Environment {
   // `create_if_missing`, a missing file is created atomically with both named databases and the
   // format version, so an existing file that lacks them is not a store; otherwise a missing file is
   // Error{not_found}. The map is at least `map_size` bytes. A read-only environment of this process
-  // is made writable when a writer opens the same file.
+  // is made writable when a writer opens the same file. A new data file gets modes.file and missing
+  // directories modes.dir, whatever the umask; LMDB creates its lock file with modes.file less the
+  // umask (the store chmods it).
   static std::shared_ptr<Environment> open(const std::filesystem::path& path,
                                            std::uint64_t map_size, Access access,
-                                           bool create_if_missing);
+                                           bool create_if_missing,
+                                           const toolkit::FileModes& modes = {});
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
@@ -114,7 +119,7 @@ class Environment {
   friend class Transaction;
   Environment(std::filesystem::path path, std::string store);
   static void create(const std::filesystem::path& path, const std::string& store,
-                     std::uint64_t map_size);
+                     std::uint64_t map_size, mode_t file_mode);
   void open_existing(std::uint64_t map_size);
   void check_format();
   void ensure_map_size(std::uint64_t map_size);
@@ -137,6 +142,7 @@ class Environment {
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   pid_t pid_ = 0;
+  mode_t file_mode_ = 0600;        // of a lock file LMDB creates (less the umask)
   bool registered_ = false;        // in the process-wide table of open environments
   Access access_ = Access::write;  // guarded by txn_mutex_ once registered
   std::shared_mutex txn_mutex_;

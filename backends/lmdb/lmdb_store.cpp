@@ -49,7 +49,7 @@ class Cursor {
 
 class LmdbStore final : public Store {
  public:
-  LmdbStore(std::filesystem::path path, std::uint64_t map_size, bool sync,
+  LmdbStore(std::filesystem::path path, std::uint64_t map_size, bool sync, toolkit::FileModes modes,
             const OpenOptions& options)
       : path_(std::move(path)),
         label_("lmdb store " + path_.string()),
@@ -70,9 +70,13 @@ class LmdbStore final : public Store {
     // The store's WriterLock (PATH.lock) first, before anything is read:
     // what this writer loads is what it overwrites. LMDB's own lock file,
     // PATH-lock, serves its readers.
-    lock_ = WriterLock::acquire(path_, label_);
-    env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing);
+    // With the store's modes: its directories, PATH.lock and the data file
+    // (now or once made) get them, and LMDB's lock file right after LMDB
+    // opened (or created) it.
+    lock_ = WriterLock::acquire(path_, label_, modes);
+    env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing, modes);
     lock_.lock_data_file();  // made just now, if it was missing
+    toolkit::apply_file_mode(env_->path().string() + "-lock", modes.file, label_);
     if (env_->format_version() < kFormatVersion) upgrade();
   }
 
@@ -494,7 +498,7 @@ BackendInfo lmdb_backend_info() {
   return {"lmdb",
           "LMDB environment in one file (and FILE-lock): commits write only what changed; "
           "map_size=1GiB (grows when full), sync=on|off (off is unsafe)",
-          {"map_size", "sync"},
+          {"map_size", "sync", "file_mode", "dir_mode"},
           {".lmdb", ".mdb"}};
 }
 
@@ -506,7 +510,8 @@ std::unique_ptr<Store> open_lmdb_store(const StoreUri& uri, const OpenOptions& o
   auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   map_size = (map_size + page - 1) / page * page;
   bool sync = toolkit::bool_option(uri, "sync", true);
-  return std::make_unique<LmdbStore>(path, map_size, sync, options);
+  toolkit::FileModes modes = toolkit::file_modes_option(uri);
+  return std::make_unique<LmdbStore>(path, map_size, sync, modes, options);
 }
 
 }  // namespace checkpoint::backends

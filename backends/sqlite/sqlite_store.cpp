@@ -36,6 +36,7 @@ struct Settings {
   std::string synchronous;   // full, normal or off
   std::string journal_mode;  // wal or delete
   int busy_timeout_ms = 0;
+  toolkit::FileModes modes;  // file_mode, dir_mode
 };
 
 Settings read_settings(const StoreUri& uri) {
@@ -51,6 +52,7 @@ Settings read_settings(const StoreUri& uri) {
                     std::to_string(INT_MAX));
   }
   s.busy_timeout_ms = static_cast<int>(timeout);
+  s.modes = toolkit::file_modes_option(uri);
   return s;
 }
 
@@ -93,17 +95,18 @@ void check_file(const std::filesystem::path& path, const std::string& label) {
   }
 }
 
-// Creates a missing database file with mode 0600 (whatever the umask),
-// since SQLite gives its -wal and -shm files the mode of the database file.
+// Creates a missing database file with `mode` (whatever the umask), since
+// SQLite gives its -wal, -shm and -journal files the mode of the database
+// file (whatever the umask too: it fchmod()s each one it creates).
 // The new directory entry becomes durable with the schema's commit: SQLite
 // fsyncs the directory the first time it syncs a journal it created there.
-void create_file(const std::filesystem::path& path, const std::string& label) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+void create_file(const std::filesystem::path& path, const std::string& label, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
     if (errno == EEXIST) return;
     throw toolkit::system_error(ErrorCode::io, label, "cannot create " + path.string(), errno);
   }
-  int rc = ::fchmod(fd, 0600);
+  int rc = ::fchmod(fd, mode);
   int err = errno;
   ::close(fd);
   if (rc != 0)
@@ -263,8 +266,10 @@ class SqliteStore final : public Store {
     // flock() on it, for hard links), which stays open until after the
     // connection is closed: lock_ is declared before db_, since closing
     // any descriptor of the file would drop SQLite's POSIX locks on it.
-    lock_ = WriterLock::acquire(path_, label_);
-    if (options.create_if_missing) create_file(path_, label_);
+    // With the store's modes: its directories, PATH.lock and (now or once
+    // made) the database file get them, before SQLite opens the file.
+    lock_ = WriterLock::acquire(path_, label_, settings_.modes);
+    if (options.create_if_missing) create_file(path_, label_, settings_.modes.file);
     lock_.lock_data_file();  // made just now, if it was missing
     check_file(path_, label_);
     refuse_other_names();
@@ -479,6 +484,10 @@ class SqliteStore final : public Store {
     if (!immutable_) {
       for (const char* companion : {"-wal", "-shm", "-journal"}) {
         toolkit::check_companion_file(path_.string() + companion, label_);
+        // New ones get the database file's mode from SQLite; those left
+        // by an earlier writer get the configured mode from this one.
+        if (write)
+          toolkit::apply_file_mode(path_.string() + companion, settings_.modes.file, label_);
       }
     }
     // Not SQLITE_OPEN_CREATE: a writer made the file, with our mode.
@@ -747,7 +756,7 @@ class SqliteStore final : public Store {
 BackendInfo sqlite_backend_info() {
   return {"sqlite",
           "SQLite database, one row per state; a commit writes only what changed",
-          {"synchronous", "journal_mode", "busy_timeout_ms"},
+          {"synchronous", "journal_mode", "busy_timeout_ms", "file_mode", "dir_mode"},
           {".db", ".sqlite", ".sqlite3"}};
 }
 

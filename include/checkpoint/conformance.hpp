@@ -13,7 +13,9 @@
 // or a directory below it that does not exist yet: a store that keeps files
 // creates it (mode 0750; its files mode 0600, whatever the umask). A store
 // must keep all its files inside that directory: the suite damages them,
-// and cuts the power under it.
+// and cuts the power under it. The function must also work for another
+// directory (a subdirectory of `dir`, not made yet), and the config string
+// may get further options appended.
 //
 // Besides exact round trips, the suite holds a store to every promise of
 // the contract:
@@ -21,6 +23,10 @@
 //   Error{not_found}, and reading works on a read-only file system;
 // - one writer at a time, locked before it loads: a writer that committed
 //   between another's opening and its commit is never rolled back;
+// - a backend that takes the options file_mode and dir_mode
+//   (checkpoint/toolkit/file_modes.hpp) gives exactly those modes to every
+//   file and directory it creates, whatever the umask, and a writer gives
+//   them to the store's existing files;
 // - damage to its files (cut short, NUL-filled, random bytes) is
 //   Error{corrupt} or loads an exact earlier commit, never another
 //   exception type, a changed value or a crash;

@@ -25,7 +25,8 @@
 // file, not to a process, so a second store object in the same process is
 // refused too; the operating system releases the lock when its holder
 // exits, however it exits (kill -9 included), so a lock is never left
-// stale. The lock file is created with mode 0600 and never removed:
+// stale. The lock file is created with mode 0600 (or the store's
+// toolkit::FileModes, see the second acquire()) and never removed:
 // removing it could let two writers lock two different files. The holder
 // writes its process id into it, for the message others get; a PATH.lock
 // that is not a regular file of this user with one name (a symlink, a hard
@@ -48,10 +49,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "checkpoint/export.h"
+#include "checkpoint/toolkit/file_modes.hpp"
 
 namespace checkpoint {
 
@@ -76,6 +79,17 @@ class CHECKPOINT_API WriterLock {
   // since trying again cannot help. Any other failure: Error{io} naming the
   // store.
   static WriterLock acquire(const std::filesystem::path& path, std::string_view store);
+
+  // The same for a store whose files have configurable permissions
+  // (toolkit/file_modes.hpp): missing directories are created with
+  // modes.dir and PATH.lock with modes.file, and an existing PATH.lock, and
+  // the data file whenever it is locked (here or by lock_data_file()), are
+  // given modes.file: a writer makes the store's files carry the
+  // configured mode. (The acquire() above applies 0600 and 0750 only to
+  // what it creates.) Failing to chmod (another user's data file):
+  // Error{io}.
+  static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
+                            const toolkit::FileModes& modes);
 
   // The lock file of the store at `path`: PATH.lock, beside the file a
   // symlink at `path` leads to.
@@ -104,10 +118,14 @@ class CHECKPOINT_API WriterLock {
   void release() noexcept;
 
  private:
+  static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
+                            const toolkit::FileModes& modes, bool apply);
+
   int fd_ = -1;                      // PATH.lock
   int data_fd_ = -1;                 // PATH, while it is locked too
   std::filesystem::path data_file_;  // PATH, symlinks followed
   std::string store_;                // for lock_data_file()'s messages
+  std::optional<mode_t> file_mode_;  // given to the data file when it is locked
 };
 
 }  // namespace checkpoint

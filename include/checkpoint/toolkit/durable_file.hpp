@@ -1,12 +1,14 @@
 // Durable whole-file I/O for backends that keep their data in files.
 //
-// write_file_atomically() writes FILE.new (mode 0600, never through a
-// symlink), fsyncs it, renames it over FILE and fsyncs the directory, so a
-// crash or power cut leaves either the old or the new file, never a torn
-// one. FILE may be a symbolic link: the file it leads to is replaced, and
-// the link stays (follow_symlinks()). A missing directory tree is created with mode 0750, each new
-// directory entry synced. Every system call goes through system_calls.hpp,
-// so the conformance suite can fail or cut the power at any of them.
+// write_file_atomically() writes FILE.new (mode 0600 or the FileModes
+// given, whatever the umask; never through a symlink), fsyncs it, renames
+// it over FILE and fsyncs the directory, so a crash or power cut leaves
+// either the old or the new file, never a torn one. FILE may be a symbolic
+// link: the file it leads to is replaced, and the link stays
+// (follow_symlinks()). A missing directory tree is created with mode 0750
+// (or the FileModes' dir), each new directory entry synced. Every system
+// call goes through system_calls.hpp, so the conformance suite can fail or
+// cut the power at any of them.
 #pragma once
 
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <string_view>
 
 #include "checkpoint/export.h"
+#include "checkpoint/toolkit/file_modes.hpp"
 
 namespace checkpoint::toolkit {
 
@@ -28,14 +31,17 @@ CHECKPOINT_API std::optional<std::string> read_file(const std::filesystem::path&
 // With sync=false the fsyncs are skipped (unsafe: a power cut may lose or
 // tear the file). Failure: Error{io} naming `store` and FILE. A failure
 // before the rename leaves FILE as it was and removes FILE.new; only the
-// final directory fsync can fail after FILE was replaced.
+// final directory fsync can fail after FILE was replaced. FILE (through
+// FILE.new) gets modes.file, missing directories modes.dir.
 CHECKPOINT_API void write_file_atomically(const std::filesystem::path& path,
                                           std::string_view contents, bool sync,
-                                          std::string_view store);
+                                          std::string_view store, const FileModes& modes = {});
 
-// Creates `dir` and its missing parents with mode 0750 (whatever the umask),
-// syncing the directory that holds each new one. Failure: Error{io}.
-CHECKPOINT_API void create_directories(const std::filesystem::path& dir, std::string_view store);
+// Creates `dir` and its missing parents with `mode` (whatever the umask),
+// syncing the directory that holds each new one; existing directories are
+// left as they are. Failure: Error{io}.
+CHECKPOINT_API void create_directories(const std::filesystem::path& dir, std::string_view store,
+                                       mode_t mode = FileModes{}.dir);
 
 // fsync()s a directory, making the entries created in it durable.
 CHECKPOINT_API void sync_directory(const std::filesystem::path& dir, std::string_view store);

@@ -8,6 +8,7 @@
 
 #include "checkpoint/export.h"
 #include "checkpoint/registry.hpp"
+#include "checkpoint/toolkit/file_modes.hpp"
 
 namespace checkpoint::toolkit {
 
@@ -28,6 +29,11 @@ CHECKPOINT_API std::uint64_t uint_option(const StoreUri& uri, const std::string&
 // powers of 1000); absent: `fallback`.
 CHECKPOINT_API std::uint64_t size_option(const StoreUri& uri, const std::string& key,
                                          std::uint64_t fallback);
+
+// Options file_mode (default 0600) and dir_mode (default 0750), as
+// parse_mode() in file_modes.hpp reads them. A backend that takes them
+// lists both in its BackendInfo::options.
+CHECKPOINT_API FileModes file_modes_option(const StoreUri& uri);
 
 // The target as a file path; empty: the error says the backend needs one.
 CHECKPOINT_API std::string require_path(const StoreUri& uri);

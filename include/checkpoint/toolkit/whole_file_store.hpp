@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "checkpoint/export.h"
 #include "checkpoint/registry.hpp"
@@ -40,8 +41,14 @@ struct DocumentFormat {
   std::function<Salvage(std::string_view text, std::string_view store)> salvage;
 };
 
-// Opens uri.target (required) with option `sync` (default on; off skips
-// the fsyncs and is unsafe). The backend's BackendInfo must list "sync".
+// Opens uri.target (required) with options `sync` (default on; off skips
+// the fsyncs and is unsafe), `file_mode` and `dir_mode` (file_modes.hpp;
+// a writer gives the file and PATH.lock the file mode when it opens the
+// store, and every commit's FILE.new has it). The backend's BackendInfo
+// must list "sync", "file_mode" and "dir_mode" (whole_file_options()).
+// The options open_whole_file_store() reads, for BackendInfo::options.
+CHECKPOINT_API std::vector<std::string> whole_file_options();
+
 CHECKPOINT_API std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri,
                                                             const OpenOptions& options,
                                                             DocumentFormat format);
