@@ -143,8 +143,8 @@ class PluginStore final : public Store {
     std::vector<checkpoint_plugin_bytes> removed;
     removed.reserve(changes.removed.size());
     for (const auto& name : changes.removed) removed.push_back(c_bytes(name));
-    const checkpoint_plugin_changes c{c_time(changes.update_time), upserted.data(),
-                                      upserted.size(), removed.data(), removed.size()};
+    const checkpoint_plugin_changes c{c_time(changes.update_time), upserted.data(), upserted.size(),
+                                      removed.data(), removed.size()};
     Message message;
     throw_if_failed(table_->ops.commit(handle_, &c, message.get()), message);
   }
@@ -277,10 +277,12 @@ std::unique_ptr<Store> open_plugin_store(const std::shared_ptr<const Table>& tab
     keys.push_back(key.c_str());
     values.push_back(value.c_str());
   }
-  const checkpoint_plugin_uri c{uri.text.c_str(), uri.scheme.c_str(),   uri.target.c_str(),
-                                keys.data(),      values.data(),        keys.size()};
+  const checkpoint_plugin_uri c{uri.text.c_str(), uri.scheme.c_str(), uri.target.c_str(),
+                                keys.data(),      values.data(),      keys.size()};
   // The target as messages show it (the text holds no password).
-  std::string label = uri.scheme + " store " + uri.text.substr(uri.text.find(':') + 1);
+  const std::string prefix = uri.scheme + ":";
+  std::string label = uri.scheme + " store " +
+                      (uri.text.starts_with(prefix) ? uri.text.substr(prefix.size()) : uri.text);
   void* handle = nullptr;
   Message message;
   const int code = table->ops.open(
@@ -294,8 +296,8 @@ std::unique_ptr<Store> open_plugin_store(const std::shared_ptr<const Table>& tab
 std::vector<std::string> strings(const char* const* items, std::size_t count,
                                  const std::string& path, const std::string& what) {
   std::vector<std::string> out;
-  if (count > 0 && items == nullptr) refuse(path, what + ": NULL array of " +
-                                                      std::to_string(count));
+  if (count > 0 && items == nullptr)
+    refuse(path, what + ": NULL array of " + std::to_string(count));
   for (std::size_t i = 0; i < count; ++i) {
     if (items[i] == nullptr) refuse(path, what + " " + std::to_string(i) + " is NULL");
     out.emplace_back(items[i]);
@@ -335,8 +337,9 @@ std::vector<detail::NewBackend> described_backends(const checkpoint_plugin* plug
     // lacks required fields.
     if (b->size < sizeof(checkpoint_plugin_backend)) {
       refuse(path, which + ": its checkpoint_plugin_backend struct is " + std::to_string(b->size) +
-                       " bytes, less than the " + std::to_string(sizeof(checkpoint_plugin_backend)) +
-                       " of ABI version " + std::to_string(CHECKPOINT_PLUGIN_ABI_VERSION));
+                       " bytes, less than the " +
+                       std::to_string(sizeof(checkpoint_plugin_backend)) + " of ABI version " +
+                       std::to_string(CHECKPOINT_PLUGIN_ABI_VERSION));
     }
     auto table = std::make_shared<Table>();
     std::memcpy(&table->ops, b, sizeof(checkpoint_plugin_backend));

@@ -231,8 +231,8 @@ void check_new_backend(const Registry& r, BackendInfo& info, const BackendFactor
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (lower(info.extensions[j]) == lower(ext)) {
-        throw Error(code, prefix + "backend \"" + info.scheme + "\" lists extension \"" + ext +
-                              "\" twice");
+        throw Error(
+            code, prefix + "backend \"" + info.scheme + "\" lists extension \"" + ext + "\" twice");
       }
     }
   }

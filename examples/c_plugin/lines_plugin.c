@@ -297,8 +297,7 @@ static int parse_file(const lines_store* s, const char* data, size_t size, state
                   line);
     }
     if (seen_end) {
-      return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: text after the end line", s->label,
-                  line);
+      return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: text after the end line", s->label, line);
     }
     cursor c = {at, newline};
     const char* f;
@@ -310,8 +309,7 @@ static int parse_file(const lines_store* s, const char* data, size_t size, state
       uint64_t version;
       if (n != 16 || memcmp(f, "checkpoint-lines", 16) != 0 || next_field(&c, &f, &n) != 0 ||
           parse_u64(f, n, &version) != 0 || c.at != c.end) {
-        return fail(err, CHECKPOINT_CORRUPT, "%s: line 1: not a checkpoint-lines file",
-                    s->label);
+        return fail(err, CHECKPOINT_CORRUPT, "%s: line 1: not a checkpoint-lines file", s->label);
       }
       if (version != 1) {
         return fail(err, CHECKPOINT_UNSUPPORTED,
@@ -341,8 +339,7 @@ static int parse_file(const lines_store* s, const char* data, size_t size, state
       }
       if (r == -2) return fail(err, CHECKPOINT_NO_MEMORY, "%s: out of memory", s->label);
       if (r != 0 || st.name_size == 0) {
-        return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: bad name or bookmark", s->label,
-                    line);
+        return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: bad name or bookmark", s->label, line);
       }
       int ordered = list->count == 0 ||
                     compare(list->items[list->count - 1].name,
@@ -367,8 +364,7 @@ static int parse_file(const lines_store* s, const char* data, size_t size, state
       for (size_t i = 0; i < 8; ++i) {
         int v = hex_value(crc_text[i]);
         if (v < 0) {
-          return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: malformed checksum", s->label,
-                      line);
+          return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: malformed checksum", s->label, line);
         }
         crc = crc * 16 + (uint64_t)v;
       }
@@ -456,9 +452,9 @@ static char* directory_of(const char* path) {
 static int make_directories(const lines_store* s, const char* dir, checkpoint_plugin_error* err) {
   struct stat st;
   if (stat(dir, &st) == 0) {
-    return S_ISDIR(st.st_mode) ? CHECKPOINT_OK
-                               : fail(err, CHECKPOINT_IO, "%s: %s is not a directory", s->label,
-                                      dir);
+    return S_ISDIR(st.st_mode)
+               ? CHECKPOINT_OK
+               : fail(err, CHECKPOINT_IO, "%s: %s is not a directory", s->label, dir);
   }
   if (errno != ENOENT) return fail_errno(err, s, "look at", dir);
   char* parent = directory_of(dir);
@@ -559,8 +555,8 @@ static int lines_open(void* backend_data, const checkpoint_plugin_uri* uri, int 
     return r;
   }
   if (!exists && (mode != CHECKPOINT_PLUGIN_WRITE || !create_if_missing)) {
-    int r = fail(err, CHECKPOINT_NOT_FOUND, "%s: no such store (%s does not exist)", s->label,
-                 s->path);
+    int r =
+        fail(err, CHECKPOINT_NOT_FOUND, "%s: no such store (%s does not exist)", s->label, s->path);
     lines_close(s);
     return r;
   }
@@ -623,8 +619,10 @@ static int is_removed(const checkpoint_plugin_changes* changes, const char* name
     const checkpoint_plugin_bytes* r = &changes->removed[mid];
     int c = compare(r->data, r->size, name, size);
     if (c == 0) return 1;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return 0;
 }
@@ -659,12 +657,15 @@ static int lines_commit(void* handle, const checkpoint_plugin_changes* changes,
     }
     if (c == 0) ++i; /* replaced */
     if (u->name.size == 0 || !valid_time(u->timestamp.seconds, u->timestamp.nanos)) {
-      r = fail(err, CHECKPOINT_INVALID_ARGUMENT, "%s: a state with an empty name or a time out "
-                                                 "of range", s->label);
+      r = fail(err, CHECKPOINT_INVALID_ARGUMENT,
+               "%s: a state with an empty name or a time out "
+               "of range",
+               s->label);
       break;
     }
-    state st = {(char*)u->name.data, u->name.size, u->record_number, u->timestamp.seconds,
-                u->timestamp.nanos,  (char*)u->bookmark.data, u->bookmark.size};
+    state st = {(char*)u->name.data,  u->name.size,       u->record_number,
+                u->timestamp.seconds, u->timestamp.nanos, (char*)u->bookmark.data,
+                u->bookmark.size};
     if (push_state(&merged, &st) != 0) {
       r = fail(err, CHECKPOINT_NO_MEMORY, "%s: out of memory", s->label);
     }

@@ -94,9 +94,9 @@ typedef struct checkpoint_plugin_error {
 /* The config string a store is opened with (checkpoint::StoreUri); every
  * string NUL-terminated and valid during the call only. */
 typedef struct checkpoint_plugin_uri {
-  const char* text;   /* as messages may show it: any password is "***" */
-  const char* scheme; /* lower case */
-  const char* target; /* the path or name, percent-decoded (never holds a NUL) */
+  const char* text;               /* as messages may show it: any password is "***" */
+  const char* scheme;             /* lower case */
+  const char* target;             /* the path or name, percent-decoded (never holds a NUL) */
   const char* const* option_keys; /* option_count keys, each one of the backend's `options` */
   const char* const* option_values;
   size_t option_count;
@@ -106,11 +106,11 @@ enum { CHECKPOINT_PLUGIN_READ = 0, CHECKPOINT_PLUGIN_WRITE = 1 };
 
 /* One commit (checkpoint::Changes): valid during the call only. */
 typedef struct checkpoint_plugin_changes {
-  checkpoint_plugin_time update_time;        /* the store's update time after it */
-  const checkpoint_plugin_state* upserted;   /* sorted by name (bytewise), names unique */
+  checkpoint_plugin_time update_time;      /* the store's update time after it */
+  const checkpoint_plugin_state* upserted; /* sorted by name (bytewise), names unique */
   size_t upserted_count;
-  const checkpoint_plugin_bytes* removed;    /* sorted, unique, none of them upserted; a name */
-  size_t removed_count;                      /* the store never held is not an error */
+  const checkpoint_plugin_bytes* removed; /* sorted, unique, none of them upserted; a name */
+  size_t removed_count;                   /* the store never held is not an error */
 } checkpoint_plugin_changes;
 
 /* Receives the states of a scan or a salvage, one at a time, in name
@@ -150,13 +150,13 @@ typedef struct checkpoint_plugin_backend {
   size_t size;          /* sizeof(checkpoint_plugin_backend) */
   uint32_t abi_version; /* CHECKPOINT_PLUGIN_ABI_VERSION */
 
-  const char* scheme;                /* a letter, then letters, digits, '+', '-', '.' */
-  const char* description;           /* one line, for people */
-  const char* const* options;        /* the option keys it accepts */
+  const char* scheme;         /* a letter, then letters, digits, '+', '-', '.' */
+  const char* description;    /* one line, for people */
+  const char* const* options; /* the option keys it accepts */
   size_t option_count;
-  const char* const* extensions;     /* ".lines": a plain path ending so selects it */
+  const char* const* extensions; /* ".lines": a plain path ending so selects it */
   size_t extension_count;
-  void* backend_data;                /* passed to open() */
+  void* backend_data; /* passed to open() */
 
   /* REQUIRED. Opens the store `uri` names for reading (mode
    * CHECKPOINT_PLUGIN_READ: never creates, changes or locks anything; a
@@ -164,8 +164,8 @@ typedef struct checkpoint_plugin_backend {
    * writer lock first, a second writer being CHECKPOINT_LOCKED; a missing
    * store is made if `create_if_missing`, CHECKPOINT_NOT_FOUND otherwise).
    * On success *store is the plugin's handle. */
-  int (*open)(void* backend_data, const checkpoint_plugin_uri* uri, int mode,
-              int create_if_missing, void** store, checkpoint_plugin_error* err);
+  int (*open)(void* backend_data, const checkpoint_plugin_uri* uri, int mode, int create_if_missing,
+              void** store, checkpoint_plugin_error* err);
   /* REQUIRED. Releases the handle (and a writer's lock); never fails. */
   void (*close)(void* store);
   /* REQUIRED. Calls `sink` with every committed state in name order, and
@@ -189,8 +189,8 @@ typedef struct checkpoint_plugin_backend {
 
 /* What the entry point returns. */
 typedef struct checkpoint_plugin {
-  size_t size;          /* sizeof(checkpoint_plugin) */
-  uint32_t abi_version; /* CHECKPOINT_PLUGIN_ABI_VERSION */
+  size_t size;                                      /* sizeof(checkpoint_plugin) */
+  uint32_t abi_version;                             /* CHECKPOINT_PLUGIN_ABI_VERSION */
   const checkpoint_plugin_backend* const* backends; /* backend_count pointers */
   size_t backend_count;
 } checkpoint_plugin;
@@ -208,8 +208,9 @@ typedef struct checkpoint_plugin {
 #else
 #define CHECKPOINT_PLUGIN_LINKAGE
 #endif
-#define CHECKPOINT_PLUGIN_ENTRY \
-  CHECKPOINT_PLUGIN_LINKAGE CHECKPOINT_PLUGIN_EXPORT const checkpoint_plugin* checkpoint_plugin_v1(void)
+#define CHECKPOINT_PLUGIN_ENTRY                                               \
+  CHECKPOINT_PLUGIN_LINKAGE CHECKPOINT_PLUGIN_EXPORT const checkpoint_plugin* \
+  checkpoint_plugin_v1(void)
 
 typedef const checkpoint_plugin* (*checkpoint_plugin_entry)(void);
 

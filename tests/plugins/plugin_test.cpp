@@ -44,8 +44,7 @@ bool registered(const std::string& scheme) {
 class PluginTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("plugin-test-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("plugin-test-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -119,8 +118,10 @@ TEST_F(PluginTest, ATakenSchemeIsRefused) {
 TEST_F(PluginTest, ASchemeTakenByAnotherPluginNamesIt) {
   checkpoint::load_plugin(PROBE);
   Error e = load_error(PROBE_TWO);  // "probe2", then "probe"
-  EXPECT_THAT(e.what(), HasSubstr(std::string("plugin ") + PROBE_TWO + ": scheme \"probe\" is "
-                                  "already registered (" + PROBE + ")"));
+  EXPECT_THAT(e.what(), HasSubstr(std::string("plugin ") + PROBE_TWO +
+                                  ": scheme \"probe\" is "
+                                  "already registered (" +
+                                  PROBE + ")"));
   // All or none: its first backend was not registered either.
   EXPECT_FALSE(registered("probe2"));
 }

@@ -58,13 +58,13 @@ static int probe_commit(void* store, const checkpoint_plugin_changes* changes,
 }
 
 static const checkpoint_plugin_backend probe = {
-    BACKEND_SIZE, PLUGIN_ABI, SCHEME,       "a plugin for tests", NULL, 0, NULL, 0, NULL,
-    probe_open,   probe_close, probe_scan, probe_commit,        NULL, NULL};
+    BACKEND_SIZE, PLUGIN_ABI, SCHEME,      "a plugin for tests", NULL,         0,    NULL, 0,
+    NULL,         probe_open, probe_close, probe_scan,           probe_commit, NULL, NULL};
 
 #ifdef SECOND_SCHEME
 static const checkpoint_plugin_backend second = {
-    BACKEND_SIZE, PLUGIN_ABI, SECOND_SCHEME, "a second backend", NULL, 0, NULL, 0, NULL,
-    probe_open,   probe_close, probe_scan,   probe_commit,       NULL, NULL};
+    BACKEND_SIZE, PLUGIN_ABI, SECOND_SCHEME, "a second backend", NULL,         0,    NULL, 0,
+    NULL,         probe_open, probe_close,   probe_scan,         probe_commit, NULL, NULL};
 static const checkpoint_plugin_backend* const backends[] = {&probe, &second};
 #else
 static const checkpoint_plugin_backend* const backends[] = {&probe};

@@ -268,10 +268,10 @@ const checkpoint_plugin* describe(MakeBackends&& make_backends) noexcept {
 // Defines the plugin's entry point (checkpoint_plugin_v1): the backends
 // that `make_backends`, a function returning
 // std::vector<checkpoint::toolkit::PluginBackend>, makes on the first call.
-#define CHECKPOINT_TOOLKIT_PLUGIN(make_backends)                                             \
-  CHECKPOINT_PLUGIN_ENTRY {                                                                  \
-    static const checkpoint_plugin* const described =                                        \
-        ::checkpoint::toolkit::plugin_detail::describe(make_backends);                       \
-    return described;                                                                        \
-  }                                                                                          \
+#define CHECKPOINT_TOOLKIT_PLUGIN(make_backends)                       \
+  CHECKPOINT_PLUGIN_ENTRY {                                            \
+    static const checkpoint_plugin* const described =                  \
+        ::checkpoint::toolkit::plugin_detail::describe(make_backends); \
+    return described;                                                  \
+  }                                                                    \
   static_assert(true, "")
