@@ -491,6 +491,17 @@ int checkpoint_convert(const char* from_uri, const char* to_uri, unsigned flags,
   return result;
 }
 
+int checkpoint_load_plugin(const char* path, char** errmsg) {
+  if (errmsg != nullptr) *errmsg = nullptr;
+  int result = guarded(nullptr, [&]() -> int {
+    if (path == nullptr) return null_argument(nullptr, "checkpoint_load_plugin", "path");
+    checkpoint::load_plugin(path);
+    return CHECKPOINT_OK;
+  });
+  if (result != CHECKPOINT_OK) hand_out(errmsg);
+  return result;
+}
+
 int checkpoint_backends(checkpoint_backend_list* out) {
   if (out != nullptr) *out = checkpoint_backend_list{};
   return guarded(nullptr, [&]() -> int {

@@ -28,9 +28,14 @@ Registry& registry() {
   return r;
 }
 
+// The built-in backends, then the plugins of CHECKPOINT_PLUGINS: once, at
+// the first use of the registry. A failure to load a plugin is thrown here,
+// at this use and the next ones (the flag stays unset: it is tried again,
+// and plugins already loaded are not loaded twice).
 void ensure_builtins() {
-  static std::once_flag once;
-  std::call_once(once, detail::register_builtin_backends);
+  detail::ensure_builtin_backends();
+  static std::once_flag plugins;
+  std::call_once(plugins, detail::load_environment_plugins);
 }
 
 std::string lower(std::string_view s) {
@@ -198,56 +203,87 @@ bool is_network(const std::string& scheme) {
 
 namespace detail {
 
-void add_backend(BackendInfo info, BackendFactory factory, StoreLister lister) {
+void ensure_builtin_backends() {
+  static std::once_flag once;
+  std::call_once(once, register_builtin_backends);
+}
+
+namespace {
+
+// Checks a new backend against itself and the registry (mutex held).
+// Invalid: Error{code} whose message starts with `who`.
+void check_new_backend(const Registry& r, BackendInfo& info, const BackendFactory& factory,
+                       ErrorCode code, std::string_view who) {
+  const std::string prefix = std::string(who) + ": ";
   info.scheme = lower(info.scheme);
   if (!valid_scheme(info.scheme)) {
-    throw Error(ErrorCode::invalid_argument,
-                "register_backend: invalid scheme \"" + info.scheme +
-                    "\" (a letter, then at least one more letter, digit, '+', '-' or '.')");
+    throw Error(code, prefix + "invalid scheme \"" + info.scheme +
+                          "\" (a letter, then at least one more letter, digit, '+', '-' or '.')");
   }
   if (!factory) {
-    throw Error(ErrorCode::invalid_argument,
-                "register_backend: backend \"" + info.scheme + "\" has no factory");
+    throw Error(code, prefix + "backend \"" + info.scheme + "\" has no factory");
   }
   for (std::size_t i = 0; i < info.extensions.size(); ++i) {
     const auto& ext = info.extensions[i];
     if (ext.size() < 2 || ext[0] != '.') {
-      throw Error(ErrorCode::invalid_argument,
-                  "register_backend: backend \"" + info.scheme + "\": extension \"" + ext +
-                      "\" must be a '.' followed by at least one character");
+      throw Error(code, prefix + "backend \"" + info.scheme + "\": extension \"" + ext +
+                            "\" must be a '.' followed by at least one character");
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (lower(info.extensions[j]) == lower(ext)) {
-        throw Error(ErrorCode::invalid_argument, "register_backend: backend \"" + info.scheme +
-                                                     "\" lists extension \"" + ext + "\" twice");
+        throw Error(
+            code, prefix + "backend \"" + info.scheme + "\" lists extension \"" + ext + "\" twice");
       }
     }
   }
-  auto& r = registry();
-  std::lock_guard lock(r.mutex);
-  if (r.backends.contains(info.scheme)) {
-    throw Error(ErrorCode::invalid_argument,
-                "register_backend: scheme \"" + info.scheme + "\" is already registered");
+  if (auto it = r.backends.find(info.scheme); it != r.backends.end()) {
+    throw Error(code, prefix + "scheme \"" + info.scheme + "\" is already registered (" +
+                          it->second.info.origin + ")");
   }
   for (const auto& ext : info.extensions) {
     for (const auto& [scheme, other] : r.backends) {
       for (const auto& taken : other.info.extensions) {
         if (lower(taken) == lower(ext)) {
-          throw Error(ErrorCode::invalid_argument, "register_backend: extension \"" + ext +
-                                                       "\" already belongs to \"" + scheme + "\"");
+          throw Error(code, prefix + "extension \"" + ext + "\" already belongs to \"" + scheme +
+                                "\" (" + other.info.origin + ")");
         }
       }
     }
   }
-  std::string scheme = info.scheme;
-  r.backends.emplace(std::move(scheme),
-                     Backend{std::move(info), std::move(factory), std::move(lister)});
+}
+
+}  // namespace
+
+void add_backend(BackendInfo info, BackendFactory factory, StoreLister lister) {
+  if (info.origin.empty()) info.origin = "built-in";
+  std::vector<NewBackend> one;
+  one.push_back({std::move(info), std::move(factory), std::move(lister)});
+  add_backends(std::move(one), ErrorCode::invalid_argument, "register_backend");
+}
+
+void add_backends(std::vector<NewBackend> backends, ErrorCode code, std::string_view who) {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<std::string> added;
+  try {
+    for (auto& backend : backends) {
+      check_new_backend(r, backend.info, backend.factory, code, who);
+      std::string scheme = backend.info.scheme;
+      r.backends.emplace(scheme, Backend{std::move(backend.info), std::move(backend.factory),
+                                         std::move(backend.lister)});
+      added.push_back(std::move(scheme));
+    }
+  } catch (...) {
+    for (const auto& scheme : added) r.backends.erase(scheme);  // all or none
+    throw;
+  }
 }
 
 }  // namespace detail
 
 void register_backend(BackendInfo info, BackendFactory factory) {
   ensure_builtins();
+  info.origin = "program";
   detail::add_backend(std::move(info), std::move(factory));
 }
 
@@ -257,6 +293,7 @@ void register_backend(BackendInfo info, BackendFactory factory, StoreLister list
                 "register_backend: backend \"" + info.scheme + "\" has no store lister");
   }
   ensure_builtins();
+  info.origin = "program";
   detail::add_backend(std::move(info), std::move(factory), std::move(lister));
 }
 

@@ -509,6 +509,7 @@ TEST_F(Ctl, JsonOutputHasStableFieldsAndExactValues) {
       yaml = true;
       EXPECT_EQ(backend["extensions"], nlohmann::json({".yml", ".yaml"}));
       EXPECT_TRUE(backend["options"].is_array());
+      EXPECT_EQ(backend["origin"], "built-in");
     }
   }
   EXPECT_TRUE(yaml) << r.out;

@@ -262,13 +262,16 @@ class JournalStore final : public checkpoint::Store {
 
 }  // namespace
 
-void register_backend() {
-  checkpoint::register_backend(
-      {"journal", "append-only log file (an example backend)", {}, {".journal"}},
-      [](const checkpoint::StoreUri& uri, const checkpoint::OpenOptions& options) {
-        std::filesystem::path path = checkpoint::toolkit::require_path(uri);
-        return std::unique_ptr<checkpoint::Store>(std::make_unique<JournalStore>(path, options));
-      });
+checkpoint::BackendInfo backend_info() {
+  return {"journal", "append-only log file (an example backend)", {}, {".journal"}};
 }
+
+std::unique_ptr<checkpoint::Store> open(const checkpoint::StoreUri& uri,
+                                        const checkpoint::OpenOptions& options) {
+  std::filesystem::path path = checkpoint::toolkit::require_path(uri);
+  return std::make_unique<JournalStore>(path, options);
+}
+
+void register_backend() { checkpoint::register_backend(backend_info(), open); }
 
 }  // namespace journal

@@ -27,10 +27,21 @@
 // so damage anywhere else is reported as Error{corrupt}.
 #pragma once
 
+#include <checkpoint/registry.hpp>
+#include <memory>
+
 namespace journal {
 
-// Registers the "journal" scheme and the ".journal" extension with
-// checkpoint. Call it once, before opening a journal: store.
+// The "journal" scheme and the ".journal" extension.
+checkpoint::BackendInfo backend_info();
+
+// Opens a journal store: the backend's factory.
+std::unique_ptr<checkpoint::Store> open(const checkpoint::StoreUri& uri,
+                                        const checkpoint::OpenOptions& options);
+
+// Registers the backend with checkpoint, compiled into the program. Call it
+// once, before opening a journal: store. (journal_plugin.cpp serves the
+// same backend as a plugin instead.)
 void register_backend();
 
 }  // namespace journal

@@ -260,6 +260,14 @@ CHECKPOINT_API int checkpoint_backends(checkpoint_backend_list* out);
 /* Frees every string of the list and its array, and empties it. NULL: nothing. */
 CHECKPOINT_API void checkpoint_backend_list_free(checkpoint_backend_list* list);
 
+/* Loads the plugin in the file `path` and registers its backends, as
+ * checkpoint::load_plugin() (registry.hpp; the ABI: plugin.h). A plugin is
+ * trusted code, run in this process. `path` must hold a '/'; a file already
+ * loaded loads nothing. A missing file, no entry point, an unsupported ABI
+ * version, a scheme already taken: CHECKPOINT_INVALID_CONFIG, the message
+ * naming the file and the cause. `errmsg` as in checkpoint_open(). */
+CHECKPOINT_API int checkpoint_load_plugin(const char* path, char** errmsg);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -40,6 +40,9 @@ struct BackendInfo {
   std::vector<std::string> options;     // accepted option keys
   std::vector<std::string> extensions;  // ".yml", ... for scheme-less paths
   bool network = false;                 // takes SCHEME://USER@HOST:PORT/NAME (see above)
+  // Where it came from, set by the registry: "built-in", "program"
+  // (register_backend()) or the plugin file's path (load_plugin()).
+  std::string origin = {};
 };
 
 // Opens the store a config string names, for reading or writing as
@@ -70,6 +73,24 @@ CHECKPOINT_API void register_backend(BackendInfo info, BackendFactory factory, S
 // The stores in the target that `uri` names, sorted by name. A backend that
 // keeps one store per target (a file): Error{unsupported} naming its scheme.
 CHECKPOINT_API std::vector<StoreSummary> list_stores(std::string_view uri);
+
+// Loads the plugin (checkpoint/plugin.h) in the file `path` and registers
+// its backends; their BackendInfo::origin is `path`. A plugin is trusted
+// code: it runs in this process. `path` must hold a '/' ("./x.so" for a
+// file in the current directory): nothing is ever looked up in a search
+// path. Loading a file already loaded (the same file, under any name) does
+// nothing. A missing file, a file without the entry point, an ABI version
+// or struct size this library does not support, or a scheme or extension
+// already taken: Error{invalid_config} naming the file and the cause, and
+// nothing is registered. A plugin that registered a backend stays loaded
+// until the process ends.
+//
+// The environment variable CHECKPOINT_PLUGINS, a colon-separated list of
+// such paths, is loaded once at the first use of the registry (any
+// function of this header, Store::open()); a failure there is
+// Error{invalid_config} naming the variable and the file, at that use and
+// every later one.
+CHECKPOINT_API void load_plugin(const std::string& path);
 
 // Built-in and user backends, sorted by scheme.
 CHECKPOINT_API std::vector<BackendInfo> registered_backends();

@@ -128,7 +128,8 @@ int cmd_backends(Output output, std::ostream& out) {
       list.push_back({{"scheme", info.scheme},
                       {"description", info.description},
                       {"options", info.options},
-                      {"extensions", info.extensions}});
+                      {"extensions", info.extensions},
+                      {"origin", info.origin}});
     }
     out << json_text(list);
     return kOk;
@@ -137,6 +138,7 @@ int cmd_backends(Output output, std::ostream& out) {
     out << info.scheme << "\n  " << info.description << "\n";
     out << "  options:    " << join(info.options) << "\n";
     out << "  extensions: " << join(info.extensions) << "\n";
+    out << "  from:       " << info.origin << "\n";
   }
   return 0;
 }

@@ -83,12 +83,21 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("checkpointctl ") + checkpoint_version_string(),
                        "Print the version and exit");
   app.footer(example("checkpointctl dump .winlogbeat.yml --format table") +
+             example("checkpointctl --plugin ./liblines_plugin.so convert state.yml "
+                     "lines:state.lines") +
              "\nExit codes: 0 success, 1 failure (the store failed, is damaged or lacks the\n"
              "state), 2 usage error, 3 salvage wrote what it could read but lost states.\n");
 
   std::string uri, dst, name, format = "table", output = "text", timestamp, bookmark, shell;
   std::string record_number;
   bool force = false;
+  // Plugins (checkpoint/plugin.h) to load before the subcommand runs.
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "Load the backends of a plugin (a shared object; trusted code) before the "
+                 "subcommand; repeatable. A file in the current directory: ./FILE")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   // --format text|json of the commands that print results: stable JSON
   // field names for scripts (docs/checkpointctl.md).
   checkpointctl::OptionValues values = {{"dump --format", {"table", "yaml", "json"}}};
@@ -215,6 +224,7 @@ int main(int argc, char** argv) {
 
   const Output out_format = output == "json" ? Output::json : Output::text;
   try {
+    for (const auto& plugin : plugins) checkpoint::load_plugin(plugin);
     if (*backends) return cmd_backends(out_format, std::cout);
     if (*dump) return cmd_dump(uri, format, std::cout);
     if (*get) return cmd_get(uri, name, out_format, std::cout);
