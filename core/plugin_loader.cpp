@@ -78,8 +78,7 @@ checkpoint_plugin_state c_state(const EventLogState& state) {
   out.record_number = state.record_number;
   out.timestamp = c_time(state.timestamp);
   out.bookmark = c_bytes(state.bookmark);
-  // The state's own update time: states do not carry one yet.
-  out.update_time = c_time(Timestamp());
+  out.update_time = c_time(state.update_time);
   return out;
 }
 
@@ -229,8 +228,7 @@ class PluginStore final : public Store {
     state.record_number = c.record_number;
     state.timestamp = time_of(c.timestamp, label, "the timestamp of \"" + state.name + "\"");
     state.bookmark = bytes(c.bookmark);
-    // c.update_time, the state's own update time: ignored, states do not
-    // carry one yet.
+    state.update_time = time_of(c.update_time, label, "the update time of \"" + state.name + "\"");
     return state;
   }
 

@@ -11,7 +11,7 @@
  *
  *   checkpoint-lines 1
  *   update SECONDS NANOS
- *   state HEX(NAME) RECORD_NUMBER SECONDS NANOS HEX(BOOKMARK)|-
+ *   state HEX(NAME) RECORD_NUMBER SECONDS NANOS HEX(BOOKMARK)|- CHANGED_SECONDS CHANGED_NANOS
  *   ...
  *   end STATE_COUNT CRC32
  *
@@ -53,6 +53,8 @@ typedef struct state {
   uint32_t nanos;
   char* bookmark;
   size_t bookmark_size;
+  int64_t changed_seconds; /* the state's update time: when a commit last changed it */
+  uint32_t changed_nanos;
 } state;
 
 typedef struct states {
@@ -206,7 +208,8 @@ static int format_file(const states* list, text* out) {
                       (long long)s->seconds, (unsigned)s->nanos) != 0 ||
         (s->bookmark_size == 0 ? append(out, "-", 1)
                                : append_hex(out, s->bookmark, s->bookmark_size)) != 0 ||
-        append(out, "\n", 1) != 0) {
+        append_format(out, " %lld %u\n", (long long)s->changed_seconds,
+                      (unsigned)s->changed_nanos) != 0) {
       return -1;
     }
   }
@@ -328,7 +331,8 @@ static int parse_file(const lines_store* s, const char* data, size_t size, state
       uint64_t number;
       if (next_field(&c, &name, &name_n) != 0 || next_field(&c, &f, &n) != 0 ||
           parse_u64(f, n, &number) != 0 || parse_time(&c, &st.seconds, &st.nanos) != 0 ||
-          next_field(&c, &bookmark, &bookmark_n) != 0 || c.at != c.end) {
+          next_field(&c, &bookmark, &bookmark_n) != 0 ||
+          parse_time(&c, &st.changed_seconds, &st.changed_nanos) != 0 || c.at != c.end) {
         return fail(err, CHECKPOINT_CORRUPT, "%s: line %zu: malformed state", s->label, line);
       }
       st.record_number = number;
@@ -602,7 +606,7 @@ static int lines_scan(void* handle, checkpoint_plugin_sink sink, void* sink_data
                                    st->record_number,
                                    {st->seconds, st->nanos},
                                    {st->bookmark, st->bookmark_size},
-                                   {MIN_SECONDS, 0}};
+                                   {st->changed_seconds, st->changed_nanos}};
     r = sink(sink_data, &out);
   }
   update_time->seconds = list.update_seconds;
@@ -656,16 +660,17 @@ static int lines_commit(void* handle, const checkpoint_plugin_changes* changes,
       continue;
     }
     if (c == 0) ++i; /* replaced */
-    if (u->name.size == 0 || !valid_time(u->timestamp.seconds, u->timestamp.nanos)) {
+    if (u->name.size == 0 || !valid_time(u->timestamp.seconds, u->timestamp.nanos) ||
+        !valid_time(u->update_time.seconds, u->update_time.nanos)) {
       r = fail(err, CHECKPOINT_INVALID_ARGUMENT,
                "%s: a state with an empty name or a time out "
                "of range",
                s->label);
       break;
     }
-    state st = {(char*)u->name.data,  u->name.size,       u->record_number,
-                u->timestamp.seconds, u->timestamp.nanos, (char*)u->bookmark.data,
-                u->bookmark.size};
+    state st = {(char*)u->name.data,  u->name.size,           u->record_number,
+                u->timestamp.seconds, u->timestamp.nanos,     (char*)u->bookmark.data,
+                u->bookmark.size,     u->update_time.seconds, u->update_time.nanos};
     if (push_state(&merged, &st) != 0) {
       r = fail(err, CHECKPOINT_NO_MEMORY, "%s: out of memory", s->label);
     }

@@ -79,9 +79,9 @@ typedef struct checkpoint_plugin_state {
   uint64_t record_number;
   checkpoint_plugin_time timestamp; /* the record's time */
   checkpoint_plugin_bytes bookmark; /* size 0: none */
-  /* When this state last changed. Passed as the zero time for now and
-   * ignored when handed to the library; reserved so that the struct need
-   * not change when states carry it. */
+  /* When a commit last changed this state (EventLogState::update_time):
+   * store it exactly and give it back; a store written before states had
+   * one gives the store's update time. */
   checkpoint_plugin_time update_time;
 } checkpoint_plugin_state;
 

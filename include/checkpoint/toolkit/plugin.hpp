@@ -112,8 +112,7 @@ inline checkpoint_plugin_state c_state(const EventLogState& state) noexcept {
   out.record_number = state.record_number;
   out.timestamp = c_time(state.timestamp);
   out.bookmark = c_bytes(state.bookmark);
-  // The state's own update time: states do not carry one yet.
-  out.update_time = c_time(Timestamp());
+  out.update_time = c_time(state.update_time);
   return out;
 }
 
@@ -123,8 +122,7 @@ inline EventLogState state_of(const checkpoint_plugin_state& c) {
   state.record_number = c.record_number;
   state.timestamp = Timestamp::from_unix(c.timestamp.seconds, c.timestamp.nanos);
   state.bookmark = bytes(c.bookmark);
-  // c.update_time, the state's own update time: ignored, states do not
-  // carry one yet.
+  state.update_time = Timestamp::from_unix(c.update_time.seconds, c.update_time.nanos);
   return state;
 }
 
