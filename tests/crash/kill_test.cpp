@@ -27,6 +27,7 @@
 #include "checkpoint/writer_lock.hpp"
 #include "tests/crash/child_lines.hpp"
 #include "tests/crash/crash_values.hpp"
+#include "tests/release1.hpp"
 #include "tests/state_values.hpp"
 
 #ifndef CRASH_WRITER
@@ -195,6 +196,56 @@ TEST_P(KillTest, EveryAcknowledgedFlushSurvivesKill9) {
   std::cout << "record number " << base << " at the end" << std::endl;
   RecordProperty("kills", std::to_string(kills));
   RecordProperty("acknowledged_flushes", std::to_string(acked_flushes));
+}
+
+// A store written by release 0.1 is upgraded by its first writer (SQLite
+// and LMDB when it opens, YAML and JSON at the constructor's commit): killed
+// at any moment, often in the middle of the upgrade, the store must load
+// every state of the release exactly (upgraded or not), plus, once the
+// writer committed, the writer's streams of one commit.
+TEST_P(KillTest, AnUpgradeKilledAtAnyMomentLeavesTheOldStoreOrTheNewOneWhole) {
+  const fs::path path = dir_ / GetParam().file;
+  const std::string uri = GetParam().name + ":" + path.string();
+  const std::string extension = path.extension().string().substr(1);
+  const std::uint64_t seed = env_number("CHECKPOINT_KILL_SEED", std::random_device{}());
+  const std::uint64_t kills = env_number("CHECKPOINT_KILLS", 200) / 4;
+  std::cout << GetParam().name << ": seed " << seed << std::endl;
+  std::mt19937_64 rng(seed);
+  const PersistedState release = testing::release1_expected();
+  std::uint64_t before_first_ack = 0;
+  for (std::uint64_t kill = 1; kill <= kills; ++kill) {
+    SCOPED_TRACE("kill " + std::to_string(kill) + " of " + std::to_string(kills) + ", seed " +
+                 std::to_string(seed));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::copy_file(testing::release1_fixture(extension == "yml" ? "yml" : extension), path);
+    Writer writer(uri);
+    writer.read_until(Clock::now() + std::chrono::microseconds(rng() % 15'000));
+    ASSERT_TRUE(writer.kill()) << "the writer ended on its own (wait status " << writer.status()
+                               << "); its message is above";
+    if (writer.acks() == 0) ++before_first_ack;
+    PersistedState loaded;
+    try {
+      loaded = Store::open(uri, {.mode = OpenMode::read})->load();
+    } catch (const std::exception& e) {
+      FAIL() << "the store does not load after kill -9: " << e.what();
+    }
+    // The release's states, exactly, and the writer's streams, if any.
+    PersistedState writers;
+    std::vector<EventLogState> release_states;
+    for (auto& state : loaded.states) {
+      (state.name.starts_with("stream-") ? writers.states : release_states).push_back(state);
+    }
+    ASSERT_EQ(release_states, release.states) << "the release's states changed";
+    writers.update_time = loaded.update_time;
+    std::uint64_t n = 0;
+    ASSERT_TRUE(held(writers, n));
+    ASSERT_GE(n, writer.last_ack()) << "an acknowledged flush was lost";
+    // And a writer opens it again.
+    EXPECT_NO_THROW(Store::open(uri)->load());
+  }
+  std::cout << GetParam().name << ": " << kills << " kills during or after an upgrade, "
+            << before_first_ack << " before the first acknowledgement" << std::endl;
 }
 
 INSTANTIATE_TEST_SUITE_P(FileBackends, KillTest,
