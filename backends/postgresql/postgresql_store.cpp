@@ -624,8 +624,10 @@ class PostgresStore final : public Store {
     if (mode_ == OpenMode::write) {
       if (fenced_) throw taken_over();
       ensure_connected();
-    } else if (conn_->broken()) {
-      connect();
+    } else {
+      if (conn_->broken()) connect();
+      // A writer may have upgraded the tables since this reader opened.
+      version_ = read_schema(*conn_);
     }
     conn_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot read the store");
     try {

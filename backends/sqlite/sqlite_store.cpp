@@ -444,6 +444,14 @@ class SqliteStore final : public Store {
     // One read transaction, so update_time and the states are of one commit.
     reads_->begin_read.run("cannot begin reading");
     try {
+      // A writer may have upgraded the schema since this reader opened:
+      // read with the statements of the version this transaction sees.
+      if (const int now = current_version(); now != version_) {
+        db_->rollback();
+        version_ = now;
+        reads_.emplace(*db_, version_);
+        return read_all(sink);
+      }
       update_time = read_update_time();
       Statement& rows = reads_->select_states;
       ResetOnExit reset(rows);
@@ -461,6 +469,14 @@ class SqliteStore final : public Store {
       throw;
     }
     return update_time;
+  }
+
+  // PRAGMA user_version, inside a read transaction.
+  int current_version() {
+    Statement pragma(*db_, "PRAGMA user_version", "cannot read the schema version");
+    ResetOnExit reset(pragma);
+    return pragma.step("cannot read the schema version") ? static_cast<int>(pragma.column_int64(0))
+                                                         : 0;
   }
 
   // Opens the connection and reads the schema, once. Readers open SQLite

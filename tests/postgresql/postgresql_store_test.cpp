@@ -224,8 +224,9 @@ TEST(PostgresqlSchema, Version1TablesLoadExactlyAndTheFirstWriterUpgradesThem) {
   };
   const std::vector<EventLogState> expected = {with_store_time(state("a", 1)),
                                                with_store_time(state("b", 2, "<b/>"))};
-  checkpoint::PersistedState read =
-      Store::open(in_schema(schema, "old"), {.mode = OpenMode::read})->load();
+  // A reader open across the upgrade reads each version as it finds it.
+  auto reader = Store::open(in_schema(schema, "old"), {.mode = OpenMode::read});
+  checkpoint::PersistedState read = reader->load();
   EXPECT_EQ(read.update_time, stored_at);
   EXPECT_EQ(read.states, expected);
   EXPECT_EQ(pgtest::admin("SELECT version FROM " + schema + ".checkpoint_schema"), "1")
@@ -243,6 +244,7 @@ TEST(PostgresqlSchema, Version1TablesLoadExactlyAndTheFirstWriterUpgradesThem) {
   commit(*writer, {changed}, {}, changed.update_time);
   read = Store::open(in_schema(schema, "old"), {.mode = OpenMode::read})->load();
   EXPECT_EQ(read.states, (std::vector<EventLogState>{changed, expected[1]}));
+  EXPECT_EQ(reader->load().states, read.states) << "a reader opened before the upgrade";
 }
 
 TEST(PostgresqlSchema, ValuesAreStoredExactlyAsDocumented) {
