@@ -237,8 +237,10 @@ TEST_F(SqliteStoreTest, ReadableViewShowsUnsignedNumbersAndRfc3339Times) {
   auto some_time = Timestamp::parse("2017-12-05T15:16:02.6721303Z");
   {
     auto store = writer();
-    commit_all(*store, map_of({state("max", std::numeric_limits<std::uint64_t>::max(), max_time),
-                               state("first", 0, first_time), state("some", 7, some_time)}));
+    StateMap states = map_of({state("max", std::numeric_limits<std::uint64_t>::max(), max_time),
+                              state("first", 0, first_time), state("some", 7, some_time)});
+    states["some"].update_time = some_time;
+    commit_all(*store, states);
   }
   Raw raw(path_);
   EXPECT_EQ(raw.text("SELECT record_number FROM states_readable WHERE name = 'max'"),
@@ -249,6 +251,10 @@ TEST_F(SqliteStoreTest, ReadableViewShowsUnsignedNumbersAndRfc3339Times) {
             first_time.to_string());
   EXPECT_EQ(raw.text("SELECT timestamp FROM states_readable WHERE name = 'some'"),
             some_time.to_string());
+  EXPECT_EQ(raw.text("SELECT update_time FROM states_readable WHERE name = 'some'"),
+            some_time.to_string());
+  EXPECT_EQ(raw.text("SELECT update_time FROM states_readable WHERE name = 'max'"),
+            first_time.to_string());
 }
 
 TEST_F(SqliteStoreTest, CreatesParentDirectoryAndPrivateFile) {

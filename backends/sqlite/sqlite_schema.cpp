@@ -24,43 +24,42 @@ CREATE TABLE meta (
   update_time_nanos INTEGER NOT NULL,
   checksum INTEGER NOT NULL               -- CRC-32C of the update time
 );
-CREATE VIEW states_readable AS
-SELECT name,
-       printf('%u', record_number) AS record_number,
-       strftime('%Y-%m-%dT%H:%M:%S', timestamp_seconds, 'unixepoch')
-         || CASE timestamp_nanos WHEN 0 THEN '' ELSE rtrim(printf('.%09d', timestamp_nanos), '0') END
-         || 'Z' AS timestamp,
-       bookmark
-FROM states;
 )sql";
+
+// RFC 3339 text of a time held as two columns, for the readable view.
+std::string rfc3339(const std::string& seconds, const std::string& nanos) {
+  return "strftime('%Y-%m-%dT%H:%M:%S', " + seconds + ", 'unixepoch')\n         || CASE " + nanos +
+         " WHEN 0 THEN '' ELSE rtrim(printf('.%09d', " + nanos + "), '0') END\n         || 'Z'";
+}
+
+// The view of schema `version`: what people read in the sqlite3 shell.
+std::string readable_view_sql(int version) {
+  return "CREATE VIEW states_readable AS\nSELECT name,\n       printf('%u', record_number) AS "
+         "record_number,\n       " +
+         rfc3339("timestamp_seconds", "timestamp_nanos") + " AS timestamp,\n       bookmark" +
+         (version >= 2 ? ",\n       " + rfc3339("update_time_seconds", "update_time_nanos") +
+                             " AS update_time"
+                       : std::string()) +
+         "\nFROM states;\n";
+}
 
 // Schema 1 to 2: each state's update time. Appended columns, so that a
 // store made at version 2 and one upgraded to it have the same shape (a
-// new store runs kCreateTables, then this); the checksum then covers the
-// update time too (state_checksum_with_update_time()), which the upgrade
-// writes into every row.
-constexpr const char* kUpgradeTo2 = R"sql(
-ALTER TABLE states ADD COLUMN update_time_seconds INTEGER NOT NULL DEFAULT 0;  -- when a commit last changed the state
-ALTER TABLE states ADD COLUMN update_time_nanos INTEGER NOT NULL DEFAULT 0;
-DROP VIEW states_readable;
-CREATE VIEW states_readable AS
-SELECT name,
-       printf('%u', record_number) AS record_number,
-       strftime('%Y-%m-%dT%H:%M:%S', timestamp_seconds, 'unixepoch')
-         || CASE timestamp_nanos WHEN 0 THEN '' ELSE rtrim(printf('.%09d', timestamp_nanos), '0') END
-         || 'Z' AS timestamp,
-       bookmark,
-       strftime('%Y-%m-%dT%H:%M:%S', update_time_seconds, 'unixepoch')
-         || CASE update_time_nanos WHEN 0 THEN '' ELSE rtrim(printf('.%09d', update_time_nanos), '0') END
-         || 'Z' AS update_time
-FROM states;
-PRAGMA user_version = 2;
-)sql";
+// new store is made at version 1, then upgraded); the checksum then covers
+// the update time too (state_checksum_with_update_time()), which the
+// upgrade writes into every row.
+std::string upgrade_to_2_sql() {
+  return "ALTER TABLE states ADD COLUMN update_time_seconds INTEGER NOT NULL DEFAULT 0;  -- when "
+         "a commit last changed the state\n"
+         "ALTER TABLE states ADD COLUMN update_time_nanos INTEGER NOT NULL DEFAULT 0;\n"
+         "DROP VIEW states_readable;\n" +
+         readable_view_sql(2) + "PRAGMA user_version = 2;\n";
+}
 
 // The SQL that makes the schema of `version` in an empty database.
 std::string create_schema_sql(int version) {
-  std::string sql = std::string(kCreateTables) + "PRAGMA user_version = 1;";
-  if (version >= 2) sql += kUpgradeTo2;
+  std::string sql = std::string(kCreateTables) + readable_view_sql(1) + "PRAGMA user_version = 1;";
+  if (version >= 2) sql += upgrade_to_2_sql();
   return sql;
 }
 
@@ -151,7 +150,7 @@ void prepare_schema(Database& db, const std::function<void(Database&)>& upgrade_
     if (version == 0) {
       db.exec(create_schema_sql(kSchemaVersion).c_str(), "cannot create the schema");
     } else if (version == 1) {
-      db.exec(kUpgradeTo2, "cannot upgrade the schema to version 2");
+      db.exec(upgrade_to_2_sql().c_str(), "cannot upgrade the schema to version 2");
       upgrade_rows(db);
     }
     db.exec("COMMIT", "cannot commit the schema");
