@@ -24,6 +24,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint.hpp"
 #include "checkpoint/registry.hpp"
+#include "checkpoint/toolkit/plugin.hpp"
 #include "checkpoint/version.h"
 #include "core/state_check.hpp"
 
@@ -73,27 +74,7 @@ int fail(const checkpoint_handle* cp, int code, std::string_view message) noexce
   return code;
 }
 
-int code_of(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::invalid_argument:
-      return CHECKPOINT_INVALID_ARGUMENT;
-    case ErrorCode::invalid_config:
-      return CHECKPOINT_INVALID_CONFIG;
-    case ErrorCode::not_found:
-      return CHECKPOINT_NOT_FOUND;
-    case ErrorCode::corrupt:
-      return CHECKPOINT_CORRUPT;
-    case ErrorCode::io:
-      return CHECKPOINT_IO;
-    case ErrorCode::locked:
-      return CHECKPOINT_LOCKED;
-    case ErrorCode::closed:
-      return CHECKPOINT_CLOSED;
-    case ErrorCode::unsupported:
-      return CHECKPOINT_UNSUPPORTED;
-  }
-  return CHECKPOINT_IO;
-}
+using checkpoint::toolkit::plugin_detail::code_of;  // the same codes cross the plugin ABI
 
 // Runs `body` (which returns a result code), turning what it throws into a
 // code and a kept message: no exception crosses the C API.

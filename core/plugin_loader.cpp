@@ -21,6 +21,7 @@
 #include "checkpoint/plugin.h"
 #include "checkpoint/registry.hpp"
 #include "checkpoint/store.hpp"
+#include "checkpoint/toolkit/plugin.hpp"
 #include "core/registry_internal.hpp"
 
 namespace checkpoint {
@@ -63,24 +64,11 @@ ErrorCode error_code_of(int code) {
   }
 }
 
-checkpoint_plugin_time c_time(Timestamp t) { return {t.unix_seconds(), t.nanos()}; }
-
-checkpoint_plugin_bytes c_bytes(std::string_view s) { return {s.data(), s.size()}; }
-
-std::string bytes(const checkpoint_plugin_bytes& b) {
-  return b.size == 0 ? std::string() : std::string(b.data, b.size);
-}
-
-// A state as the plugin gets it.
-checkpoint_plugin_state c_state(const EventLogState& state) {
-  checkpoint_plugin_state out{};
-  out.name = c_bytes(state.name);
-  out.record_number = state.record_number;
-  out.timestamp = c_time(state.timestamp);
-  out.bookmark = c_bytes(state.bookmark);
-  out.update_time = c_time(state.update_time);
-  return out;
-}
+// The conversions the C++ adapter of plugin authors uses too.
+using toolkit::plugin_detail::bytes;
+using toolkit::plugin_detail::c_bytes;
+using toolkit::plugin_detail::c_state;
+using toolkit::plugin_detail::c_time;
 
 // The message buffer handed to each call of the plugin.
 class Message {
