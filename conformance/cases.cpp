@@ -6,12 +6,16 @@
 // static library's unreferenced object files would never run.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checkpoint/checkpoint.hpp"
@@ -571,6 +575,58 @@ TEST_P(StoreConformance, SecondWriterIsRefusedReadersStillLoad) {
   EXPECT_TRUE(refused_as_locked(where(), target, [&] { Store::open(uri()); }));
 }
 
+// `uri` with the option `option` ("key=value") added.
+std::string with_option(const std::string& uri, const std::string& option) {
+  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + option;
+}
+
+// Whether the backend of `uri` lists option `key`.
+bool takes_option(const std::string& uri, const std::string& key) {
+  const std::string scheme = parse_store_uri(uri).scheme;
+  for (const BackendInfo& info : registered_backends()) {
+    if (info.scheme == scheme)
+      return std::find(info.options.begin(), info.options.end(), key) != info.options.end();
+  }
+  return false;
+}
+
+TEST_P(StoreConformance, AWriterWaitsLockTimeoutForTheHolderToGo) {
+  // A rolling update: the new writer starts while the old one is still
+  // closing. With option lock_timeout_ms it waits that long for the holder
+  // to go, then is refused as without it.
+  if (!takes_option(uri(), "lock_timeout_ms")) GTEST_SKIP() << "no option lock_timeout_ms";
+  const std::string target = parse_store_uri(uri()).target;
+  const auto time = Timestamp::from_unix(1'700'000'001, 1);
+  auto holder = Store::open(uri());
+  holder->commit(Changes{time, std::vector{state("Application", 1)}, {}});
+
+  // A holder that stays: refused once the wait is over, naming the store.
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] {
+    Store::open(with_option(uri(), "lock_timeout_ms=50"));
+  })) << "(with lock_timeout_ms=50)";
+
+  // A holder that goes while the next writer waits: that writer gets it.
+  std::atomic<bool> started{false};
+  std::unique_ptr<Store> next;
+  std::string failure;
+  std::thread waiting([&] {
+    started = true;
+    try {
+      next = Store::open(with_option(uri(), "lock_timeout_ms=60000"));
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  while (!started) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the holder is closing
+  holder.reset();
+  waiting.join();
+  ASSERT_TRUE(next) << where() << ": the waiting writer was refused: " << failure;
+  EXPECT_TRUE(same(next->load(), StateMap{{"Application", state("Application", 1)}}, time));
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] { Store::open(uri()); }))
+      << "(the writer that waited holds the store)";
+}
+
 TEST_P(StoreConformance, AWriterLocksBeforeItLoads) {
   // What a writer loads is what it overwrites: a commit made between its
   // opening and its own commit is never rolled back. (The defect: a store
@@ -587,13 +643,14 @@ TEST_P(StoreConformance, AWriterLocksBeforeItLoads) {
   try {
     // ...while another writer comes, commits and goes.
     auto early = Store::open(uri());
-    early->commit(Changes{Timestamp::from_unix(1'800'000'000, 1),
-                          std::vector{state("Application", 100)}, {}});
+    early->commit(Changes{
+        Timestamp::from_unix(1'800'000'000, 1), std::vector{state("Application", 100)}, {}});
   } catch (const Error& e) {
     ASSERT_EQ(e.code(), ErrorCode::locked) << where() << ": " << e.what();
     refused = true;
   }
-  late->commit(Changes{Timestamp::from_unix(1'800'000'001, 2), std::vector{state("System", 2)}, {}});
+  late->commit(
+      Changes{Timestamp::from_unix(1'800'000'001, 2), std::vector{state("System", 2)}, {}});
   late.reset();
   PersistedState after = reader()->load();
   std::uint64_t application = 0;

@@ -13,8 +13,8 @@ namespace {
 
 class WholeFileStore final : public SnapshotStore {
  public:
-  WholeFileStore(std::filesystem::path path, bool sync, const OpenOptions& options,
-                 DocumentFormat format)
+  WholeFileStore(std::filesystem::path path, bool sync, std::chrono::milliseconds lock_timeout,
+                 const OpenOptions& options, DocumentFormat format)
       : SnapshotStore(options.mode, format.scheme + " store " + path.string()),
         // Through a symlink, the file it leads to is the store: read,
         // locked and replaced there, so the link keeps naming the store.
@@ -24,7 +24,7 @@ class WholeFileStore final : public SnapshotStore {
     if (options.mode == OpenMode::write) {
       // Before anything is read: what this writer loads is what it overwrites.
       if (!options.create_if_missing && !exists(path_, label())) missing();
-      lock_ = WriterLock::acquire(path_, label());
+      lock_ = WriterLock::acquire(path_, label(), lock_timeout);
     } else if (!exists(path_, label())) {
       missing();
     }
@@ -71,7 +71,9 @@ std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri, const OpenOpti
                                              DocumentFormat format) {
   std::filesystem::path path = require_path(uri);
   bool sync = bool_option(uri, "sync", true);
-  return std::make_unique<WholeFileStore>(std::move(path), sync, options, std::move(format));
+  auto lock_timeout = lock_timeout_option(uri);
+  return std::make_unique<WholeFileStore>(std::move(path), sync, lock_timeout, options,
+                                          std::move(format));
 }
 
 }  // namespace checkpoint::toolkit

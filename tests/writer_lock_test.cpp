@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checkpoint/checkpoint.hpp"
@@ -339,6 +340,45 @@ TEST_P(AcrossProcesses, LockOfAKilledWriterIsReleased) {
   EXPECT_FALSE(WriterLock::is_held(path())) << "the writer was killed";
   Checkpoint after(uri());
   EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 42u);
+}
+
+// A rolling update: the new writer starts while the old one, another
+// process, is still closing.
+TEST_P(AcrossProcesses, LockTimeoutWaitsForAWriterThatExits) {
+  Holder holder(uri());
+  ASSERT_TRUE(holder.ready());
+  std::thread closing([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    holder.finish();
+  });
+  std::unique_ptr<Store> store;
+  try {
+    store = Store::open(uri() + "?lock_timeout_ms=60000");
+  } catch (const Error& e) {
+    ADD_FAILURE() << e.what();
+  }
+  closing.join();
+  ASSERT_TRUE(store);
+  PersistedState loaded = store->load();
+  ASSERT_EQ(loaded.states.size(), 1u);
+  EXPECT_EQ(loaded.states[0].record_number, 42u);
+}
+
+TEST_P(AcrossProcesses, LockTimeoutEndsInLockedNamingStoreHolderAndWait) {
+  Holder holder(uri());
+  ASSERT_TRUE(holder.ready());
+  Error e = locked_error([&] { Store::open(uri() + "?lock_timeout_ms=50"); });
+  EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + path().string()));
+  EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+  EXPECT_THAT(e.what(), HasSubstr("still after 50 ms of waiting (lock_timeout_ms)"));
+  try {
+    Store::open(uri() + "?lock_timeout_ms=soon");
+    ADD_FAILURE() << "lock_timeout_ms=soon accepted";
+  } catch (const Error& bad) {
+    EXPECT_EQ(bad.code(), ErrorCode::invalid_config) << bad.what();
+    EXPECT_THAT(bad.what(), HasSubstr("option lock_timeout_ms=\"soon\" is invalid"));
+  }
+  EXPECT_EQ(holder.finish(), 0);
 }
 
 TEST_P(AcrossProcesses, SecondWriterInThisProcessIsRefusedAtOpenAndIsHeldTells) {

@@ -8,7 +8,7 @@ namespace checkpoint::backends {
 BackendInfo json_backend_info() {
   return {"json",
           "JSON file, the YAML format's document; sync=off skips fsync (unsafe)",
-          {"sync"},
+          {"sync", "lock_timeout_ms"},
           {".json"}};
 }
 

@@ -50,7 +50,7 @@ class Cursor {
 class LmdbStore final : public Store {
  public:
   LmdbStore(std::filesystem::path path, std::uint64_t map_size, bool sync,
-            const OpenOptions& options)
+            std::chrono::milliseconds lock_timeout, const OpenOptions& options)
       : path_(std::move(path)),
         label_("lmdb store " + path_.string()),
         map_size_(map_size),
@@ -70,7 +70,7 @@ class LmdbStore final : public Store {
     // The store's WriterLock (PATH.lock) first, before anything is read:
     // what this writer loads is what it overwrites. LMDB's own lock file,
     // PATH-lock, serves its readers.
-    lock_ = WriterLock::acquire(path_, label_);
+    lock_ = WriterLock::acquire(path_, label_, lock_timeout);
     env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing);
     lock_.lock_data_file();  // made just now, if it was missing
   }
@@ -416,7 +416,7 @@ BackendInfo lmdb_backend_info() {
   return {"lmdb",
           "LMDB environment in one file (and FILE-lock): commits write only what changed; "
           "map_size=1GiB (grows when full), sync=on|off (off is unsafe)",
-          {"map_size", "sync"},
+          {"map_size", "sync", "lock_timeout_ms"},
           {".lmdb", ".mdb"}};
 }
 
@@ -428,7 +428,8 @@ std::unique_ptr<Store> open_lmdb_store(const StoreUri& uri, const OpenOptions& o
   auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   map_size = (map_size + page - 1) / page * page;
   bool sync = toolkit::bool_option(uri, "sync", true);
-  return std::make_unique<LmdbStore>(path, map_size, sync, options);
+  return std::make_unique<LmdbStore>(path, map_size, sync, toolkit::lock_timeout_option(uri),
+                                     options);
 }
 
 }  // namespace checkpoint::backends

@@ -36,6 +36,7 @@ struct Settings {
   std::string synchronous;   // full, normal or off
   std::string journal_mode;  // wal or delete
   int busy_timeout_ms = 0;
+  std::chrono::milliseconds lock_timeout{0};  // waiting for the writer lock
 };
 
 Settings read_settings(const StoreUri& uri) {
@@ -51,6 +52,7 @@ Settings read_settings(const StoreUri& uri) {
                     std::to_string(INT_MAX));
   }
   s.busy_timeout_ms = static_cast<int>(timeout);
+  s.lock_timeout = toolkit::lock_timeout_option(uri);
   return s;
 }
 
@@ -257,7 +259,7 @@ class SqliteStore final : public Store {
     // flock() on it, for hard links), which stays open until after the
     // connection is closed: lock_ is declared before db_, since closing
     // any descriptor of the file would drop SQLite's POSIX locks on it.
-    lock_ = WriterLock::acquire(path_, label_);
+    lock_ = WriterLock::acquire(path_, label_, settings.lock_timeout);
     if (options.create_if_missing) create_file(path_, label_);
     lock_.lock_data_file();  // made just now, if it was missing
     check_file(path_, label_);
@@ -679,7 +681,7 @@ class SqliteStore final : public Store {
 BackendInfo sqlite_backend_info() {
   return {"sqlite",
           "SQLite database, one row per state; a commit writes only what changed",
-          {"synchronous", "journal_mode", "busy_timeout_ms"},
+          {"synchronous", "journal_mode", "busy_timeout_ms", "lock_timeout_ms"},
           {".db", ".sqlite", ".sqlite3"}};
 }
 

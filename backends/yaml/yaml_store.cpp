@@ -9,7 +9,7 @@ BackendInfo yaml_backend_info() {
   return {"yaml",
           "one YAML file in Winlogbeat's .winlogbeat.yml format, rewritten at each commit; "
           "sync=off skips fsync (unsafe)",
-          {"sync"},
+          {"sync", "lock_timeout_ms"},
           {".yml", ".yaml"}};
 }
 

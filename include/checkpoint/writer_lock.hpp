@@ -47,6 +47,7 @@
 // is refused without opening it.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -77,6 +78,16 @@ class CHECKPOINT_API WriterLock {
   // store.
   static WriterLock acquire(const std::filesystem::path& path, std::string_view store);
 
+  // The same, but a lock held by another writer is waited for, up to
+  // `wait` (a rolling update: the old writer is still closing), before
+  // Error{locked}, whose message then says how long it waited. The built-in
+  // file backends pass their option lock_timeout_ms (toolkit::
+  // lock_timeout_option()). flock() has no deadline of its own: the lock is
+  // tried again with a growing pause (1 ms doubling to 50 ms), so it is
+  // taken at most 50 ms after the holder goes. Zero: acquire(path, store).
+  static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
+                            std::chrono::milliseconds wait);
+
   // The lock file of the store at `path`: PATH.lock, beside the file a
   // symlink at `path` leads to.
   static std::filesystem::path lock_file(const std::filesystem::path& path);
@@ -104,6 +115,8 @@ class CHECKPOINT_API WriterLock {
   void release() noexcept;
 
  private:
+  void lock_data_file(std::chrono::steady_clock::time_point deadline);
+
   int fd_ = -1;                      // PATH.lock
   int data_fd_ = -1;                 // PATH, while it is locked too
   std::filesystem::path data_file_;  // PATH, symlinks followed
