@@ -163,6 +163,12 @@ struct Checkpoint::Impl final : detail::AckSink {
   std::optional<Clock::time_point> due GUARDED_BY(control);  // when the changes must be committed
   bool stopping GUARDED_BY(control) = false;                 // the worker is told to exit
   Stats stats GUARDED_BY(control);
+  // When the oldest change not committed yet was made (Options::clock):
+  // among those not swapped out of the shards yet, and among those swapped
+  // out into the batch in flight or kept for a retry. stats() reports the
+  // older one's age.
+  std::optional<Clock::time_point> changed_since GUARDED_BY(control);
+  std::optional<Clock::time_point> committing_since GUARDED_BY(control);
 
   Mutex commit_mutex;
   std::array<ChangeSet, kShards> taken GUARDED_BY(commit_mutex);  // swapped out; empty between
@@ -370,7 +376,9 @@ struct Checkpoint::Impl final : detail::AckSink {
   void note_update() EXCLUDES(control) {
     if (!armed.load(std::memory_order_acquire) && !armed.exchange(true)) {
       MutexLock lock(control);
-      if (!due) due = clock->now() + options.flush_interval;
+      const auto now = clock->now();
+      if (!due) due = now + options.flush_interval;
+      if (!changed_since) changed_since = now;
       wake.notify_one();  // the worker may be waiting without a deadline
     }
     const std::size_t mine = updates[my_stripe()].count.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -394,6 +402,9 @@ struct Checkpoint::Impl final : detail::AckSink {
       {
         MutexLock lock(control);
         due.reset();
+        if (changed_since && (!committing_since || *changed_since < *committing_since))
+          committing_since = changed_since;
+        changed_since.reset();
         for (Stripe& stripe : updates) stripe.count.store(0, std::memory_order_relaxed);
         woken.store(false, std::memory_order_release);
         armed.store(false, std::memory_order_release);
@@ -426,7 +437,11 @@ struct Checkpoint::Impl final : detail::AckSink {
     taken_unbuilt = false;
     for (auto& set : taken) set.clear();
     retry = {};
-    if (batch.empty() && !even_if_idle) return;  // nothing changed since the last commit
+    if (batch.empty() && !even_if_idle) {  // nothing changed since the last commit
+      MutexLock lock(control);
+      committing_since.reset();
+      return;
+    }
 
     publish_inflight(names, batch.size());
     try {
@@ -436,11 +451,14 @@ struct Checkpoint::Impl final : detail::AckSink {
       rethrow_as_error(clock->now() - start);
     }
     const auto took = clock->now() - start;
+    const Timestamp committed_at = Timestamp::now();
     publish_inflight(nullptr, 0);
     MutexLock lock(control);
     stats.commits++;
-    stats.last_commit_duration = took;
+    note_duration(took);
+    stats.last_commit_time = committed_at;
     stats.last_error.clear();
+    committing_since.reset();
   }
 
   // The changes in `taken`, as a sorted batch: each upsert's state copied
@@ -509,10 +527,15 @@ struct Checkpoint::Impl final : detail::AckSink {
     }
   }
 
+  void note_duration(Clock::duration took) REQUIRES(control) {
+    stats.last_commit_duration = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+    stats.max_commit_duration = std::max(stats.max_commit_duration, stats.last_commit_duration);
+  }
+
   void record_failure(const std::string& what, Clock::duration took) EXCLUDES(control) {
     MutexLock lock(control);
     stats.failed_commits++;
-    stats.last_commit_duration = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+    note_duration(took);
     stats.last_error = what;
     // Retry at the next interval, even if nothing else changes. A failed
     // flush() runs on a caller's thread, so the worker must hear of it.
@@ -689,9 +712,17 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   Stats current_stats() const EXCLUDES(control) {
     Stats out;
+    std::optional<Clock::time_point> oldest;
     {
       MutexLock lock(control);
       out = stats;
+      oldest = changed_since;
+      if (committing_since && (!oldest || *committing_since < *oldest)) oldest = committing_since;
+    }
+    if (oldest) {
+      out.oldest_change_age =
+          std::max(std::chrono::nanoseconds(0),
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(clock->now() - *oldest));
     }
     out.states = 0;
     out.pending = inflight_size.load(std::memory_order_relaxed);

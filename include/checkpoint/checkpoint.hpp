@@ -79,6 +79,15 @@ struct Stats {
   // earlier record of their stream is not acknowledged yet.
   std::size_t in_flight = 0, acked_waiting = 0;
   std::chrono::nanoseconds last_commit_duration{0};
+  // Health, for alerting (checkpoint/metrics.hpp renders it): the longest
+  // commit since the start, failed ones included; the wall-clock time of
+  // the last successful commit (zero before the first); how long ago the
+  // oldest change not committed yet was made (zero if none is pending; by
+  // Options::clock). A stalled or failing store shows as a growing
+  // oldest_change_age and a last_commit_time falling behind.
+  std::chrono::nanoseconds max_commit_duration{0};
+  Timestamp last_commit_time;
+  std::chrono::nanoseconds oldest_change_age{0};
   std::string last_error;  // empty when the last commit succeeded
 };
 
