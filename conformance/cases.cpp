@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -625,6 +626,61 @@ TEST_P(StoreConformance, AWriterWaitsLockTimeoutForTheHolderToGo) {
   EXPECT_TRUE(same(next->load(), StateMap{{"Application", state("Application", 1)}}, time));
   EXPECT_TRUE(refused_as_locked(where(), target, [&] { Store::open(uri()); }))
       << "(the writer that waited holds the store)";
+}
+
+// The bytes of the store's files (BackendInfo::files); nullopt if its
+// backend lists none.
+std::optional<std::uintmax_t> size_of_store(const std::string& uri) {
+  const auto files = store_files(uri);
+  if (files.empty()) return std::nullopt;
+  std::uintmax_t total = 0;
+  for (const auto& file : files) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(file, ec)) total += std::filesystem::file_size(file, ec);
+  }
+  return total;
+}
+
+TEST_P(StoreConformance, CompactKeepsEveryStateAndComesCloseToAFreshStore) {
+  // 10,000 states, then 90% of them removed: what a store that only grows
+  // looks like. compact() keeps exactly the rest, the writer keeps its lock
+  // and goes on committing, and the store's files (closed) come within
+  // 1.3 times those of a fresh store holding the same states.
+  constexpr int kStates = 10'000;
+  auto name_of = [](int i) { return "stream-" + std::to_string(100'000 + i); };
+  for (int i = 0; i < kStates; ++i) put(state(name_of(i), static_cast<std::uint64_t>(i)));
+  commit();
+  for (int i = 0; i < kStates; ++i) {
+    if (i % 10 != 0) erase(name_of(i));
+  }
+  commit();
+
+  store().compact();
+  ASSERT_TRUE(stored()) << "(after compact())";
+  EXPECT_TRUE(refused_as_locked(where(), parse_store_uri(uri()).target, [&] {
+    Store::open(uri());
+  })) << "(the writer that compacted still holds the store)";
+  close();
+  const auto compacted = size_of_store(uri());
+
+  // A fresh store in a directory of its own with the same states.
+  const std::string fresh_uri = GetParam().uri_for_dir(dir() / "fresh");
+  {
+    auto fresh = Store::open(fresh_uri);
+    std::vector<EventLogState> states;
+    for (const auto& [name, s] : model()) states.push_back(s);
+    fresh->commit(Changes{update_time(), states, {}});
+  }
+  const auto fresh = size_of_store(fresh_uri);
+  if (compacted && fresh) {
+    EXPECT_LE(static_cast<double>(*compacted), 1.3 * static_cast<double>(*fresh))
+        << where() << ": compacted to " << *compacted << " bytes, a fresh store takes " << *fresh;
+  }
+
+  // Still a store like any other.
+  put(state("after-compaction", 1));
+  commit();
+  ASSERT_TRUE(stored()) << "(a commit after compact())";
 }
 
 TEST_P(StoreConformance, AWriterLocksBeforeItLoads) {

@@ -67,6 +67,11 @@ class WholeFileStore final : public SnapshotStore {
 
 }  // namespace
 
+std::vector<std::filesystem::path> whole_file_store_files(const StoreUri& uri) {
+  const std::filesystem::path path = require_path(uri);
+  return {follow_symlinks(path, uri.scheme + " store " + path.string())};
+}
+
 std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri, const OpenOptions& options,
                                              DocumentFormat format) {
   std::filesystem::path path = require_path(uri);

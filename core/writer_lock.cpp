@@ -348,6 +348,20 @@ void WriterLock::lock_data_file(Deadline deadline) {
   data_fd_ = fd;
 }
 
+void WriterLock::data_file_replaced() {
+  if (fd_ < 0) return;
+  if (data_fd_ >= 0) {
+    auto& held = held_files();
+    std::lock_guard guard(held.mutex);
+    struct stat st;
+    bool known = ::fstat(data_fd_, &st) == 0;
+    sys().close(data_fd_);
+    if (known) held.files.erase({st.st_dev, st.st_ino});
+    data_fd_ = -1;
+  }
+  lock_data_file();
+}
+
 WriterLock::~WriterLock() { release(); }
 
 WriterLock::WriterLock(WriterLock&& other) noexcept

@@ -267,6 +267,22 @@ class SqliteStore final : public Store {
     open_database();
   }
 
+  // VACUUM rewrites the database into the fewest pages, as one
+  // transaction: a crash leaves the old file or the new. In WAL mode it
+  // goes through the -wal, so the -wal is checkpointed into the file and
+  // truncated before (what VACUUM copies is then all in the file) and
+  // after (the file shrinks to the new page count, the -wal to nothing).
+  void compact() override {
+    if (mode_ != OpenMode::write) {
+      throw toolkit::store_error(ErrorCode::invalid_argument, label_,
+                                 "opened for reading; cannot compact");
+    }
+    open_database();
+    db_->exec("PRAGMA wal_checkpoint(TRUNCATE)", "cannot checkpoint the write-ahead log");
+    db_->exec("VACUUM", "cannot compact the database");
+    db_->exec("PRAGMA wal_checkpoint(TRUNCATE)", "cannot checkpoint the write-ahead log");
+  }
+
   Timestamp scan(const StateSink& sink) override {
     open_database();
     if (immutable_) {
@@ -676,13 +692,22 @@ class SqliteStore final : public Store {
   std::optional<WriteStatements> writes_;
 };
 
+// The database and its journals, beside the file a symlink leads to.
+std::vector<std::filesystem::path> sqlite_files(const StoreUri& uri) {
+  const std::string path = toolkit::require_path(uri);
+  const std::string file = toolkit::follow_symlinks(path, "sqlite store " + path).string();
+  return {file, file + "-wal", file + "-shm", file + "-journal"};
+}
+
 }  // namespace
 
 BackendInfo sqlite_backend_info() {
   return {"sqlite",
           "SQLite database, one row per state; a commit writes only what changed",
           {"synchronous", "journal_mode", "busy_timeout_ms", "lock_timeout_ms"},
-          {".db", ".sqlite", ".sqlite3"}};
+          {".db", ".sqlite", ".sqlite3"},
+          false,
+          sqlite_files};
 }
 
 std::unique_ptr<Store> open_sqlite_store(const StoreUri& uri, const OpenOptions& options) {

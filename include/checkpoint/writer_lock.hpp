@@ -111,6 +111,11 @@ class CHECKPOINT_API WriterLock {
   // file or the file is still missing. Errors as acquire().
   void lock_data_file();
 
+  // The holder replaced the data file (renamed a new file over PATH, as a
+  // compaction does): the lock on the old file is dropped and the new one
+  // locked, PATH.lock staying held throughout. Errors as acquire().
+  void data_file_replaced();
+
   bool held() const noexcept { return fd_ >= 0; }
   void release() noexcept;
 

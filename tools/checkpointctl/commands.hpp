@@ -33,6 +33,9 @@ struct SetArgs {
 int cmd_set(const SetArgs& args, std::ostream& out);
 int cmd_rm(const std::string& uri, const std::string& name, std::ostream& out);
 int cmd_verify(const std::string& uri, Output output, std::ostream& out);
+// Rewrites the store to its minimal size, as a writer; prints the size of
+// its files before and after.
+int cmd_compact(const std::string& uri, Output output, std::ostream& out);
 int cmd_convert(const std::string& src, const std::string& dst, bool force, std::ostream& out);
 int cmd_salvage(const std::string& src, const std::string& dst, bool force, Output output,
                 std::ostream& out);

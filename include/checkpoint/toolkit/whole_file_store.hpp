@@ -16,10 +16,12 @@
 // its first commit creates the target.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "checkpoint/export.h"
 #include "checkpoint/registry.hpp"
@@ -43,6 +45,10 @@ struct DocumentFormat {
 // Opens uri.target (required) with options `sync` (default on; off skips
 // the fsyncs and is unsafe) and `lock_timeout_ms` (lock_timeout_option() in
 // options.hpp). The backend's BackendInfo must list both.
+// The file of the store `uri` names, symlinks followed: a backend's
+// BackendInfo::files (registry.hpp).
+CHECKPOINT_API std::vector<std::filesystem::path> whole_file_store_files(const StoreUri& uri);
+
 CHECKPOINT_API std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri,
                                                             const OpenOptions& options,
                                                             DocumentFormat format);
