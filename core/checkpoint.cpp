@@ -55,6 +55,7 @@
 #include "core/acks.hpp"
 #include "core/change_set.hpp"
 #include "core/commit_batch.hpp"
+#include "core/corrupt_recovery.hpp"
 #include "core/legacy_adapter.hpp"
 #include "core/live_states.hpp"
 #include "core/mutex.hpp"
@@ -181,6 +182,9 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   std::thread worker;
   std::thread::id worker_id;
+  // Told through on_error as the worker starts: how a damaged store was
+  // moved aside (Options::on_corrupt). Set before the worker starts.
+  std::optional<Error> startup_report;
 
   // Records in flight (track(), ack()); last, so that it goes first.
   detail::Acks acks{*this};
@@ -550,7 +554,18 @@ struct Checkpoint::Impl final : detail::AckSink {
     return updates_counted() >= options.max_updates || (due && clock->now() >= *due);
   }
 
+  // Options::on_corrupt moved the store aside: what stats() and the
+  // worker's first on_error tell.
+  void note_recovery(const detail::Recovery& recovery) EXCLUDES(control) {
+    MutexLock lock(control);
+    stats.corrupt_salvaged = recovery.salvaged;
+    stats.corrupt_lost = recovery.lost;
+    stats.corrupt_recovery = recovery.report;
+    startup_report.emplace(ErrorCode::corrupt, recovery.report);
+  }
+
   void run() EXCLUDES(control, commit_mutex) {
+    if (startup_report) report(options, *startup_report);
     control.lock();
     for (;;) {
       if (stopping) break;
@@ -736,9 +751,17 @@ struct Checkpoint::Impl final : detail::AckSink {
   }
 };
 
-Checkpoint::Checkpoint(std::string_view uri, Options options)
-    : impl_(std::make_shared<Impl>(Store::open(uri, {OpenMode::write, options.create_if_missing}),
-                                   "Checkpoint on " + std::string(uri), std::move(options))) {
+Checkpoint::Checkpoint(std::string_view uri, Options options) {
+  const std::string label = "Checkpoint on " + std::string(uri);
+  try {
+    impl_ = std::make_shared<Impl>(Store::open(uri, {OpenMode::write, options.create_if_missing}),
+                                   label, options);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::corrupt || options.on_corrupt == CorruptPolicy::fail) throw;
+    detail::Recovery recovery = detail::recover_corrupt_store(uri, options.on_corrupt, e);
+    impl_ = std::make_shared<Impl>(std::move(recovery.store), label, std::move(options));
+    impl_->note_recovery(recovery);
+  }
   Impl::start(impl_);
 }
 

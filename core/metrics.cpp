@@ -123,6 +123,15 @@ std::string prometheus_text(const Stats& stats, const MetricLabels& labels) {
   metric("checkpoint_oldest_change_age_seconds", "gauge",
          "Age of the oldest change not committed yet (0 if none is pending).",
          seconds(stats.oldest_change_age));
+  metric("checkpoint_corrupt_recovered", "gauge",
+         "1 if the store was damaged at opening and moved aside (Options::on_corrupt), else 0.",
+         stats.corrupt_recovery.empty() ? "0" : "1");
+  metric("checkpoint_corrupt_salvaged_states", "gauge",
+         "States salvaged from the damaged store moved aside at opening.",
+         number(stats.corrupt_salvaged));
+  metric("checkpoint_corrupt_lost_items", "gauge",
+         "What could not be read from the damaged store moved aside at opening.",
+         number(stats.corrupt_lost));
   return out;
 }
 

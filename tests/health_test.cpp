@@ -159,6 +159,9 @@ Stats sample_stats() {
   s.last_commit_time = Timestamp::from_unix(1'764'178'500, 500'000'000);
   s.oldest_change_age = 7s;
   s.last_error = "disk full";
+  s.corrupt_salvaged = 9;
+  s.corrupt_lost = 2;
+  s.corrupt_recovery = "moved aside";
   return s;
 }
 
@@ -203,7 +206,19 @@ TEST(PrometheusText, RendersEveryMetricExactly) {
       "# HELP checkpoint_oldest_change_age_seconds Age of the oldest change not committed yet (0 "
       "if none is pending).\n"
       "# TYPE checkpoint_oldest_change_age_seconds gauge\n"
-      "checkpoint_oldest_change_age_seconds{store=\"sqlite:/var/lib/s.db\",pod=\"web-1\"} 7\n";
+      "checkpoint_oldest_change_age_seconds{store=\"sqlite:/var/lib/s.db\",pod=\"web-1\"} 7\n"
+      "# HELP checkpoint_corrupt_recovered 1 if the store was damaged at opening and moved aside "
+      "(Options::on_corrupt), else 0.\n"
+      "# TYPE checkpoint_corrupt_recovered gauge\n"
+      "checkpoint_corrupt_recovered{store=\"sqlite:/var/lib/s.db\",pod=\"web-1\"} 1\n"
+      "# HELP checkpoint_corrupt_salvaged_states States salvaged from the damaged store moved "
+      "aside at opening.\n"
+      "# TYPE checkpoint_corrupt_salvaged_states gauge\n"
+      "checkpoint_corrupt_salvaged_states{store=\"sqlite:/var/lib/s.db\",pod=\"web-1\"} 9\n"
+      "# HELP checkpoint_corrupt_lost_items What could not be read from the damaged store moved "
+      "aside at opening.\n"
+      "# TYPE checkpoint_corrupt_lost_items gauge\n"
+      "checkpoint_corrupt_lost_items{store=\"sqlite:/var/lib/s.db\",pod=\"web-1\"} 2\n";
   EXPECT_EQ(prometheus_text(sample_stats(), {{"store", "sqlite:/var/lib/s.db"}, {"pod", "web-1"}}),
             expected);
 }
@@ -282,7 +297,7 @@ TEST(PrometheusText, FollowsTheFormatAndTheNamingConventions) {
       ADD_FAILURE() << "not a line of the format: " << line;
     }
   }
-  EXPECT_EQ(names.size(), 11u);
+  EXPECT_EQ(names.size(), 14u);
 }
 
 }  // namespace

@@ -22,10 +22,16 @@
 //                                                          commit (0 before the first)
 //   checkpoint_oldest_change_age_seconds          gauge    age of the oldest change not
 //                                                          committed yet (0 if none)
+//   checkpoint_corrupt_recovered                  gauge    1 if on_corrupt moved a damaged
+//                                                          store aside at opening
+//   checkpoint_corrupt_salvaged_states            gauge    the states it started from
+//   checkpoint_corrupt_lost_items                 gauge    what could not be read
 //
 // Alert on, say, time() - checkpoint_last_commit_timestamp_seconds growing
 // while checkpoint_pending_changes > 0, on checkpoint_oldest_change_age_seconds
-// above a few flush intervals, or on checkpoint_last_commit_failed == 1.
+// above a few flush intervals, on checkpoint_last_commit_failed == 1, or on
+// checkpoint_corrupt_recovered == 1 (someone should look at the files moved
+// aside).
 #pragma once
 
 #include <string>
