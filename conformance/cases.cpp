@@ -578,7 +578,7 @@ TEST_P(StoreConformance, SecondWriterIsRefusedReadersStillLoad) {
 
 // `uri` with the option `option` ("key=value") added.
 std::string with_option(const std::string& uri, const std::string& option) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + option;
+  return uri + (parse_store_uri(uri).options.empty() ? "?" : "&") + option;
 }
 
 // Whether the backend of `uri` lists option `key`.

@@ -30,6 +30,13 @@ class WholeFileStore final : public SnapshotStore {
     }
   }
 
+  // Rewritten whole at every commit: minimal already.
+  void compact() override {
+    if (mode() != OpenMode::write) {
+      throw store_error(ErrorCode::invalid_argument, label(), "opened for reading; cannot compact");
+    }
+  }
+
   Salvage salvage() override {
     if (!format_.salvage) return Store::salvage();
     auto text = read_file(path_, label());

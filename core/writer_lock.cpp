@@ -350,15 +350,7 @@ void WriterLock::lock_data_file(Deadline deadline) {
 
 void WriterLock::data_file_replaced() {
   if (fd_ < 0) return;
-  if (data_fd_ >= 0) {
-    auto& held = held_files();
-    std::lock_guard guard(held.mutex);
-    struct stat st;
-    bool known = ::fstat(data_fd_, &st) == 0;
-    sys().close(data_fd_);
-    if (known) held.files.erase({st.st_dev, st.st_ino});
-    data_fd_ = -1;
-  }
+  release_data_file();
   lock_data_file();
 }
 
@@ -381,18 +373,21 @@ WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
   return *this;
 }
 
+void WriterLock::release_data_file() noexcept {
+  if (data_fd_ < 0) return;
+  auto& held = held_files();
+  std::lock_guard guard(held.mutex);
+  struct stat st;
+  bool known = ::fstat(data_fd_, &st) == 0;
+  sys().close(data_fd_);
+  if (known) held.files.erase({st.st_dev, st.st_ino});
+  data_fd_ = -1;
+}
+
 void WriterLock::release() noexcept {
   // Closing the only descriptor of an open file releases its flock(). The
   // pid stays in the lock file; the next holder overwrites it.
-  if (data_fd_ >= 0) {
-    auto& held = held_files();
-    std::lock_guard guard(held.mutex);
-    struct stat st;
-    bool known = ::fstat(data_fd_, &st) == 0;
-    sys().close(data_fd_);
-    if (known) held.files.erase({st.st_dev, st.st_ino});
-  }
-  data_fd_ = -1;
+  release_data_file();
   if (fd_ >= 0) sys().close(fd_);
   fd_ = -1;
 }

@@ -100,6 +100,25 @@ TEST_F(WriterLockTest, SecondLockInTheSameProcessIsRefusedNamingStoreFileAndPid)
   EXPECT_TRUE(again.held());
 }
 
+// A store that renames a new data file over its own (compaction) moves
+// the lock on the data file to the new one, keeping PATH.lock.
+TEST_F(WriterLockTest, DataFileReplacedLocksTheNewFile) {
+  const fs::path path = dir_ / "state.lmdb";
+  checkpoint::testing::write_bytes(path, "old");
+  WriterLock lock = WriterLock::acquire(path, kStore);
+  checkpoint::testing::write_bytes(dir_ / "state.lmdb.compact", "new");
+  fs::rename(dir_ / "state.lmdb.compact", path);
+  EXPECT_FALSE(WriterLock::held_in_this_process(path)) << "the new file before the move";
+  lock.data_file_replaced();
+  EXPECT_TRUE(WriterLock::held_in_this_process(path));
+  fs::create_hard_link(path, dir_ / "other.lmdb");
+  Error e = locked_error([&] { WriterLock::acquire(dir_ / "other.lmdb", kStore); });
+  EXPECT_THAT(e.what(), HasSubstr("through another name (a hard link)"));
+  locked_error([&] { WriterLock::acquire(path, kStore); });
+  lock.release();
+  EXPECT_TRUE(WriterLock::acquire(dir_ / "other.lmdb", kStore).held());
+}
+
 TEST_F(WriterLockTest, MovedLockStaysHeldUntilItsLastOwnerGoes) {
   const fs::path path = dir_ / "state.json";
   WriterLock outer;

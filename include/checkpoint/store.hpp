@@ -124,8 +124,8 @@ class CHECKPOINT_API Store {
   // Rewrites the store to its minimal size, crash-safely: after a crash or
   // power cut at any point, a load gives the same states. By default
   // nothing: a store that rewrites itself whole at every commit (yaml,
-  // json) is minimal already. The built-in stores opened for reading refuse
-  // it: Error{invalid_argument}.
+  // json) is minimal already. The file backends refuse it on a store opened
+  // for reading: Error{invalid_argument}.
   virtual void compact();
 
   // scan() collected into a PersistedState.

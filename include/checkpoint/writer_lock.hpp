@@ -121,6 +121,7 @@ class CHECKPOINT_API WriterLock {
 
  private:
   void lock_data_file(std::chrono::steady_clock::time_point deadline);
+  void release_data_file() noexcept;
 
   int fd_ = -1;                      // PATH.lock
   int data_fd_ = -1;                 // PATH, while it is locked too
