@@ -207,10 +207,11 @@ class LmdbStore final : public Store {
   // A packed copy into FILE.compact (every key in order, appended, so that
   // the pages are full: LMDB's own compacting copy, MDB_CP_COMPACT, keeps
   // the half-empty pages that removals leave), synced by its commit,
-  // renamed over FILE, the directory synced; then LMDB's lock file is removed, since its reader
-  // table and last transaction id describe the old file (the copy starts
-  // again at transaction 1), and the environment and the WriterLock's hold
-  // on the data file move to the new file. A crash before the rename
+  // renamed over FILE, LMDB's lock file removed at once (its reader
+  // table and last transaction id describe the old file, and the copy
+  // starts again at transaction 1), the directory synced; then the
+  // environment and the WriterLock's hold on the data file move to the
+  // new file. A crash before the rename
   // leaves the old file (and a FILE.compact that the next compaction
   // removes); after it, the new file, whole and synced.
   void compact() override {
@@ -246,11 +247,13 @@ class LmdbStore final : public Store {
         throw toolkit::system_error(ErrorCode::io, label_,
                                     "cannot rename " + copy + " to " + file.string(), err);
       }
-      toolkit::sync_directory(file.parent_path().empty() ? "." : file.parent_path(), label_);
+      // At once: a reader opening in between would pair the new file with
+      // the old lock file's transaction id.
       const std::string lmdb_lock = file.string() + "-lock";
       if (sys.unlink(lmdb_lock.c_str()) != 0 && errno != ENOENT) {
         throw toolkit::system_error(ErrorCode::io, label_, "cannot remove " + lmdb_lock, errno);
       }
+      toolkit::sync_directory(file.parent_path().empty() ? "." : file.parent_path(), label_);
       lock_.data_file_replaced();
     } catch (...) {
       failure = std::current_exception();
