@@ -42,13 +42,13 @@ struct DocumentFormat {
   std::function<Salvage(std::string_view text, std::string_view store)> salvage;
 };
 
-// Opens uri.target (required) with options `sync` (default on; off skips
-// the fsyncs and is unsafe) and `lock_timeout_ms` (lock_timeout_option() in
-// options.hpp). The backend's BackendInfo must list both.
 // The file of the store `uri` names, symlinks followed: a backend's
 // BackendInfo::files (registry.hpp).
 CHECKPOINT_API std::vector<std::filesystem::path> whole_file_store_files(const StoreUri& uri);
 
+// Opens uri.target (required) with options `sync` (default on; off skips
+// the fsyncs and is unsafe) and `lock_timeout_ms` (lock_timeout_option() in
+// options.hpp). The backend's BackendInfo must list both.
 CHECKPOINT_API std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri,
                                                             const OpenOptions& options,
                                                             DocumentFormat format);
