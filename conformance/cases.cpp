@@ -6,12 +6,17 @@
 // static library's unreferenced object files would never run.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checkpoint/checkpoint.hpp"
@@ -684,6 +689,113 @@ TEST_P(StoreConformance, SecondWriterIsRefusedReadersStillLoad) {
   second->commit(Changes{time(5), one_state(2), {}});
   EXPECT_TRUE(same(reader()->load(), states(2), time(5))) << "(written by the second writer)";
   EXPECT_TRUE(refused_as_locked(where(), target, [&] { Store::open(uri()); }));
+}
+
+// `uri` with the option `option` ("key=value") added.
+std::string with_option(const std::string& uri, const std::string& option) {
+  return uri + (parse_store_uri(uri).options.empty() ? "?" : "&") + option;
+}
+
+// Whether the backend of `uri` lists option `key`.
+bool takes_option(const std::string& uri, const std::string& key) {
+  const std::string scheme = parse_store_uri(uri).scheme;
+  for (const BackendInfo& info : registered_backends()) {
+    if (info.scheme == scheme)
+      return std::find(info.options.begin(), info.options.end(), key) != info.options.end();
+  }
+  return false;
+}
+
+TEST_P(StoreConformance, AWriterWaitsLockTimeoutForTheHolderToGo) {
+  // A rolling update: the new writer starts while the old one is still
+  // closing. With option lock_timeout_ms it waits that long for the holder
+  // to go, then is refused as without it.
+  if (!takes_option(uri(), "lock_timeout_ms")) GTEST_SKIP() << "no option lock_timeout_ms";
+  const std::string target = parse_store_uri(uri()).target;
+  const auto time = Timestamp::from_unix(1'700'000'001, 1);
+  auto holder = Store::open(uri());
+  holder->commit(Changes{time, std::vector{state("Application", 1)}, {}});
+
+  // A holder that stays: refused once the wait is over, naming the store.
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] {
+    Store::open(with_option(uri(), "lock_timeout_ms=50"));
+  })) << "(with lock_timeout_ms=50)";
+
+  // A holder that goes while the next writer waits: that writer gets it.
+  std::atomic<bool> started{false};
+  std::unique_ptr<Store> next;
+  std::string failure;
+  std::thread waiting([&] {
+    started = true;
+    try {
+      next = Store::open(with_option(uri(), "lock_timeout_ms=60000"));
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  while (!started) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the holder is closing
+  holder.reset();
+  waiting.join();
+  ASSERT_TRUE(next) << where() << ": the waiting writer was refused: " << failure;
+  EXPECT_TRUE(same(next->load(), StateMap{{"Application", state("Application", 1)}}, time));
+  EXPECT_TRUE(refused_as_locked(where(), target, [&] { Store::open(uri()); }))
+      << "(the writer that waited holds the store)";
+}
+
+// The bytes of the store's files (BackendInfo::files); nullopt if its
+// backend lists none.
+std::optional<std::uintmax_t> size_of_store(const std::string& uri) {
+  const auto files = store_files(uri);
+  if (files.empty()) return std::nullopt;
+  std::uintmax_t total = 0;
+  for (const auto& file : files) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(file, ec)) total += std::filesystem::file_size(file, ec);
+  }
+  return total;
+}
+
+TEST_P(StoreConformance, CompactKeepsEveryStateAndComesCloseToAFreshStore) {
+  // 10,000 states, then 90% of them removed: what a store that only grows
+  // looks like. compact() keeps exactly the rest, the writer keeps its lock
+  // and goes on committing, and the store's files (closed) come within
+  // 1.3 times those of a fresh store holding the same states.
+  constexpr int kStates = 10'000;
+  auto name_of = [](int i) { return "stream-" + std::to_string(100'000 + i); };
+  for (int i = 0; i < kStates; ++i) put(state(name_of(i), static_cast<std::uint64_t>(i)));
+  commit();
+  for (int i = 0; i < kStates; ++i) {
+    if (i % 10 != 0) erase(name_of(i));
+  }
+  commit();
+
+  store().compact();
+  ASSERT_TRUE(stored()) << "(after compact())";
+  EXPECT_TRUE(refused_as_locked(where(), parse_store_uri(uri()).target, [&] {
+    Store::open(uri());
+  })) << "(the writer that compacted still holds the store)";
+  close();
+  const auto compacted = size_of_store(uri());
+
+  // A fresh store in a directory of its own with the same states.
+  const std::string fresh_uri = GetParam().uri_for_dir(dir() / "fresh");
+  {
+    auto fresh = Store::open(fresh_uri);
+    std::vector<EventLogState> states;
+    for (const auto& [name, s] : model()) states.push_back(s);
+    fresh->commit(Changes{update_time(), states, {}});
+  }
+  const auto fresh = size_of_store(fresh_uri);
+  if (compacted && fresh) {
+    EXPECT_LE(static_cast<double>(*compacted), 1.3 * static_cast<double>(*fresh))
+        << where() << ": compacted to " << *compacted << " bytes, a fresh store takes " << *fresh;
+  }
+
+  // Still a store like any other.
+  put(state("after-compaction", 1));
+  commit();
+  ASSERT_TRUE(stored()) << "(a commit after compact())";
 }
 
 TEST_P(StoreConformance, AWriterLocksBeforeItLoads) {

@@ -63,6 +63,7 @@
 #include "core/acks.hpp"
 #include "core/change_set.hpp"
 #include "core/commit_batch.hpp"
+#include "core/corrupt_recovery.hpp"
 #include "core/legacy_adapter.hpp"
 #include "core/live_states.hpp"
 #include "core/mutex.hpp"
@@ -173,6 +174,12 @@ struct Checkpoint::Impl final : detail::AckSink {
   std::optional<Clock::time_point> due GUARDED_BY(control);  // when the changes must be committed
   bool stopping GUARDED_BY(control) = false;                 // the worker is told to exit
   Stats stats GUARDED_BY(control);
+  // When the oldest change not committed yet was made (Options::clock):
+  // among those not swapped out of the shards yet, and among those swapped
+  // out into the batch in flight or kept for a retry. stats() reports the
+  // older one's age.
+  std::optional<Clock::time_point> changed_since GUARDED_BY(control);
+  std::optional<Clock::time_point> committing_since GUARDED_BY(control);
 
   Mutex commit_mutex;
   std::array<ChangeSet, kShards> taken GUARDED_BY(commit_mutex);  // swapped out; empty between
@@ -190,6 +197,9 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   std::thread worker;
   std::thread::id worker_id;
+  // Told through on_error as the worker starts: how a damaged store was
+  // moved aside (Options::on_corrupt). Set before the worker starts.
+  std::optional<Error> startup_report;
 
   // Records in flight (track(), ack()); last, so that it goes first.
   detail::Acks acks{*this};
@@ -388,7 +398,9 @@ struct Checkpoint::Impl final : detail::AckSink {
   void note_update() EXCLUDES(control) {
     if (!armed.load(std::memory_order_acquire) && !armed.exchange(true)) {
       MutexLock lock(control);
-      if (!due) due = clock->now() + options.flush_interval;
+      const auto now = clock->now();
+      if (!due) due = now + options.flush_interval;
+      if (!changed_since) changed_since = now;
       wake.notify_one();  // the worker may be waiting without a deadline
     }
     const std::size_t mine = updates[my_stripe()].count.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -439,6 +451,9 @@ struct Checkpoint::Impl final : detail::AckSink {
       {
         MutexLock lock(control);
         due.reset();
+        if (changed_since && (!committing_since || *changed_since < *committing_since))
+          committing_since = changed_since;
+        changed_since.reset();
         for (Stripe& stripe : updates) stripe.count.store(0, std::memory_order_relaxed);
         woken.store(false, std::memory_order_release);
         armed.store(false, std::memory_order_release);
@@ -460,7 +475,7 @@ struct Checkpoint::Impl final : detail::AckSink {
     // memory) loses nothing.
     const Timestamp update_time = clock->wall_now();
     Batch batch;
-    std::vector<std::string> retried;  // the names of `retry`'s states, whose slots
+    std::vector<std::string> retried;  // `retry`'s names: their slots get update_time too
     std::shared_ptr<const BatchNames> names;
     const auto start = clock->now();
     try {
@@ -480,7 +495,11 @@ struct Checkpoint::Impl final : detail::AckSink {
     taken_unbuilt = false;
     for (auto& set : taken) set.clear();
     retry = {};
-    if (batch.empty() && !even_if_idle) return;  // nothing changed since the last commit
+    if (batch.empty() && !even_if_idle) {  // nothing changed since the last commit
+      MutexLock lock(control);
+      committing_since.reset();
+      return;
+    }
 
     publish_inflight(names, batch.size());
     try {
@@ -496,8 +515,10 @@ struct Checkpoint::Impl final : detail::AckSink {
     for (const std::string& name : retried) stamp(name, update_time);
     MutexLock lock(control);
     stats.commits++;
-    stats.last_commit_duration = took;
+    note_duration(took);
+    stats.last_commit_time = update_time;
     stats.last_error.clear();
+    committing_since.reset();
   }
 
   // The changes in `taken`, as a sorted batch: each upsert's state copied
@@ -664,10 +685,15 @@ struct Checkpoint::Impl final : detail::AckSink {
     }
   }
 
+  void note_duration(Clock::duration took) REQUIRES(control) {
+    stats.last_commit_duration = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+    stats.max_commit_duration = std::max(stats.max_commit_duration, stats.last_commit_duration);
+  }
+
   void record_failure(const std::string& what, Clock::duration took) EXCLUDES(control) {
     MutexLock lock(control);
     stats.failed_commits++;
-    stats.last_commit_duration = std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+    note_duration(took);
     stats.last_error = what;
     // Retry at the next interval, even if nothing else changes. A failed
     // flush() runs on a caller's thread, so the worker must hear of it.
@@ -682,7 +708,18 @@ struct Checkpoint::Impl final : detail::AckSink {
     return updates_counted() >= options.max_updates || (due && clock->now() >= *due);
   }
 
+  // Options::on_corrupt moved the store aside: what stats() and the
+  // worker's first on_error tell.
+  void note_recovery(const detail::Recovery& recovery) EXCLUDES(control) {
+    MutexLock lock(control);
+    stats.corrupt_salvaged = recovery.salvaged;
+    stats.corrupt_lost = recovery.lost;
+    stats.corrupt_recovery = recovery.report;
+    startup_report.emplace(ErrorCode::corrupt, recovery.report);
+  }
+
   void run() EXCLUDES(control, commit_mutex) {
+    if (startup_report) report(options, *startup_report);
     control.lock();
     for (;;) {
       if (stopping) break;
@@ -845,9 +882,17 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   Stats current_stats() const EXCLUDES(control) {
     Stats out;
+    std::optional<Clock::time_point> oldest;
     {
       MutexLock lock(control);
       out = stats;
+      oldest = changed_since;
+      if (committing_since && (!oldest || *committing_since < *oldest)) oldest = committing_since;
+    }
+    if (oldest) {
+      out.oldest_change_age =
+          std::max(std::chrono::nanoseconds(0),
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(clock->now() - *oldest));
     }
     out.states = 0;
     out.pending = inflight_size.load(std::memory_order_relaxed);
@@ -861,9 +906,17 @@ struct Checkpoint::Impl final : detail::AckSink {
   }
 };
 
-Checkpoint::Checkpoint(std::string_view uri, Options options)
-    : impl_(std::make_shared<Impl>(Store::open(uri, {OpenMode::write, options.create_if_missing}),
-                                   "Checkpoint on " + std::string(uri), std::move(options))) {
+Checkpoint::Checkpoint(std::string_view uri, Options options) {
+  const std::string label = "Checkpoint on " + std::string(uri);
+  try {
+    impl_ = std::make_shared<Impl>(Store::open(uri, {OpenMode::write, options.create_if_missing}),
+                                   label, options);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::corrupt || options.on_corrupt == CorruptPolicy::fail) throw;
+    detail::Recovery recovery = detail::recover_corrupt_store(uri, options.on_corrupt, e);
+    impl_ = std::make_shared<Impl>(std::move(recovery.store), label, std::move(options));
+    impl_->note_recovery(recovery);
+  }
   Impl::start(impl_);
 }
 

@@ -60,6 +60,16 @@ std::uint64_t uint_option(const StoreUri& uri, const std::string& key, std::uint
   return v;
 }
 
+std::chrono::milliseconds lock_timeout_option(const StoreUri& uri) {
+  const std::string key = "lock_timeout_ms";
+  std::uint64_t value = uint_option(uri, key, 0);
+  if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max())) {
+    bad_value(uri, key,
+              "expected 0 to " + std::to_string(std::numeric_limits<std::int32_t>::max()));
+  }
+  return std::chrono::milliseconds(value);
+}
+
 std::uint64_t size_option(const StoreUri& uri, const std::string& key, std::uint64_t fallback) {
   auto it = uri.options.find(key);
   if (it == uri.options.end()) return fallback;

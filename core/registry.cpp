@@ -499,6 +499,19 @@ std::vector<StoreSummary> list_stores(std::string_view uri) {
   return stores;
 }
 
+std::vector<std::filesystem::path> store_files(std::string_view uri) {
+  StoreUri parsed = parse_store_uri(uri);
+  ensure_builtins();
+  StoreFileLister files;
+  {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    files = checked_backend(r, parsed).info.files;
+  }
+  if (!files) return {};
+  return files(parsed);
+}
+
 std::unique_ptr<StateStore> open_store(std::string_view uri) {
   return detail::to_legacy(Store::open(uri));
 }

@@ -33,6 +33,8 @@ CheckReport Store::check() {
   return report;
 }
 
+void Store::compact() {}
+
 Salvage Store::salvage() {
   Salvage out;
   try {

@@ -13,7 +13,8 @@ namespace {
 
 class WholeFileStore final : public SnapshotStore {
  public:
-  WholeFileStore(std::filesystem::path path, bool sync, FileModes modes, const OpenOptions& options,
+  WholeFileStore(std::filesystem::path path, bool sync, FileModes modes,
+                 std::chrono::milliseconds lock_timeout, const OpenOptions& options,
                  DocumentFormat format)
       : SnapshotStore(options.mode, format.scheme + " store " + path.string()),
         // Through a symlink, the file it leads to is the store: read,
@@ -25,9 +26,16 @@ class WholeFileStore final : public SnapshotStore {
     if (options.mode == OpenMode::write) {
       // Before anything is read: what this writer loads is what it overwrites.
       if (!options.create_if_missing && !exists(path_, label())) missing();
-      lock_ = WriterLock::acquire(path_, label(), modes_);
+      lock_ = WriterLock::acquire(path_, label(), modes_, lock_timeout);
     } else if (!exists(path_, label())) {
       missing();
+    }
+  }
+
+  // Rewritten whole at every commit: minimal already.
+  void compact() override {
+    if (mode() != OpenMode::write) {
+      throw store_error(ErrorCode::invalid_argument, label(), "opened for reading; cannot compact");
     }
   }
 
@@ -70,14 +78,23 @@ class WholeFileStore final : public SnapshotStore {
 
 }  // namespace
 
-std::vector<std::string> whole_file_options() { return {"sync", "file_mode", "dir_mode"}; }
+std::vector<std::string> whole_file_options() {
+  return {"sync", "file_mode", "dir_mode", "lock_timeout_ms"};
+}
+
+std::vector<std::filesystem::path> whole_file_store_files(const StoreUri& uri) {
+  const std::filesystem::path path = require_path(uri);
+  return {follow_symlinks(path, uri.scheme + " store " + path.string())};
+}
 
 std::unique_ptr<Store> open_whole_file_store(const StoreUri& uri, const OpenOptions& options,
                                              DocumentFormat format) {
   std::filesystem::path path = require_path(uri);
   bool sync = bool_option(uri, "sync", true);
   FileModes modes = file_modes_option(uri);
-  return std::make_unique<WholeFileStore>(std::move(path), sync, modes, options, std::move(format));
+  auto lock_timeout = lock_timeout_option(uri);
+  return std::make_unique<WholeFileStore>(std::move(path), sync, modes, lock_timeout, options,
+                                          std::move(format));
 }
 
 }  // namespace checkpoint::toolkit

@@ -6,8 +6,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -201,10 +204,38 @@ std::string holder_name(long pid) {
   return "another writer";
 }
 
-[[noreturn]] void locked(std::string_view store, long pid, const std::string& holds) {
+using Deadline = std::chrono::steady_clock::time_point;
+
+// How long the holder was waited for, when a wait was asked for.
+std::string waited(std::chrono::milliseconds wait) {
+  if (wait.count() <= 0) return "";
+  return ", still after " + std::to_string(wait.count()) + " ms of waiting (lock_timeout_ms)";
+}
+
+[[noreturn]] void locked(std::string_view store, long pid, const std::string& holds,
+                         std::chrono::milliseconds wait = {}) {
   throw toolkit::store_error(ErrorCode::locked, store,
                              "locked by " + holder_name(pid) + ", which holds " + holds +
-                                 "; one writer at a time (readers may load)");
+                                 waited(wait) + "; one writer at a time (readers may load)");
+}
+
+// flock(LOCK_EX | LOCK_NB) on `fd`, tried again until `deadline` while
+// another holds it, with a pause growing from 1 ms to 50 ms: flock() has no
+// timeout of its own, and a blocking flock() could only be cut short by a
+// signal, which a library must not take. 0 once locked, else the errno of
+// the last attempt (EWOULDBLOCK: still held at the deadline).
+int flock_until(int fd, Deadline deadline) {
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    if (sys().flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return errno;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return EWOULDBLOCK;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
 }
 
 // Best effort: the pid only makes others' messages more helpful, so a
@@ -248,16 +279,29 @@ bool WriterLock::held_in_this_process(const std::filesystem::path& path) {
 }
 
 WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store) {
-  return acquire(path, store, toolkit::FileModes{}, /*apply=*/false);
+  return acquire(path, store, toolkit::FileModes{}, /*apply=*/false, std::chrono::milliseconds(0));
 }
 
 WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store,
                                const toolkit::FileModes& modes) {
-  return acquire(path, store, modes, /*apply=*/true);
+  return acquire(path, store, modes, /*apply=*/true, std::chrono::milliseconds(0));
 }
 
 WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store,
-                               const toolkit::FileModes& modes, bool apply) {
+                               std::chrono::milliseconds wait) {
+  return acquire(path, store, toolkit::FileModes{}, /*apply=*/false, wait);
+}
+
+WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store,
+                               const toolkit::FileModes& modes, std::chrono::milliseconds wait) {
+  return acquire(path, store, modes, /*apply=*/true, wait);
+}
+
+WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_view store,
+                               const toolkit::FileModes& modes, bool apply,
+                               std::chrono::milliseconds wait) {
+  wait = std::max(wait, std::chrono::milliseconds(0));
+  const Deadline deadline = std::chrono::steady_clock::now() + wait;
   WriterLock lock;
   lock.store_ = store;
   if (apply) lock.file_mode_ = modes.file;
@@ -274,21 +318,21 @@ WriterLock WriterLock::acquire(const std::filesystem::path& path, std::string_vi
   toolkit::create_directories(lock.data_file_.parent_path(), store, modes.dir);
   const std::filesystem::path file = lock.data_file_.string() + ".lock";
   int fd = open_lock_file(file, store, modes.file, apply);
-  while (sys().flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
+  if (int err = flock_until(fd, deadline); err != 0) {
     long pid = err == EWOULDBLOCK ? holder_pid(fd) : 0;
     sys().close(fd);
-    if (err == EWOULDBLOCK) locked(store, pid, file.string());
+    if (err == EWOULDBLOCK) locked(store, pid, file.string(), wait);
     fail(store, "cannot lock " + file.string(), err);
   }
   lock.fd_ = fd;
-  lock.lock_data_file();  // a hard link has a lock file of its own, not a data file
+  lock.lock_data_file(deadline);  // a hard link has a lock file of its own, not a data file
   write_pid(fd);
   return lock;
 }
 
-void WriterLock::lock_data_file() {
+void WriterLock::lock_data_file() { lock_data_file(std::chrono::steady_clock::now()); }
+
+void WriterLock::lock_data_file(Deadline deadline) {
   if (fd_ < 0 || data_fd_ >= 0) return;
   struct stat st;
   if (sys().stat(data_file_.c_str(), &st) != 0) {
@@ -315,9 +359,12 @@ void WriterLock::lock_data_file() {
     sys().close(fd);
     return;
   }
-  while (sys().flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
+  // Waited for under the mutex: no other WriterLock here may take this file
+  // meanwhile, since closing our descriptor would drop its POSIX locks. A
+  // writer here holding it was refused above; one elsewhere that held it
+  // with PATH.lock (a writer exiting closes its descriptors one by one)
+  // lets it go at once.
+  if (int err = flock_until(fd, deadline); err != 0) {
     sys().close(fd);
     if (err == EWOULDBLOCK) locked(store_, lock_holder(st, /*flock_only=*/true).value_or(0), holds);
     fail(store_, "cannot lock " + data_file_.string(), err);
@@ -330,6 +377,12 @@ void WriterLock::lock_data_file() {
   }
   held.files.insert({st.st_dev, st.st_ino});
   data_fd_ = fd;
+}
+
+void WriterLock::data_file_replaced() {
+  if (fd_ < 0) return;
+  release_data_file();
+  lock_data_file();
 }
 
 WriterLock::~WriterLock() { release(); }
@@ -353,18 +406,21 @@ WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
   return *this;
 }
 
+void WriterLock::release_data_file() noexcept {
+  if (data_fd_ < 0) return;
+  auto& held = held_files();
+  std::lock_guard guard(held.mutex);
+  struct stat st;
+  bool known = ::fstat(data_fd_, &st) == 0;
+  sys().close(data_fd_);
+  if (known) held.files.erase({st.st_dev, st.st_ino});
+  data_fd_ = -1;
+}
+
 void WriterLock::release() noexcept {
   // Closing the only descriptor of an open file releases its flock(). The
   // pid stays in the lock file; the next holder overwrites it.
-  if (data_fd_ >= 0) {
-    auto& held = held_files();
-    std::lock_guard guard(held.mutex);
-    struct stat st;
-    bool known = ::fstat(data_fd_, &st) == 0;
-    sys().close(data_fd_);
-    if (known) held.files.erase({st.st_dev, st.st_ino});
-  }
-  data_fd_ = -1;
+  release_data_file();
   if (fd_ >= 0) sys().close(fd_);
   fd_ = -1;
 }

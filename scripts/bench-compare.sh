@@ -31,7 +31,7 @@ cmake -S "$tmp/src" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release -DCHECKPOINT_BUIL
 cmake --build "$tmp/build" --target checkpoint --parallel 2 >/dev/null
 for program in memory_bench front_end_bench; do
   c++ -O2 -DNDEBUG -std=c++20 -I "$tmp/src/include" -I "$here" "$here/bench/$program.cpp" \
-    "$tmp/build/libcheckpoint.a" -lyaml-cpp -lsqlite3 -llmdb -lbenchmark -lpthread \
+    "$tmp/build/libcheckpoint.a" -lyaml-cpp -lsqlite3 -llmdb -lpq -ldl -lbenchmark -lpthread \
     -o "$tmp/$program"
 done
 cmake --build "$build" --target memory_bench front_end_bench --parallel 2 >/dev/null

@@ -172,6 +172,49 @@ TEST_F(Ctl, VerifyReportsCountAndDamage) {
   EXPECT_NE(r.err.find("bad.yml"), std::string::npos) << r.err;
 }
 
+// compact: as a writer (refused beside one), the states kept, the size of
+// the store's files before and after.
+TEST_F(Ctl, CompactShrinksAStoreMostlyRemovedAndKeepsTheRest) {
+  for (std::string scheme : {"sqlite", "lmdb"}) {
+    const std::string store = scheme + ":" + path("big." + scheme);
+    {
+      auto writer = checkpoint::Store::open(store);
+      std::vector<checkpoint::EventLogState> states;
+      std::vector<std::string> removed;
+      for (int i = 0; i < 5000; ++i) {
+        states.push_back({"s" + std::to_string(10000 + i), static_cast<std::uint64_t>(i),
+                          checkpoint::Timestamp::from_unix(1), ""});
+        if (i % 10 != 0) removed.push_back(states.back().name);
+      }
+      writer->commit({checkpoint::Timestamp::from_unix(2), states, {}});
+      writer->commit({checkpoint::Timestamp::from_unix(3), {}, removed});
+      EXPECT_EQ(run({"compact", store}).code, 1) << "compacted beside a writer";
+    }
+    auto r = run({"compact", store});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::uint64_t before = 0, after = 0;
+    const std::string prefix = store + ": compacted from ";
+    ASSERT_EQ(r.out.rfind(prefix, 0), 0u) << r.out;
+    ASSERT_EQ(std::sscanf(r.out.c_str() + prefix.size(), "%lu to %lu bytes", &before, &after), 2)
+        << r.out;
+    EXPECT_LT(after * 3, before) << r.out;
+    auto dump = run({"dump", store, "--format", "json"});
+    ASSERT_EQ(dump.code, 0) << dump.err;
+    EXPECT_EQ(nlohmann::json::parse(dump.out)["event_logs"].size(), 500u);
+
+    auto j = run({"compact", store, "--format", "json"});
+    ASSERT_EQ(j.code, 0) << j.err;
+    auto json = nlohmann::json::parse(j.out);
+    EXPECT_EQ(json["store"], store);
+    EXPECT_LE(json["bytes_after"].get<std::uint64_t>(), json["bytes_before"].get<std::uint64_t>())
+        << "compacted twice";
+  }
+  auto r = run({"compact", "lmdb:" + path("missing.lmdb")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("missing.lmdb"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("missing.lmdb"))) << "compact made a store";
+}
+
 TEST_F(Ctl, ConvertRoundTripsTrickyValuesThroughEveryBackend) {
   std::string start = "yaml:" + path("start.yml");
   struct S {

@@ -38,6 +38,7 @@
 #include <sstream>
 
 #include "checkpoint/checkpoint.hpp"
+#include "tests/damaged_stores.hpp"
 #include "tests/document_checksum_reference.hpp"
 #include "tests/state_values.hpp"
 #include "tests/test_files.hpp"
@@ -46,11 +47,10 @@ namespace checkpoint {
 namespace {
 
 using ::testing::HasSubstr;
+using namespace damaged;
 using testing::read_bytes;
 using testing::TempDir;
 using testing::write_bytes;
-
-constexpr std::uint64_t kMaxRecord = std::numeric_limits<std::uint64_t>::max();
 
 // ---- A document tree that every text format can spell ----------------------
 
@@ -223,25 +223,6 @@ const FileFormat kFileFormats[] = {
     {"json", ".json", [](const Doc& d) { return spell_json(d); },
      [](const std::string& text) { return testing::with_json_checksum(text); },
      json_without_checksum},
-};
-
-// ---- The states every damaged file started from ------------------------------
-
-const Timestamp kUpdateTime = Timestamp::parse("2024-02-29T12:34:56.123456789Z");
-
-// Sorted by name, as load() returns them.
-const std::vector<EventLogState> kStates = {
-    {"123", kMaxRecord - 1, Timestamp::parse("1970-01-01T00:00:00Z"), "~"},
-    {"Application", 250502, Timestamp::parse("2017-12-05T15:16:02.6721303Z"), ""},
-    {"Microsoft-Windows-Sysmon/Operational", kMaxRecord,
-     Timestamp::parse("2017-11-28T00:27:30.1588877Z"),
-     "<BookmarkList>\r\n  <Bookmark Channel='Microsoft-Windows-Sysmon/Operational' "
-     "RecordId='204' IsCurrent='true'/>\r\n</BookmarkList>"},
-    {"key: \"value\" # not a comment\n\tnext line", 123,
-     Timestamp::parse("9999-12-31T23:59:59.999999999Z"),
-     std::string("\u00fcn\u00efc\u00f8d\u00e9 \u65e5\u672c\u8a9e and a NUL \0 byte", 35)},
-    {"null", 1, Timestamp::parse("2000-02-29T23:59:59.000000001+05:30"), "yes"},
-    {"yes", 0, Timestamp(), ""},
 };
 
 Doc document_of(Timestamp update_time, const std::vector<EventLogState>& states) {
@@ -621,51 +602,8 @@ INSTANTIATE_TEST_SUITE_P(FileFormats, DamagedFile, ::testing::ValuesIn(kFileForm
 // Error{unsupported} where a damaged header names another version) naming
 // the file, or exactly the states of a commit that was made; an empty file
 // is an empty store. Neither format checksums its pages, so the backends
-// store a checksum with every state (core/checksum.hpp).
-
-struct DatabaseFormat {
-  std::string scheme;
-  std::string extension;
-  std::vector<std::string> side_files;  // suffixes of the files the database keeps beside it
-  // A log of recent commits beside the data file, if any: its suffix, the
-  // size of its header and of each frame (one page and its header).
-  std::string log;
-  std::size_t log_header = 0, log_frame = 0;
-  // Options that skip fsync, for the damaged copies thrown away after loading.
-  std::string no_sync;
-};
-
-constexpr std::size_t kPageSize = 4096;  // both formats' page size on Linux
-
-void PrintTo(const DatabaseFormat& format, std::ostream* out) { *out << format.scheme; }
-
-const DatabaseFormat kDatabaseFormats[] = {
-    {"sqlite", ".db", {"-wal", "-shm", "-journal"}, "-wal", 32, 24 + kPageSize, "?synchronous=off"},
-    {"lmdb", ".lmdb", {"-lock"}, "", 0, 0, "?sync=off"},
-};
-
-// update_time and every state after one commit.
-struct Snapshot {
-  Timestamp update_time;
-  StateMap states;
-};
-
-// kStates, 2000 streams, and a 64 KiB bookmark (SQLite overflow pages,
-// LMDB overflow pages).
-Snapshot many_states() {
-  Snapshot s{kUpdateTime, {}};
-  for (const auto& state : kStates) s.states.emplace(state.name, state);
-  for (int i = 0; i < 2000; ++i) {
-    std::string name = "stream-" + std::to_string(i);
-    s.states.emplace(name, EventLogState{name, static_cast<std::uint64_t>(i) * 7919,
-                                         Timestamp::from_unix(1'500'000'000 + i, i),
-                                         "<Bookmark RecordId='" + std::to_string(i) + "'/>"});
-  }
-  std::string big;
-  while (big.size() < 64 * 1024) big += "<Bookmark Channel='big' RecordId='1'/>\r\n";
-  s.states.emplace("big", EventLogState{"big", 1, Timestamp(), big});
-  return s;
-}
+// store a checksum with every state (core/checksum.hpp). The formats and
+// the states they start from: damaged_stores.hpp.
 
 // The next commit: `step` removes some streams, changes others, adds a few.
 Snapshot changed(const Snapshot& before, int step) {

@@ -308,3 +308,35 @@ TEST_F(FollowerTest, LongInputIsReadInBoundedSteps) {
 
 }  // namespace
 }  // namespace checkpoint_tail
+
+namespace checkpoint_tail {
+namespace {
+
+// checkpoint-tail --metrics-file: the stats as Prometheus text, labelled
+// with the store, written when it stops.
+TEST(TailProgram, MetricsFileHoldsTheStatsAsPrometheusText) {
+  std::string pattern = (fs::temp_directory_path() / "tail_metrics.XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const fs::path dir = pattern;
+  {
+    std::ofstream log(dir / "app.log");
+    log << "one\ntwo\n";
+  }
+  const std::string store = "yaml:" + (dir / "state.yml").string();
+  const fs::path metrics = dir / "tail.prom";
+  const std::string command = std::string(CHECKPOINT_TAIL) + " --once --store " + store +
+                              " --metrics-file " + metrics.string() + " " +
+                              (dir / "app.log").string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream in(metrics);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("# TYPE checkpoint_commits_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("\ncheckpoint_states{store=\"" + store + "\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("\ncheckpoint_pending_changes{store=\"" + store + "\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("\ncheckpoint_last_commit_failed{store=\"" + store + "\"} 0\n"));
+  EXPECT_FALSE(fs::exists(metrics.string() + ".new"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace checkpoint_tail

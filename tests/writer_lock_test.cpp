@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checkpoint/checkpoint.hpp"
@@ -97,6 +98,25 @@ TEST_F(WriterLockTest, SecondLockInTheSameProcessIsRefusedNamingStoreFileAndPid)
   EXPECT_FALSE(first.held());
   WriterLock again = WriterLock::acquire(path, kStore);
   EXPECT_TRUE(again.held());
+}
+
+// A store that renames a new data file over its own (compaction) moves
+// the lock on the data file to the new one, keeping PATH.lock.
+TEST_F(WriterLockTest, DataFileReplacedLocksTheNewFile) {
+  const fs::path path = dir_ / "state.lmdb";
+  checkpoint::testing::write_bytes(path, "old");
+  WriterLock lock = WriterLock::acquire(path, kStore);
+  checkpoint::testing::write_bytes(dir_ / "state.lmdb.compact", "new");
+  fs::rename(dir_ / "state.lmdb.compact", path);
+  EXPECT_FALSE(WriterLock::held_in_this_process(path)) << "the new file before the move";
+  lock.data_file_replaced();
+  EXPECT_TRUE(WriterLock::held_in_this_process(path));
+  fs::create_hard_link(path, dir_ / "other.lmdb");
+  Error e = locked_error([&] { WriterLock::acquire(dir_ / "other.lmdb", kStore); });
+  EXPECT_THAT(e.what(), HasSubstr("through another name (a hard link)"));
+  locked_error([&] { WriterLock::acquire(path, kStore); });
+  lock.release();
+  EXPECT_TRUE(WriterLock::acquire(dir_ / "other.lmdb", kStore).held());
 }
 
 TEST_F(WriterLockTest, MovedLockStaysHeldUntilItsLastOwnerGoes) {
@@ -339,6 +359,45 @@ TEST_P(AcrossProcesses, LockOfAKilledWriterIsReleased) {
   EXPECT_FALSE(WriterLock::is_held(path())) << "the writer was killed";
   Checkpoint after(uri());
   EXPECT_EQ(after.state("Application").value_or(EventLogState{}).record_number, 42u);
+}
+
+// A rolling update: the new writer starts while the old one, another
+// process, is still closing.
+TEST_P(AcrossProcesses, LockTimeoutWaitsForAWriterThatExits) {
+  Holder holder(uri());
+  ASSERT_TRUE(holder.ready());
+  std::thread closing([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    holder.finish();
+  });
+  std::unique_ptr<Store> store;
+  try {
+    store = Store::open(uri() + "?lock_timeout_ms=60000");
+  } catch (const Error& e) {
+    ADD_FAILURE() << e.what();
+  }
+  closing.join();
+  ASSERT_TRUE(store);
+  PersistedState loaded = store->load();
+  ASSERT_EQ(loaded.states.size(), 1u);
+  EXPECT_EQ(loaded.states[0].record_number, 42u);
+}
+
+TEST_P(AcrossProcesses, LockTimeoutEndsInLockedNamingStoreHolderAndWait) {
+  Holder holder(uri());
+  ASSERT_TRUE(holder.ready());
+  Error e = locked_error([&] { Store::open(uri() + "?lock_timeout_ms=50"); });
+  EXPECT_THAT(e.what(), HasSubstr(GetParam().name + " store " + path().string()));
+  EXPECT_THAT(e.what(), HasSubstr("(pid " + std::to_string(holder.pid()) + ")"));
+  EXPECT_THAT(e.what(), HasSubstr("still after 50 ms of waiting (lock_timeout_ms)"));
+  try {
+    Store::open(uri() + "?lock_timeout_ms=soon");
+    ADD_FAILURE() << "lock_timeout_ms=soon accepted";
+  } catch (const Error& bad) {
+    EXPECT_EQ(bad.code(), ErrorCode::invalid_config) << bad.what();
+    EXPECT_THAT(bad.what(), HasSubstr("option lock_timeout_ms=\"soon\" is invalid"));
+  }
+  EXPECT_EQ(holder.finish(), 0);
 }
 
 TEST_P(AcrossProcesses, SecondWriterInThisProcessIsRefusedAtOpenAndIsHeldTells) {

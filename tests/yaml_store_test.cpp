@@ -870,7 +870,8 @@ TEST_F(YamlStore, RegisteredForYmlAndYaml) {
   auto it = std::find_if(backends.begin(), backends.end(),
                          [](const BackendInfo& b) { return b.scheme == "yaml"; });
   ASSERT_NE(it, backends.end());
-  EXPECT_EQ(it->options, (std::vector<std::string>{"sync", "file_mode", "dir_mode"}));
+  EXPECT_EQ(it->options,
+            (std::vector<std::string>{"sync", "file_mode", "dir_mode", "lock_timeout_ms"}));
   EXPECT_EQ(parse_store_uri("state.YAML").scheme, "yaml");
   EXPECT_EQ(parse_store_uri("/var/lib/winlogbeat/.winlogbeat.yml").scheme, "yaml");
 }

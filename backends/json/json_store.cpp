@@ -9,7 +9,9 @@ BackendInfo json_backend_info() {
   return {"json",
           "JSON file, the YAML format's document; sync=off skips fsync (unsafe)",
           toolkit::whole_file_options(),
-          {".json"}};
+          {".json"},
+          false,
+          toolkit::whole_file_store_files};
 }
 
 std::unique_ptr<Store> open_json_store(const StoreUri& uri, const OpenOptions& options) {

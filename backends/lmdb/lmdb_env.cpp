@@ -272,6 +272,51 @@ void Environment::create(const std::filesystem::path& path, const std::string& s
   fsync_directory(dir.empty() ? std::filesystem::path(".") : dir, store);
 }
 
+void Environment::copy_packed(const std::filesystem::path& to) {
+  Transaction from(*this, false);
+  MDB_envinfo info;
+  if (int rc = mdb_env_info(env_, &info); rc != 0)
+    throw_mdb_error(rc, store_, "cannot read the map size");
+  EnvCloser env;
+  int rc = mdb_env_create(&env.env);
+  if (rc != 0) throw_mdb_error(rc, store_, "cannot create an environment handle");
+  if ((rc = mdb_env_set_maxdbs(env.env, 2)) != 0 ||
+      (rc = mdb_env_set_mapsize(env.env, info.me_mapsize)) != 0 ||
+      (rc = mdb_env_open(env.env, to.c_str(), kOpenFlags | MDB_NOLOCK, file_mode_)) != 0) {
+    throw_mdb_error(rc, store_, "cannot create " + to.string());
+  }
+  mdb_filehandle_t fd;
+  if (mdb_env_get_fd(env.env, &fd) == 0 && ::fchmod(fd, file_mode_) != 0) {
+    throw_errno(ErrorCode::io, store_, "cannot chmod " + to.string(), errno);
+  }
+  MDB_txn* txn;
+  if ((rc = mdb_txn_begin(env.env, nullptr, 0, &txn)) != 0) {
+    throw_mdb_error(rc, store_, "cannot write " + to.string());
+  }
+  auto copy = [&](MDB_dbi source, const std::string& name) {
+    MDB_dbi target;
+    if (int rc2 = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &target); rc2 != 0) return rc2;
+    MDB_cursor* cursor;
+    if (int rc2 = mdb_cursor_open(from.get(), source, &cursor); rc2 != 0) return rc2;
+    MDB_val key, value;
+    int rc2 = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+    while (rc2 == 0) {
+      rc2 = mdb_put(txn, target, &key, &value, MDB_APPEND);
+      if (rc2 == 0) rc2 = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    return rc2 == MDB_NOTFOUND ? 0 : rc2;
+  };
+  if ((rc = copy(states_, std::string(kStatesDb))) != 0 ||
+      (rc = copy(meta_, std::string(kMetaDb))) != 0) {
+    mdb_txn_abort(txn);
+    throw_mdb_error(rc, store_, "cannot copy the environment to " + to.string());
+  }
+  if ((rc = with_full_disk(mdb_txn_commit(txn), to)) != 0) {
+    throw_mdb_error(rc, store_, "cannot write " + to.string());
+  }
+}
+
 unsigned Environment::open_flags() const {
   switch (access_) {
     case Access::write:

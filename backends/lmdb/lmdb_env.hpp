@@ -89,6 +89,13 @@ class Environment {
   // Doubles the map; call with no transaction open through this object.
   void grow_map();
 
+  // Writes every key and value of both databases, as a read of this
+  // environment sees them, into a new environment file `to` (mode 0600, no
+  // lock file: MDB_NOLOCK), in key order with MDB_APPEND, so that its pages
+  // are full: a store from which most states were removed takes what a
+  // fresh one would. One synced commit. `to` must not exist.
+  void copy_packed(const std::filesystem::path& to);
+
   // The id of the newest committed transaction, read from the file's meta
   // pages now.
   std::uint64_t last_txnid() const;

@@ -1,9 +1,13 @@
 #include "backends/lmdb/lmdb_store.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <optional>
+#include <vector>
 
 #include "backends/lmdb/lmdb_encoding.hpp"
 #include "backends/lmdb/lmdb_env.hpp"
@@ -11,6 +15,7 @@
 #include "checkpoint/toolkit/durable_file.hpp"
 #include "checkpoint/toolkit/errors.hpp"
 #include "checkpoint/toolkit/options.hpp"
+#include "checkpoint/toolkit/system_calls.hpp"
 #include "checkpoint/writer_lock.hpp"
 
 namespace checkpoint::backends {
@@ -50,7 +55,7 @@ class Cursor {
 class LmdbStore final : public Store {
  public:
   LmdbStore(std::filesystem::path path, std::uint64_t map_size, bool sync, toolkit::FileModes modes,
-            const OpenOptions& options)
+            std::chrono::milliseconds lock_timeout, const OpenOptions& options)
       : path_(std::move(path)),
         label_("lmdb store " + path_.string()),
         map_size_(map_size),
@@ -73,7 +78,7 @@ class LmdbStore final : public Store {
     // With the store's modes: its directories, PATH.lock and the data file
     // (now or once made) get them, and LMDB's lock file right after LMDB
     // opened (or created) it.
-    lock_ = WriterLock::acquire(path_, label_, modes);
+    lock_ = WriterLock::acquire(path_, label_, modes, lock_timeout);
     env_ = Environment::open(path_, map_size_, Access::write, options.create_if_missing, modes);
     lock_.lock_data_file();  // made just now, if it was missing
     toolkit::apply_file_mode(env_->path().string() + "-lock", modes.file, label_);
@@ -81,6 +86,7 @@ class LmdbStore final : public Store {
   }
 
   Timestamp scan(const StateSink& sink) override {
+    if (mode_ == OpenMode::write) require_environment();
     if (env_) return scan_with(*env_, sink);
     // A reader. Without a writer, LMDB's lock file is not needed (nor
     // touched): read unlocked, and check afterwards that no writer came and
@@ -184,6 +190,7 @@ class LmdbStore final : public Store {
         throw Error(ErrorCode::invalid_argument, label_ + ": a state's name must not be empty");
       }
     }
+    require_environment();
     std::lock_guard writing(env_->write_mutex());
     for (;;) {
       {
@@ -203,8 +210,82 @@ class LmdbStore final : public Store {
     }
   }
 
+  // A packed copy into FILE.compact (every key in order, appended, so that
+  // the pages are full: LMDB's own compacting copy, MDB_CP_COMPACT, keeps
+  // the half-empty pages that removals leave), synced by its commit,
+  // renamed over FILE, LMDB's lock file removed at once (its reader
+  // table and last transaction id describe the old file, and the copy
+  // starts again at transaction 1), the directory synced; then the
+  // environment and the WriterLock's hold on the data file move to the
+  // new file. A crash before the rename
+  // leaves the old file (and a FILE.compact that the next compaction
+  // removes); after it, the new file, whole and synced.
+  void compact() override {
+    if (mode_ != OpenMode::write) {
+      throw toolkit::store_error(ErrorCode::invalid_argument, label_,
+                                 "opened for reading; cannot compact");
+    }
+    require_environment();
+    if (env_.use_count() > 1) {
+      throw toolkit::store_error(ErrorCode::locked, label_,
+                                 "another store object in this process has it open; close it "
+                                 "before compacting");
+    }
+    const std::filesystem::path file = env_->path();
+    const std::string copy = file.string() + ".compact";
+    const auto& sys = toolkit::sys();
+    if (sys.unlink(copy.c_str()) != 0 && errno != ENOENT) {
+      throw toolkit::system_error(ErrorCode::io, label_, "cannot remove " + copy, errno);
+    }
+    try {
+      std::lock_guard writing(env_->write_mutex());
+      env_->copy_packed(copy);
+    } catch (...) {
+      sys.unlink(copy.c_str());
+      throw;
+    }
+    env_.reset();  // the last user: closes the environment
+    std::exception_ptr failure;
+    try {
+      if (sys.rename(copy.c_str(), file.c_str()) != 0) {
+        int err = errno;
+        sys.unlink(copy.c_str());
+        throw toolkit::system_error(ErrorCode::io, label_,
+                                    "cannot rename " + copy + " to " + file.string(), err);
+      }
+      // At once: a reader opening in between would pair the new file with
+      // the old lock file's transaction id.
+      const std::string lmdb_lock = file.string() + "-lock";
+      if (sys.unlink(lmdb_lock.c_str()) != 0 && errno != ENOENT) {
+        throw toolkit::system_error(ErrorCode::io, label_, "cannot remove " + lmdb_lock, errno);
+      }
+      toolkit::sync_directory(file.parent_path().empty() ? "." : file.parent_path(), label_);
+      lock_.data_file_replaced();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    // Whatever failed, the environment is opened again on the file now in
+    // place (the old or the new, each whole): the store stays usable.
+    try {
+      env_ = Environment::open(file, map_size_, Access::write, false);
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
+
  private:
   const std::string& store() const { return label_; }
+
+  // A writer's environment is missing only when compact() could not open
+  // it again.
+  void require_environment() const {
+    if (!env_) {
+      throw toolkit::store_error(ErrorCode::io, label_,
+                                 "its environment could not be opened again after compacting; "
+                                 "open the store again");
+    }
+  }
 
   // A reader's environment for check() and salvage(): unlocked when no
   // writer runs (touching nothing), a registered LMDB reader otherwise.
@@ -498,8 +579,14 @@ BackendInfo lmdb_backend_info() {
   return {"lmdb",
           "LMDB environment in one file (and FILE-lock): commits write only what changed; "
           "map_size=1GiB (grows when full), sync=on|off (off is unsafe)",
-          {"map_size", "sync", "file_mode", "dir_mode"},
-          {".lmdb", ".mdb"}};
+          {"map_size", "sync", "file_mode", "dir_mode", "lock_timeout_ms"},
+          {".lmdb", ".mdb"},
+          false,
+          [](const StoreUri& uri) {
+            const std::string path = toolkit::require_path(uri);
+            return std::vector<std::filesystem::path>{
+                toolkit::follow_symlinks(path, "lmdb store " + path)};
+          }};
 }
 
 std::unique_ptr<Store> open_lmdb_store(const StoreUri& uri, const OpenOptions& options) {
@@ -511,7 +598,8 @@ std::unique_ptr<Store> open_lmdb_store(const StoreUri& uri, const OpenOptions& o
   map_size = (map_size + page - 1) / page * page;
   bool sync = toolkit::bool_option(uri, "sync", true);
   toolkit::FileModes modes = toolkit::file_modes_option(uri);
-  return std::make_unique<LmdbStore>(path, map_size, sync, modes, options);
+  return std::make_unique<LmdbStore>(path, map_size, sync, modes, toolkit::lock_timeout_option(uri),
+                                     options);
 }
 
 }  // namespace checkpoint::backends

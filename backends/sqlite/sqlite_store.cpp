@@ -36,7 +36,8 @@ struct Settings {
   std::string synchronous;   // full, normal or off
   std::string journal_mode;  // wal or delete
   int busy_timeout_ms = 0;
-  toolkit::FileModes modes;  // file_mode, dir_mode
+  toolkit::FileModes modes;                   // file_mode, dir_mode
+  std::chrono::milliseconds lock_timeout{0};  // waiting for the writer lock
 };
 
 Settings read_settings(const StoreUri& uri) {
@@ -53,6 +54,7 @@ Settings read_settings(const StoreUri& uri) {
   }
   s.busy_timeout_ms = static_cast<int>(timeout);
   s.modes = toolkit::file_modes_option(uri);
+  s.lock_timeout = toolkit::lock_timeout_option(uri);
   return s;
 }
 
@@ -268,12 +270,28 @@ class SqliteStore final : public Store {
     // any descriptor of the file would drop SQLite's POSIX locks on it.
     // With the store's modes: its directories, PATH.lock and (now or once
     // made) the database file get them, before SQLite opens the file.
-    lock_ = WriterLock::acquire(path_, label_, settings_.modes);
+    lock_ = WriterLock::acquire(path_, label_, settings_.modes, settings_.lock_timeout);
     if (options.create_if_missing) create_file(path_, label_, settings_.modes.file);
     lock_.lock_data_file();  // made just now, if it was missing
     check_file(path_, label_);
     refuse_other_names();
     open_database();
+  }
+
+  // VACUUM rewrites the database into the fewest pages, as one
+  // transaction: a crash leaves the old file or the new. In WAL mode it
+  // goes through the -wal, so the -wal is checkpointed into the file and
+  // truncated before (what VACUUM copies is then all in the file) and
+  // after (the file shrinks to the new page count, the -wal to nothing).
+  void compact() override {
+    if (mode_ != OpenMode::write) {
+      throw toolkit::store_error(ErrorCode::invalid_argument, label_,
+                                 "opened for reading; cannot compact");
+    }
+    open_database();
+    db_->exec("PRAGMA wal_checkpoint(TRUNCATE)", "cannot checkpoint the write-ahead log");
+    db_->exec("VACUUM", "cannot compact the database");
+    db_->exec("PRAGMA wal_checkpoint(TRUNCATE)", "cannot checkpoint the write-ahead log");
   }
 
   Timestamp scan(const StateSink& sink) override {
@@ -767,13 +785,23 @@ class SqliteStore final : public Store {
   std::optional<WriteStatements> writes_;
 };
 
+// The database and its journals, beside the file a symlink leads to.
+std::vector<std::filesystem::path> sqlite_files(const StoreUri& uri) {
+  const std::string path = toolkit::require_path(uri);
+  const std::string file = toolkit::follow_symlinks(path, "sqlite store " + path).string();
+  return {file, file + "-wal", file + "-shm", file + "-journal"};
+}
+
 }  // namespace
 
 BackendInfo sqlite_backend_info() {
   return {"sqlite",
           "SQLite database, one row per state; a commit writes only what changed",
-          {"synchronous", "journal_mode", "busy_timeout_ms", "file_mode", "dir_mode"},
-          {".db", ".sqlite", ".sqlite3"}};
+          {"synchronous", "journal_mode", "busy_timeout_ms", "file_mode", "dir_mode",
+           "lock_timeout_ms"},
+          {".db", ".sqlite", ".sqlite3"},
+          false,
+          sqlite_files};
 }
 
 std::unique_ptr<Store> open_sqlite_store(const StoreUri& uri, const OpenOptions& options) {

@@ -10,7 +10,9 @@ BackendInfo yaml_backend_info() {
           "one YAML file in Winlogbeat's .winlogbeat.yml format, rewritten at each commit; "
           "sync=off skips fsync (unsafe)",
           toolkit::whole_file_options(),
-          {".yml", ".yaml"}};
+          {".yml", ".yaml"},
+          false,
+          toolkit::whole_file_store_files};
 }
 
 std::unique_ptr<Store> open_yaml_store(const StoreUri& uri, const OpenOptions& options) {

@@ -6,6 +6,11 @@
 // random delay of up to N ms (so out of order) on threads of its own, and
 // acknowledges it then (Checkpoint::track() and ack()): a position is
 // committed only once every line before it was printed.
+//
+// With --metrics-file PATH, stats() are written to PATH as Prometheus text
+// (checkpoint/metrics.hpp) every --metrics-interval-ms and at exit,
+// replacing the file atomically: node_exporter's textfile collector, say,
+// reads it.
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +34,9 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.hpp"
+#include "checkpoint/metrics.hpp"
+#include "checkpoint/registry.hpp"
+#include "checkpoint/toolkit/durable_file.hpp"
 #include "examples/tail/follower.hpp"
 
 namespace {
@@ -202,6 +210,15 @@ std::string default_store(const std::string& first_file) {
   return "yaml:" + encode_store_path((dir / ".checkpoint-tail.yml").string());
 }
 
+// Writes the checkpoint's stats to `path` as Prometheus text, labelled with
+// the store (its password masked), replacing the file atomically.
+void write_metrics(const std::string& path, const checkpoint::Checkpoint& checkpoint,
+                   const std::string& store) {
+  const std::string text = checkpoint::prometheus_text(
+      checkpoint.stats(), {{"store", checkpoint::redacted_config(store)}});
+  checkpoint::toolkit::write_file_atomically(path, text, /*sync=*/false, "metrics file " + path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +234,8 @@ int main(int argc, char** argv) {
   int poll_interval_ms = 100;
   int ack_delay_ms = -1;
   bool once = false;
+  std::string metrics_file;
+  int metrics_interval_ms = 10000;
   app.add_option("--store", store,
                  "Where positions are kept: a config string such as yaml:state.yml or "
                  "sqlite:state.db (default: yaml:DIR/.checkpoint-tail.yml, DIR being the first "
@@ -237,6 +256,14 @@ int main(int argc, char** argv) {
                  "this many ms (so out of order), and its position committed only once it and "
                  "every line before it were printed (track() and ack())")
       ->check(CLI::Range(0, 60 * 1000));
+  app.add_option("--metrics-file", metrics_file,
+                 "Write the checkpoint's stats to this file as Prometheus text, every "
+                 "--metrics-interval-ms and at exit (replaced atomically; for node_exporter's "
+                 "textfile collector, say)");
+  app.add_option("--metrics-interval-ms", metrics_interval_ms,
+                 "How often --metrics-file is written")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 24 * 3600 * 1000));
   app.add_flag("--once", once, "Read what the files hold now, commit, and exit");
   app.add_option("FILE", files, "Files to follow, by name")->required();
   try {
@@ -284,7 +311,13 @@ int main(int argc, char** argv) {
     for (const auto& path : paths) {
       followers.push_back(std::make_unique<checkpoint_tail::Follower>(path, checkpoint, output));
     }
+    auto metrics_due = std::chrono::steady_clock::now();
     while (!stop_requested) {
+      if (!metrics_file.empty() && std::chrono::steady_clock::now() >= metrics_due) {
+        write_metrics(metrics_file, checkpoint, store);
+        metrics_due =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(metrics_interval_ms);
+      }
       if (delayed) {
         if (auto failure = delayed->failure(); !failure.empty()) throw std::runtime_error(failure);
       }
@@ -300,6 +333,7 @@ int main(int argc, char** argv) {
       if (auto failure = delayed->failure(); !failure.empty()) throw std::runtime_error(failure);
     }
     checkpoint.shutdown();
+    if (!metrics_file.empty()) write_metrics(metrics_file, checkpoint, store);
     std::fprintf(stderr, "checkpoint-tail: stopped; positions committed to %s\n", store.c_str());
     return 0;
   } catch (const std::exception& e) {

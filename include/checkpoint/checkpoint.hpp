@@ -51,6 +51,14 @@ class Ticket {
   std::uint64_t sequence_ = 0;    // the record's place in its stream's read order
 };
 
+// What Checkpoint(uri) does when the store is damaged: Error{corrupt} as it
+// is opened or loaded.
+enum class CorruptPolicy {
+  fail,     // throw the Error{corrupt}: recovery is the operator's choice (the default)
+  salvage,  // move the store's files aside, start from what its salvage() read exactly
+  reset,    // move the store's files aside, start empty
+};
+
 struct Options {
   // Commit once this many changes are pending (0 is taken as 1).
   std::size_t max_updates = 100;
@@ -80,6 +88,16 @@ struct Options {
   // worker, or the caller of flush() or shutdown()), without locks held: it
   // may call any method of the Checkpoint. What it throws is ignored.
   std::function<void(const std::string& name)> on_expire;
+  // Checkpoint(uri) only. With salvage or reset, a damaged store is moved
+  // aside, never deleted: each of its files (BackendInfo::files; the lock
+  // file stays) renamed to FILE.corrupt-<UTC time, 20261126T174500Z>, and
+  // the store made anew, holding every state the backend's salvage() read
+  // exactly (salvage) or none (reset). What was lost is reported once
+  // through on_error (an Error{corrupt}, on the worker thread, as it
+  // starts) and in stats() (corrupt_salvaged, corrupt_lost,
+  // corrupt_recovery). A backend that lists no files (postgresql, memory)
+  // throws the Error{corrupt} as with fail.
+  CorruptPolicy on_corrupt = CorruptPolicy::fail;
   // The clocks of flush_interval and of the commits' update times; null: the
   // system's. Tests give a ManualClock (checkpoint/clock.hpp) and move time
   // on by hand.
@@ -96,7 +114,22 @@ struct Stats {
   std::size_t in_flight = 0, acked_waiting = 0;
   std::uint64_t expired = 0;  // states removed by expire_after since the Checkpoint opened
   std::chrono::nanoseconds last_commit_duration{0};
+  // Health, for alerting (checkpoint/metrics.hpp renders it): the longest
+  // commit since the start, failed ones included; the wall-clock time of
+  // the last successful commit (its update time; zero before the first); how long ago the
+  // oldest change not committed yet was made (zero if none is pending; by
+  // Options::clock). A stalled or failing store shows as a growing
+  // oldest_change_age and a last_commit_time falling behind.
+  std::chrono::nanoseconds max_commit_duration{0};
+  Timestamp last_commit_time;
+  std::chrono::nanoseconds oldest_change_age{0};
   std::string last_error;  // empty when the last commit succeeded
+  // Options::on_corrupt moved a damaged store aside when it was opened:
+  // the states it started from, what salvage() could not read (reset: 1,
+  // the whole store), and a line saying what happened and where the
+  // damaged files are. Zero and empty otherwise.
+  std::size_t corrupt_salvaged = 0, corrupt_lost = 0;
+  std::string corrupt_recovery;
 };
 
 class CHECKPOINT_API Checkpoint {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,12 +35,20 @@ struct StoreUri {
   std::map<std::string, std::string> options;
 };
 
+// The files that hold the data of the store a config string names, whether
+// they exist or not, for operations on the store as a whole: its size
+// (checkpointctl compact) and moving a damaged store aside
+// (Options::on_corrupt). The first is the file the store's WriterLock is
+// taken on (symlinks followed); the lock file PATH.lock is not listed.
+using StoreFileLister = std::function<std::vector<std::filesystem::path>(const StoreUri& uri)>;
+
 struct BackendInfo {
   std::string scheme;                   // lower case letters, digits, '+', '-', '.'
   std::string description;              // one line, for people
   std::vector<std::string> options;     // accepted option keys
   std::vector<std::string> extensions;  // ".yml", ... for scheme-less paths
   bool network = false;                 // takes SCHEME://USER@HOST:PORT/NAME (see above)
+  StoreFileLister files = {};           // empty: its stores keep no files of their own
   // Where it came from, set by the registry: "built-in", "program"
   // (register_backend()) or the plugin file's path (load_plugin()).
   std::string origin = {};
@@ -91,6 +100,10 @@ CHECKPOINT_API std::vector<StoreSummary> list_stores(std::string_view uri);
 // Error{invalid_config} naming the variable and the file, at that use and
 // every later one.
 CHECKPOINT_API void load_plugin(const std::string& path);
+
+// The files of the store that `uri` names (BackendInfo::files); empty for a
+// backend that lists none. Errors as Store::open() for the config string.
+CHECKPOINT_API std::vector<std::filesystem::path> store_files(std::string_view uri);
 
 // Built-in and user backends, sorted by scheme.
 CHECKPOINT_API std::vector<BackendInfo> registered_backends();

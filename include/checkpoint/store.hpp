@@ -120,6 +120,14 @@ class CHECKPOINT_API Store {
   // scan(), or nothing with one Damage when scan() throws Error{corrupt}.
   virtual Salvage salvage();
 
+  // OPTIONAL, for `checkpointctl compact`; on a store opened for writing.
+  // Rewrites the store to its minimal size, crash-safely: after a crash or
+  // power cut at any point, a load gives the same states. By default
+  // nothing: a store that rewrites itself whole at every commit (yaml,
+  // json) is minimal already. The file backends refuse it on a store opened
+  // for reading: Error{invalid_argument}.
+  virtual void compact();
+
   // scan() collected into a PersistedState.
   PersistedState load();
 };

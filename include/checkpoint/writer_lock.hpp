@@ -48,6 +48,7 @@
 // is refused without opening it.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -91,6 +92,19 @@ class CHECKPOINT_API WriterLock {
   static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
                             const toolkit::FileModes& modes);
 
+  // The same, but a lock held by another writer is waited for, up to
+  // `wait` (a rolling update: the old writer is still closing), before
+  // Error{locked}, whose message then says how long it waited. The built-in
+  // file backends pass their option lock_timeout_ms (toolkit::
+  // lock_timeout_option()). flock() has no deadline of its own: the lock is
+  // tried again with a growing pause (1 ms doubling to 50 ms), so it is
+  // taken at most 50 ms after the holder goes. Zero: acquire(path, store).
+  static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
+                            std::chrono::milliseconds wait);
+  // Both: the modes applied, and the lock waited for.
+  static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
+                            const toolkit::FileModes& modes, std::chrono::milliseconds wait);
+
   // The lock file of the store at `path`: PATH.lock, beside the file a
   // symlink at `path` leads to.
   static std::filesystem::path lock_file(const std::filesystem::path& path);
@@ -114,12 +128,20 @@ class CHECKPOINT_API WriterLock {
   // file or the file is still missing. Errors as acquire().
   void lock_data_file();
 
+  // The holder replaced the data file (renamed a new file over PATH, as a
+  // compaction does): the lock on the old file is dropped and the new one
+  // locked, PATH.lock staying held throughout. Errors as acquire().
+  void data_file_replaced();
+
   bool held() const noexcept { return fd_ >= 0; }
   void release() noexcept;
 
  private:
   static WriterLock acquire(const std::filesystem::path& path, std::string_view store,
-                            const toolkit::FileModes& modes, bool apply);
+                            const toolkit::FileModes& modes, bool apply,
+                            std::chrono::milliseconds wait);
+  void lock_data_file(std::chrono::steady_clock::time_point deadline);
+  void release_data_file() noexcept;
 
   int fd_ = -1;                      // PATH.lock
   int data_fd_ = -1;                 // PATH, while it is locked too

@@ -18,7 +18,10 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include "checkpoint/error.hpp"
+#include "checkpoint/store.hpp"
 #include "tests/fault/fault_loop.hpp"
 #include "tests/fault/fault_plan.hpp"
 #include "tests/release1.hpp"
@@ -124,6 +127,59 @@ TEST_P(LmdbFaults, EveryCallOfOpeningACheckpoint) {
   Tally tally = open_faults(uri("open"), options());
   report("Checkpoint constructor", tally);
   EXPECT_GE(tally.points, 10u);
+}
+
+// Store::compact() (checkpointctl compact) with the Nth call failing: it
+// throws Error{io} naming the store or succeeds, and either way the store
+// holds exactly the same states, read beside the writer and by a writer
+// opened afterwards.
+TEST_P(LmdbFaults, EveryCallOfCompactingKeepsTheStates) {
+  const std::string store = uri("compact");
+  {
+    auto writer = Store::open(store);
+    std::vector<EventLogState> states;
+    std::vector<std::string> removed;
+    for (int i = 0; i < 300; ++i) {
+      states.push_back({"s" + std::to_string(1000 + i), static_cast<std::uint64_t>(i),
+                        Timestamp::from_unix(1), "<b/>"});
+      if (i % 10 != 0) removed.push_back(states.back().name);
+    }
+    writer->commit(Changes{Timestamp::from_unix(2), states, {}});
+    writer->commit(Changes{Timestamp::from_unix(3), {}, removed});
+  }
+  const PersistedState expected = Store::open(store, {.mode = OpenMode::read})->load();
+  ASSERT_EQ(expected.states.size(), 30u);
+  auto same = [&](const PersistedState& loaded) {
+    return loaded.states == expected.states && loaded.update_time == expected.update_time;
+  };
+  std::uint64_t points = 0, failed = 0;
+  for (std::uint64_t n = 1;; ++n) {
+    auto writer = Store::open(store);
+    ASSERT_TRUE(same(writer->load()));
+    arm(n, GetParam());
+    try {
+      writer->compact();
+    } catch (const Error& e) {
+      ++failed;
+      EXPECT_EQ(e.code(), ErrorCode::io) << "call " << n << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find("lmdb store " + store.substr(5)), std::string::npos)
+          << e.what();
+    }
+    const bool hit = fired();
+    const std::string at = fired_at();
+    disarm();
+    EXPECT_TRUE(same(Store::open(store, {.mode = OpenMode::read})->load()))
+        << "a reader, after a fault at call " << n << " (" << at << ")";
+    writer.reset();
+    EXPECT_TRUE(same(Store::open(store)->load()))
+        << "a writer opened anew, after a fault at call " << n << " (" << at << ")";
+    if (!hit) break;
+    ++points;
+  }
+  std::cout << "lmdb (" << std::strerror(GetParam()) << ") compact: " << points << " fault points, "
+            << failed << " failed" << std::endl;
+  EXPECT_GE(points, 5u);
+  EXPECT_GE(failed, 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Lmdb, LmdbFaults, ::testing::Values(EIO, ENOSPC),

@@ -40,6 +40,9 @@ std::chrono::seconds parse_duration(const std::string& text);
 int cmd_prune(const std::string& uri, std::chrono::seconds older_than, bool dry_run,
               std::ostream& out);
 int cmd_verify(const std::string& uri, Output output, std::ostream& out);
+// Rewrites the store to its minimal size, as a writer; prints the size of
+// its files before and after.
+int cmd_compact(const std::string& uri, Output output, std::ostream& out);
 int cmd_convert(const std::string& src, const std::string& dst, bool force, std::ostream& out);
 int cmd_salvage(const std::string& src, const std::string& dst, bool force, Output output,
                 std::ostream& out);

@@ -163,6 +163,16 @@ int main(int argc, char** argv) {
   output_option(verify);
   verify->footer(example("checkpointctl verify lmdb:/var/lib/shipper/state.lmdb"));
 
+  auto* compact = app.add_subcommand(
+      "compact",
+      "Rewrite a store to its minimal size, as a writer; print its size before and after");
+  compact->add_option("STORE", uri, "Store config string")->required();
+  output_option(compact);
+  compact->footer(
+      example("checkpointctl compact sqlite:/var/lib/shipper/state.db\n"
+              "SQLite: VACUUM; LMDB: a compacting copy that replaces the file; YAML and JSON\n"
+              "files are minimal already. Stop the shipper first: it holds the writer lock."));
+
   auto* convert = app.add_subcommand(
       "convert", "Copy every state from SRC to DST in one commit, then compare them");
   convert->add_option("SRC", uri, "Source store config string (never modified)")->required();
@@ -238,6 +248,7 @@ int main(int argc, char** argv) {
     if (*rm) return cmd_rm(uri, name, std::cout);
     if (*prune) return cmd_prune(uri, parse_duration(older_than), dry_run, std::cout);
     if (*verify) return cmd_verify(uri, out_format, std::cout);
+    if (*compact) return cmd_compact(uri, out_format, std::cout);
     if (*convert) return cmd_convert(uri, dst, force, std::cout);
     if (*salvage) return cmd_salvage(uri, dst, force, out_format, std::cout);
     if (*stores) return cmd_stores(uri, out_format, std::cout);

@@ -2,6 +2,7 @@
 // Error{invalid_config} quoting the config string and naming the option.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -34,6 +35,12 @@ CHECKPOINT_API std::uint64_t size_option(const StoreUri& uri, const std::string&
 // parse_mode() in file_modes.hpp reads them. A backend that takes them
 // lists both in its BackendInfo::options.
 CHECKPOINT_API FileModes file_modes_option(const StoreUri& uri);
+
+// Option lock_timeout_ms: how long a writer waits for the store's current
+// writer to go before Error{locked} (WriterLock::acquire()), 0 to 2^31-1;
+// absent: 0, no wait. A backend that reads it lists "lock_timeout_ms" in
+// its BackendInfo::options.
+CHECKPOINT_API std::chrono::milliseconds lock_timeout_option(const StoreUri& uri);
 
 // The target as a file path; empty: the error says the backend needs one.
 CHECKPOINT_API std::string require_path(const StoreUri& uri);

@@ -16,6 +16,7 @@
 // its first commit creates the target.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,11 +42,16 @@ struct DocumentFormat {
   std::function<Salvage(std::string_view text, std::string_view store)> salvage;
 };
 
+// The file of the store `uri` names, symlinks followed: a backend's
+// BackendInfo::files (registry.hpp).
+CHECKPOINT_API std::vector<std::filesystem::path> whole_file_store_files(const StoreUri& uri);
+
 // Opens uri.target (required) with options `sync` (default on; off skips
 // the fsyncs and is unsafe), `file_mode` and `dir_mode` (file_modes.hpp;
 // a writer gives the file and PATH.lock the file mode when it opens the
-// store, and every commit's FILE.new has it). The backend's BackendInfo
-// must list "sync", "file_mode" and "dir_mode" (whole_file_options()).
+// store, and every commit's FILE.new has it) and `lock_timeout_ms`
+// (lock_timeout_option() in options.hpp). The backend's BackendInfo must
+// list them all (whole_file_options()).
 // The options open_whole_file_store() reads, for BackendInfo::options.
 CHECKPOINT_API std::vector<std::string> whole_file_options();
 
