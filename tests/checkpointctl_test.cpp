@@ -123,6 +123,55 @@ TEST_F(Ctl, SetGetRmDumpRoundTrip) {
   EXPECT_EQ(r.code, 1);
 }
 
+// prune removes, in one commit, the states whose update time is older than
+// --older-than, listing each; --dry-run only lists; a writer's lock refuses
+// it; a bad duration is a usage error naming the option.
+TEST_F(Ctl, PruneRemovesTheStatesNotChangedForTheGivenTime) {
+  const std::string store = "sqlite:" + path("s.db");
+  const checkpoint::Timestamp now = checkpoint::Timestamp::now();
+  const checkpoint::Timestamp days_ago = now.plus(-std::chrono::hours(24 * 40));
+  {
+    auto writer = checkpoint::Store::open(store);
+    writer->load();
+    std::vector<checkpoint::EventLogState> states = {
+        {"fresh", 1, checkpoint::Timestamp::from_unix(1), "", now},
+        {"old", 2, checkpoint::Timestamp::from_unix(1), "", days_ago},
+        {"older", 3, checkpoint::Timestamp::from_unix(1), "", checkpoint::Timestamp()}};
+    writer->commit(checkpoint::Changes{now, states, {}});
+  }
+  auto r = run({"prune", store, "--older-than", "30d", "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("would remove \"old\" (last changed " + days_ago.to_string() + ")"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("would remove \"older\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("would remove 2 of 3 states"), std::string::npos) << r.out;
+  EXPECT_EQ(
+      checkpoint::Store::open(store, {.mode = checkpoint::OpenMode::read})->load().states.size(),
+      3u)
+      << "a dry run changed the store";
+
+  {
+    auto holder = checkpoint::Store::open(store);  // a running shipper
+    r = run({"prune", store, "--older-than", "30d"});
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.err.find("locked"), std::string::npos) << r.err;
+  }
+  r = run({"prune", store, "--older-than", "30d"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("removed 2 of 3 states"), std::string::npos) << r.out;
+  const auto left = checkpoint::Store::open(store, {.mode = checkpoint::OpenMode::read})->load();
+  ASSERT_EQ(left.states.size(), 1u);
+  EXPECT_EQ(left.states[0].name, "fresh");
+  EXPECT_EQ(left.states[0].update_time, now) << "a state pruning kept is unchanged";
+
+  for (const char* bad : {"30", "d", "0d", "-1d", "1.5h", "30x", "99999999999d"}) {
+    r = run({"prune", store, "--older-than", bad});
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_NE(r.err.find("--older-than \"" + std::string(bad) + "\""), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(Ctl, TableColumnsAreAligned) {
   std::string store = "yaml:" + path("s.yml");
   ASSERT_EQ(run({"set", store, "a", "-r", "1", "-t", "2020-01-01T00:00:00Z", "-b", "x"}).code, 0);
