@@ -54,7 +54,8 @@ Recovery recover_corrupt_store(std::string_view uri, CorruptPolicy policy, const
   const StoreUri parsed = parse_store_uri(uri);
   const std::string label = parsed.text;  // any password masked
   const std::vector<fs::path> files = store_files(uri);
-  if (files.empty()) {
+  const StoreMover mover = files.empty() ? store_mover(uri) : StoreMover();
+  if (files.empty() && !mover) {
     throw Error(ErrorCode::corrupt, std::string(damage.what()) +
                                         " (on_corrupt cannot move it aside: the " + parsed.scheme +
                                         " backend lists no files of its stores)");
@@ -63,18 +64,25 @@ Recovery recover_corrupt_store(std::string_view uri, CorruptPolicy policy, const
   Recovery out;
   Salvage salvaged;
   std::vector<std::string> moved;
-  {
+  auto salvage = [&] {
+    try {
+      salvaged = Store::open(uri, {.mode = OpenMode::read})->salvage();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt) throw;
+      salvaged = {};
+      salvaged.damage.push_back({"", e.what(), ""});
+    }
+  };
+  if (mover) {
+    // A store in a shared database: read, then renamed under its lock by
+    // the backend (a writer that takes it in between changes nothing a
+    // salvage read: the store is damaged, and a writer cannot load it).
+    if (policy == CorruptPolicy::salvage) salvage();
+    moved.push_back(mover(parsed, ".corrupt-" + corrupt_suffix_time()));
+  } else {
     WriterLock lock =
         WriterLock::acquire(files.front(), label, toolkit::lock_timeout_option(parsed));
-    if (policy == CorruptPolicy::salvage) {
-      try {
-        salvaged = Store::open(uri, {.mode = OpenMode::read})->salvage();
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::corrupt) throw;
-        salvaged = {};
-        salvaged.damage.push_back({"", e.what(), ""});
-      }
-    }
+    if (policy == CorruptPolicy::salvage) salvage();
     const std::string time = corrupt_suffix_time();
     std::set<fs::path> dirs;
     for (const fs::path& file : files) {
@@ -107,7 +115,7 @@ Recovery recover_corrupt_store(std::string_view uri, CorruptPolicy policy, const
 
   std::string report = label + " was damaged (" + damage.what() +
                        "); on_corrupt=" + (policy == CorruptPolicy::salvage ? "salvage" : "reset") +
-                       " moved its files aside as ";
+                       (mover ? " moved it aside as " : " moved its files aside as ");
   for (std::size_t i = 0; i < moved.size(); ++i) report += (i ? ", " : "") + moved[i];
   if (policy == CorruptPolicy::salvage) {
     report +=

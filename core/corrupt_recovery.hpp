@@ -1,6 +1,8 @@
 // Options::on_corrupt: a store that Checkpoint(uri) found damaged is moved
-// aside, file by file (BackendInfo::files), and opened again, empty or
-// holding what the backend's salvage() read exactly. Nothing is deleted.
+// aside, file by file (BackendInfo::files) or by the backend
+// (BackendInfo::move_aside: a store in a shared database is renamed), and
+// opened again, empty or holding what the backend's salvage() read
+// exactly. Nothing is deleted.
 #pragma once
 
 #include <cstddef>
@@ -28,8 +30,9 @@ struct Recovery {
 // renamed to FILE.corrupt-<UTC time, 20261126T174500Z> (with -1, -2, ...
 // if that name is taken) and the directory synced; then the lock is
 // released and the store opened anew for writing (taking it again), and
-// the salvaged states committed to it. A backend that lists no files:
-// Error{corrupt} with `damage`'s message, saying so. Errors of the steps
+// the salvaged states committed to it. A backend without files: salvage()
+// read, then its move_aside; one with neither: Error{corrupt} with
+// `damage`'s message, saying so. Errors of the steps
 // pass through (another writer that took the store in between:
 // Error{locked}).
 Recovery recover_corrupt_store(std::string_view uri, CorruptPolicy policy, const Error& damage);

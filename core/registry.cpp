@@ -512,6 +512,14 @@ std::vector<std::filesystem::path> store_files(std::string_view uri) {
   return files(parsed);
 }
 
+StoreMover store_mover(std::string_view uri) {
+  StoreUri parsed = parse_store_uri(uri);
+  ensure_builtins();
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  return checked_backend(r, parsed).info.move_aside;
+}
+
 std::unique_ptr<StateStore> open_store(std::string_view uri) {
   return detail::to_legacy(Store::open(uri));
 }

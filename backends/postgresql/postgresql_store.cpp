@@ -694,8 +694,61 @@ class PostgresStore final : public Store {
   std::string session_start_;
 };
 
+// Options::on_corrupt's move aside (BackendInfo::move_aside): the store's
+// row renamed to NAME + suffix (-1, -2, ... if taken), its states with it,
+// in one transaction that holds the store's lock, as a writer's; a writer
+// holding it: Error{locked}.
+std::string move_store_aside(const StoreUri& uri, const std::string& suffix) {
+  const Settings settings = read_settings(uri, true);
+  Connection conn(settings.keywords, settings.label, settings.io_timeout);
+  auto fail = [&](ErrorCode code, const std::string& what) -> Error {
+    return toolkit::store_error(code, settings.label, what);
+  };
+  if (read_schema(conn) == 0) throw fail(ErrorCode::not_found, "no such store");
+  std::string aside;
+  conn.exec("BEGIN", "cannot move the store aside");
+  try {
+    Params name;
+    name.add_bytes(settings.store, oid::kText);
+    Result found = conn.exec(
+        "SELECT id, 'checkpoint_stores'::regclass::oid::bigint FROM checkpoint_stores "
+        "WHERE name = $1 FOR UPDATE",
+        "cannot find the store", name);
+    if (PQntuples(found.get()) != 1) throw fail(ErrorCode::not_found, "no such store");
+    const auto id = static_cast<std::int32_t>(*int_value(found.get(), 0, 0));
+    Params key;
+    key.add_int4(
+        static_cast<std::int32_t>(static_cast<std::uint32_t>(*int_value(found.get(), 0, 1))));
+    key.add_int4(id);
+    Result locked =
+        conn.exec("SELECT pg_try_advisory_xact_lock($1, $2)", "cannot lock the store", key);
+    if (std::string_view(PQgetvalue(locked.get(), 0, 0)) != "t") {
+      throw fail(ErrorCode::locked, "another writer holds it; not moved aside");
+    }
+    for (int n = 0;; ++n) {
+      aside = settings.store + suffix + (n == 0 ? "" : "-" + std::to_string(n));
+      Params candidate;
+      candidate.add_bytes(aside, oid::kText);
+      Result taken = conn.exec("SELECT 1 FROM checkpoint_stores WHERE name = $1",
+                               "cannot move the store aside", candidate);
+      if (PQntuples(taken.get()) == 0) break;
+    }
+    Params rename;
+    rename.add_int4(id);
+    rename.add_bytes(aside, oid::kText);
+    conn.exec("UPDATE checkpoint_stores SET name = $2 WHERE id = $1", "cannot move the store aside",
+              rename);
+    conn.exec("COMMIT", "cannot move the store aside");
+  } catch (...) {
+    conn.rollback();
+    throw;
+  }
+  return "store " + aside + " of the same database";
+}
+
 BackendInfo backend_info(const char* scheme, const char* description) {
   BackendInfo info{scheme, description, {}, {}, true};
+  info.move_aside = move_store_aside;
   info.options.assign(std::begin(kOwnOptions), std::end(kOwnOptions));
   for (auto& key : libpq_options()) info.options.push_back(std::move(key));
   return info;

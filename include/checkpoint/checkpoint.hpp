@@ -90,13 +90,15 @@ struct Options {
   std::function<void(const std::string& name)> on_expire;
   // Checkpoint(uri) only. With salvage or reset, a damaged store is moved
   // aside, never deleted: each of its files (BackendInfo::files; the lock
-  // file stays) renamed to FILE.corrupt-<UTC time, 20261126T174500Z>, and
-  // the store made anew, holding every state the backend's salvage() read
-  // exactly (salvage) or none (reset). What was lost is reported once
-  // through on_error (an Error{corrupt}, on the worker thread, as it
-  // starts) and in stats() (corrupt_salvaged, corrupt_lost,
-  // corrupt_recovery). A backend that lists no files (postgresql, memory)
-  // throws the Error{corrupt} as with fail.
+  // file stays) renamed to FILE.corrupt-<UTC time, 20261126T174500Z>, or,
+  // in a database of many stores (postgresql, BackendInfo::move_aside), the
+  // store renamed to NAME.corrupt-<UTC time>; and the store made anew,
+  // holding every state the backend's salvage() read exactly (salvage) or
+  // none (reset). What was lost is reported once through on_error (an
+  // Error{corrupt}, on the worker thread, as it starts) and in stats()
+  // (corrupt_salvaged, corrupt_lost, corrupt_recovery). A backend with
+  // neither (memory, whose stores are never damaged) throws the
+  // Error{corrupt} as with fail.
   CorruptPolicy on_corrupt = CorruptPolicy::fail;
   // The clocks of flush_interval and of the commits' update times; null: the
   // system's. Tests give a ManualClock (checkpoint/clock.hpp) and move time

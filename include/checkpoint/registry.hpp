@@ -42,6 +42,14 @@ struct StoreUri {
 // taken on (symlinks followed); the lock file PATH.lock is not listed.
 using StoreFileLister = std::function<std::vector<std::filesystem::path>(const StoreUri& uri)>;
 
+// For a store that keeps no files of its own (a database shared by many
+// stores): renames the store `uri` names, under its writer lock, to its
+// name plus `suffix` (or that with -1, -2, ... if taken), so that a new,
+// empty store can take its place; returns where it went, for people
+// ("store web.corrupt-20261126T174500Z"). Used by Options::on_corrupt.
+// Another writer holding it: Error{locked}; no such store: Error{not_found}.
+using StoreMover = std::function<std::string(const StoreUri& uri, const std::string& suffix)>;
+
 struct BackendInfo {
   std::string scheme;                   // lower case letters, digits, '+', '-', '.'
   std::string description;              // one line, for people
@@ -49,6 +57,7 @@ struct BackendInfo {
   std::vector<std::string> extensions;  // ".yml", ... for scheme-less paths
   bool network = false;                 // takes SCHEME://USER@HOST:PORT/NAME (see above)
   StoreFileLister files = {};           // empty: its stores keep no files of their own
+  StoreMover move_aside = {};           // for a backend without files; empty: none
   // Where it came from, set by the registry: "built-in", "program"
   // (register_backend()) or the plugin file's path (load_plugin()).
   std::string origin = {};
@@ -104,6 +113,10 @@ CHECKPOINT_API void load_plugin(const std::string& path);
 // The files of the store that `uri` names (BackendInfo::files); empty for a
 // backend that lists none. Errors as Store::open() for the config string.
 CHECKPOINT_API std::vector<std::filesystem::path> store_files(std::string_view uri);
+
+// The BackendInfo::move_aside of the backend `uri` names (empty if it has
+// none). Errors as Store::open() for the config string.
+CHECKPOINT_API StoreMover store_mover(std::string_view uri);
 
 // Built-in and user backends, sorted by scheme.
 CHECKPOINT_API std::vector<BackendInfo> registered_backends();

@@ -247,6 +247,66 @@ TEST(PostgresqlSchema, Version1TablesLoadExactlyAndTheFirstWriterUpgradesThem) {
   EXPECT_EQ(reader->load().states, read.states) << "a reader opened before the upgrade";
 }
 
+// Options::on_corrupt on a store of a shared database: the damaged store is
+// renamed NAME.corrupt-<time> (its rows kept with it), and a new store of
+// the name starts from what salvage() read (salvage) or from nothing
+// (reset); fail, the default, leaves everything as it was.
+TEST(PostgresqlOnCorrupt, TheDamagedStoreIsRenamedAsideAndANewOneTakesItsName) {
+  const std::string schema = fresh_schema();
+  auto damaged = [&](const std::string& name) {
+    const std::string uri = in_schema(schema, name);
+    {
+      auto writer = Store::open(uri);
+      writer->load();
+      commit(*writer, {state("a", 1), state("b", 2), state("c", 3)});
+    }
+    pgtest::admin("UPDATE " + schema +
+                  ".checkpoint_states SET record_number = 7 WHERE name = 'b'::bytea AND "
+                  "store_id = (SELECT id FROM " +
+                  schema + ".checkpoint_stores WHERE name = '" + name + "')");
+    return uri;
+  };
+  auto stores_like = [&](const std::string& pattern) {
+    return pgtest::admin("SELECT count(*) FROM " + schema + ".checkpoint_stores WHERE name LIKE '" +
+                         pattern + "'");
+  };
+  const std::string failing = damaged("failing");
+  EXPECT_THROW(checkpoint::Checkpoint{failing}, Error);
+  EXPECT_EQ(stores_like("failing.corrupt-%"), "0") << "fail moved the store";
+
+  checkpoint::Options options;
+  options.on_corrupt = checkpoint::CorruptPolicy::salvage;
+  std::vector<std::string> reported;
+  options.on_error = [&](const Error& e) { reported.push_back(e.what()); };
+  {
+    checkpoint::Checkpoint cp(damaged("salvaged"), options);
+    checkpoint::StateMap states = cp.states();
+    ASSERT_EQ(states.size(), 2u);
+    EXPECT_EQ(states.at("a").record_number, 1u);
+    EXPECT_EQ(states.at("c").record_number, 3u);
+    const checkpoint::Stats stats = cp.stats();
+    EXPECT_EQ(stats.corrupt_salvaged, 2u);
+    EXPECT_EQ(stats.corrupt_lost, 1u);
+    EXPECT_THAT(stats.corrupt_recovery, HasSubstr("moved it aside as store salvaged.corrupt-"));
+  }
+  EXPECT_EQ(stores_like("salvaged.corrupt-%"), "1");
+  EXPECT_EQ(pgtest::admin("SELECT count(*) FROM " + schema + ".checkpoint_states t JOIN " + schema +
+                          ".checkpoint_stores s ON s.id = t.store_id WHERE s.name LIKE "
+                          "'salvaged.corrupt-%'"),
+            "3")
+      << "the damaged store's rows were not kept";
+  EXPECT_EQ(
+      Store::open(in_schema(schema, "salvaged"), {.mode = OpenMode::read})->load().states.size(),
+      2u);
+
+  options.on_corrupt = checkpoint::CorruptPolicy::reset;
+  {
+    checkpoint::Checkpoint cp(damaged("reset"), options);
+    EXPECT_TRUE(cp.states().empty());
+  }
+  EXPECT_EQ(stores_like("reset.corrupt-%"), "1");
+}
+
 TEST(PostgresqlSchema, ValuesAreStoredExactlyAsDocumented) {
   const std::string schema = fresh_schema();
   auto writer = Store::open(in_schema(schema, "values"));
