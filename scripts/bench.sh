@@ -41,7 +41,7 @@ fi
 
 start=$(date +%s)
 for program in persist_bench persist_latency_bench store_bench format_bench memory_bench \
-    front_end_bench acks_bench convert_bench compact_bench postgresql_bench; do
+    front_end_bench acks_bench convert_bench compact_bench expiry_bench postgresql_bench; do
   [ -x "$build/bench/$program" ] || { echo "bench: $build/bench/$program is missing" >&2; continue; }
   echo "== $program"
   # shellcheck disable=SC2086
