@@ -434,7 +434,7 @@ TEST_F(CheckpointctlPowerLoss, SetOverAnExistingStore) {
   expected.states[7].record_number = 4242;
   expected.states[7].timestamp = Timestamp::parse("2024-02-29T12:00:00.5Z");
   expected.states[7].bookmark = "<set/>";
-  expected.update_time = done.state->update_time;  // Timestamp::now()
+  expected.update_time = done.state->update_time;            // Timestamp::now()
   expected.states[7].update_time = done.state->update_time;  // changed by the set
   ASSERT_TRUE(same(*done.state, expected));
   Verdict verdict = check_every_crash_state(
