@@ -69,6 +69,7 @@
 #include "core/mutex.hpp"
 #include "core/scan_check.hpp"
 #include "core/state_check.hpp"
+#include "core/state_runs.hpp"
 #include "core/utf8.hpp"
 
 namespace checkpoint {
@@ -797,65 +798,27 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   // Every live state, sorted. Each shard is copied a step at a time, in
   // the order of its slots, which is name order for the states loaded from
-  // the store (a scan gives them sorted) and mostly so afterwards: each
-  // copy is sorted if it needs to be, and the copies are merged.
+  // the store (a scan gives them sorted) and mostly so afterwards; the
+  // copies are merged outside every lock (core/state_runs.hpp).
   StateMap sorted_states() const {
-    std::array<std::vector<EventLogState>, kShards> runs;
-    auto by_name = [](const EventLogState& a, const EventLogState& b) { return a.name < b.name; };
-    for (std::size_t i = 0; i < kShards; ++i) {
-      const Shard& shard = shards[i];
-      std::vector<EventLogState>& run = runs[i];
+    detail::StateRuns runs;
+    for (const Shard& shard : shards) {
       const std::size_t size = shard.size.load(std::memory_order_relaxed);
-      run.reserve(size + size / 8 + kCopySlack);  // room for names added meanwhile
+      runs.begin_run(size + size / 8 + kCopySlack);  // room for names added meanwhile
       const std::size_t count = shard.live.slot_count();
       for (std::size_t index = 0; index < count; ++index) {
         Slot& slot = shard.live.slot(index);
         slot.lock.lock();
         try {
-          if (slot.live) run.push_back(slot.state);
+          if (slot.live) runs.add(slot.state);
         } catch (...) {
           slot.lock.unlock();
           throw;
         }
         slot.lock.unlock();
       }
-      if (!std::is_sorted(run.begin(), run.end(), by_name)) {
-        std::sort(run.begin(), run.end(), by_name);
-      }
     }
-    return merged_runs(runs);
-  }
-
-  // The runs (each sorted by name) merged into one map, smallest name first
-  // (a tournament: log2(kShards) comparisons a state).
-  static StateMap merged_runs(std::array<std::vector<EventLogState>, kShards>& runs) {
-    struct Head {
-      std::vector<EventLogState>* run;
-      std::size_t index;
-      const std::string& name() const { return (*run)[index].name; }
-    };
-    auto after = [](const Head& a, const Head& b) { return b.name() < a.name(); };
-    std::vector<Head> heads;
-    for (auto& run : runs) {
-      if (!run.empty()) heads.push_back({&run, 0});
-    }
-    std::make_heap(heads.begin(), heads.end(), after);
-    StateMap out;
-    while (!heads.empty()) {
-      std::pop_heap(heads.begin(), heads.end(), after);
-      Head& head = heads.back();
-      EventLogState& state = (*head.run)[head.index];
-      // A name removed and added again during the walk may come twice: the
-      // first stays (each value was live at some moment of the call).
-      std::string key = state.name;
-      out.emplace_hint(out.end(), std::move(key), std::move(state));
-      if (++head.index < head.run->size()) {
-        std::push_heap(heads.begin(), heads.end(), after);
-      } else {
-        heads.pop_back();
-      }
-    }
-    return out;
+    return runs.merge();
   }
 
   std::optional<EventLogState> find(std::string_view name) const {
