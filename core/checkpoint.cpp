@@ -237,10 +237,14 @@ struct Checkpoint::Impl final : detail::AckSink {
         const std::uint64_t hash = LiveStates::hash(state.name);
         Shard& shard = shards[shard_of(hash)];
         MutexLock lock(shard.mutex);
-        shard.live.insert(std::move(state), hash);
+        shard.live.load(std::move(state), hash);
         shard.size.store(shard.live.size(), std::memory_order_relaxed);
       });
-      for (Shard& shard : shards) shard.live.concurrent();
+      for (Shard& shard : shards) {
+        MutexLock lock(shard.mutex);
+        shard.live.index_loaded();
+        shard.live.concurrent();
+      }
       MutexLock commit_lock(commit_mutex);
       oldest = oldest_loaded;
     } catch (const Error&) {

@@ -3,6 +3,7 @@
 #include <bit>
 #include <functional>
 #include <limits>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -29,18 +30,25 @@ LiveStates::LiveStates() {
 }
 
 LiveStates::~LiveStates() {
-  for (std::size_t k = 0; k < kSegments; ++k) delete[] segments_[k].load(std::memory_order_relaxed);
+  for (std::size_t i = 0, count = slot_count(); i < count; ++i) slot(i).~Slot();
+  for (auto& segment : segments_) {
+    ::operator delete (segment.load(std::memory_order_relaxed), std::align_val_t{alignof(Slot)});
+  }
 }
 
 std::uint64_t LiveStates::hash(std::string_view name) {
   return std::hash<std::string_view>{}(name);
 }
 
-Slot& LiveStates::slot(std::size_t index) const {
+LiveStates::SlotAddress LiveStates::address_of(std::size_t index) {
   const std::size_t block = index / kFirstSegment + 1;
   const std::size_t k = static_cast<std::size_t>(std::bit_width(block)) - 1;
-  const std::size_t start = kFirstSegment * ((std::size_t{1} << k) - 1);
-  return segments_[k].load(std::memory_order_acquire)[index - start];
+  return {k, index - kFirstSegment * ((std::size_t{1} << k) - 1)};
+}
+
+Slot& LiveStates::slot(std::size_t index) const {
+  const SlotAddress at = address_of(index);
+  return segments_[at.segment].load(std::memory_order_acquire)[at.offset];
 }
 
 Slot* LiveStates::find_locked(std::string_view name, std::uint64_t full_hash) const {
@@ -87,6 +95,42 @@ Slot& LiveStates::insert(EventLogState&& state, std::uint64_t full_hash) {
 
 Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState* state) {
   if (2 * (size_ + 1) > table_.load(std::memory_order_relaxed)->mask + 1) grow();
+  const std::uint32_t index = fill_slot(name, state);
+  Slot& s = slot(index);
+  const Table& table = *table_.load(std::memory_order_relaxed);
+  table.words[probe(table, s.state.name, hash)].store(word(index + 1, hash),
+                                                      std::memory_order_release);
+  ++size_;
+  return s;
+}
+
+void LiveStates::load(EventLogState&& state, std::uint64_t full_hash) {
+  loaded_.push_back(word(fill_slot(state.name, &state) + 1, static_cast<std::uint32_t>(full_hash)));
+  ++size_;
+}
+
+void LiveStates::index_loaded() {
+  if (loaded_.empty()) return;
+  // A table at most half full, with the states already in it and the new.
+  const Table& old = *table_.load(std::memory_order_relaxed);
+  auto bigger = std::make_unique<Table>(std::bit_ceil(2 * size_));
+  for (std::size_t j = 0; j <= old.mask; ++j) {
+    if (const std::uint64_t w = old.words[j].load(std::memory_order_relaxed)) put(*bigger, w);
+  }
+  for (const std::uint64_t w : loaded_) put(*bigger, w);
+  std::vector<std::uint64_t>().swap(loaded_);
+  table_.store(bigger.get(), std::memory_order_release);
+  if (!concurrent_) tables_.clear();
+  tables_.push_back(std::move(bigger));
+}
+
+void LiveStates::put(const Table& table, std::uint64_t w) {
+  std::size_t i = hash_of(w) & table.mask;
+  while (table.words[i].load(std::memory_order_relaxed) != 0) i = (i + 1) & table.mask;
+  table.words[i].store(w, std::memory_order_relaxed);
+}
+
+std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state) {
   std::uint32_t index;
   if (!free_.empty()) {
     index = free_.back();
@@ -96,11 +140,16 @@ Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState
     if (count >= std::numeric_limits<std::uint32_t>::max() - 1) {
       throw Error(ErrorCode::invalid_argument, "Checkpoint: too many states");
     }
-    const std::size_t block = count / kFirstSegment + 1;
-    const std::size_t k = static_cast<std::size_t>(std::bit_width(block)) - 1;
-    if (segments_[k].load(std::memory_order_relaxed) == nullptr) {
-      segments_[k].store(new Slot[kFirstSegment << k], std::memory_order_release);
+    // A segment's memory is allocated whole but each slot is made as it is
+    // handed out, so that filling a table touches each slot's memory once.
+    const SlotAddress at = address_of(count);
+    Slot* segment = segments_[at.segment].load(std::memory_order_relaxed);
+    if (segment == nullptr) {
+      segment = static_cast<Slot*>(::operator new (sizeof(Slot) * (kFirstSegment << at.segment),
+                                                   std::align_val_t{alignof(Slot)}));
+      segments_[at.segment].store(segment, std::memory_order_release);
     }
+    new (&segment[at.offset]) Slot();
     index = static_cast<std::uint32_t>(count);
     count_.store(count + 1, std::memory_order_release);
   }
@@ -119,11 +168,7 @@ Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState
   }
   s.live = true;
   s.lock.unlock();
-  const Table& table = *table_.load(std::memory_order_relaxed);
-  table.words[probe(table, s.state.name, hash)].store(word(index + 1, hash),
-                                                      std::memory_order_release);
-  ++size_;
-  return s;
+  return index;
 }
 
 bool LiveStates::erase(std::string_view name, std::uint64_t full_hash) {
@@ -170,11 +215,7 @@ void LiveStates::grow() {
   const Table& old = *table_.load(std::memory_order_relaxed);
   auto bigger = std::make_unique<Table>(2 * (old.mask + 1));
   for (std::size_t j = 0; j <= old.mask; ++j) {
-    const std::uint64_t w = old.words[j].load(std::memory_order_relaxed);
-    if (w == 0) continue;
-    std::size_t i = hash_of(w) & bigger->mask;
-    while (bigger->words[i].load(std::memory_order_relaxed) != 0) i = (i + 1) & bigger->mask;
-    bigger->words[i].store(w, std::memory_order_relaxed);
+    if (const std::uint64_t w = old.words[j].load(std::memory_order_relaxed)) put(*bigger, w);
   }
   table_.store(bigger.get(), std::memory_order_release);
   // Lookups running now may still read the old array: keep it if there can

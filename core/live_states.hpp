@@ -96,6 +96,14 @@ class LiveStates {
   Slot& insert(std::string_view name) { return insert(name, hash(name)); }
   Slot& insert(EventLogState&& state, std::uint64_t hash);
 
+  // Loading, before concurrent(): adds `state`, whose name must be absent,
+  // to the slots only; index_loaded() then puts all the states so added in
+  // the table at once, in a table sized for them (a store loads its states
+  // faster so than one insert() at a time). Nothing may look them up
+  // before.
+  void load(EventLogState&& state, std::uint64_t hash);
+  void index_loaded();
+
   // Removes `name`'s slot; false if there was none. The slot keeps its
   // name and last value, for a commit that may still read them, and is
   // reused only after recycle().
@@ -127,10 +135,19 @@ class LiveStates {
   // A free slot (reused with its buffers) or a new one, placed in a bucket
   // and made live.
   Slot& place(std::string_view name, std::uint32_t hash, EventLogState* state);
+  // A free slot or a new one, holding `name` and default values or `state`,
+  // made live but in no bucket; its index.
+  std::uint32_t fill_slot(std::string_view name, EventLogState* state);
+  // Puts `w` in the empty bucket its probe run ends at.
+  static void put(const Table& table, std::uint64_t w);
 
-  // Segment k holds kFirstSegment << k slots; slot i lives in the segment
-  // its index falls in.
+  // Segment k holds kFirstSegment << k slots, each made (constructed) when
+  // it is handed out; slot i lives in the segment its index falls in.
   static constexpr std::size_t kFirstSegment = 64;
+  struct SlotAddress {
+    std::size_t segment, offset;
+  };
+  static SlotAddress address_of(std::size_t index);
   static constexpr std::size_t kSegments = 27;  // up to 2^32 slots
   std::array<std::atomic<Slot*>, kSegments> segments_{};
   std::atomic<std::size_t> count_{0};  // slots handed out
@@ -139,6 +156,7 @@ class LiveStates {
   std::vector<std::unique_ptr<Table>> tables_;  // the current one last; the older ones retired
   std::vector<std::uint32_t> free_;             // free slots
   std::vector<std::uint32_t> released_;         // removed, not yet recycled
+  std::vector<std::uint64_t> loaded_;           // the words of the states load() added
   std::size_t size_ = 0;
   bool concurrent_ = false;
 };

@@ -26,9 +26,7 @@ std::size_t common_prefix(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-void StateRuns::begin_run(std::size_t capacity) {
-  runs_.emplace_back().entries.reserve(capacity);
-}
+void StateRuns::begin_run(std::size_t capacity) { runs_.emplace_back().entries.reserve(capacity); }
 
 void StateRuns::add(const EventLogState& state) {
   Run& run = runs_.back();

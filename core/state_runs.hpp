@@ -42,7 +42,7 @@ class StateRuns {
     bool sorted = true;
   };
   std::vector<Run> runs_;
-  StateMap scratch_;  // makes the nodes
+  StateMap scratch_;   // makes the nodes
   std::string first_;  // the first name added
   // The length of the prefix every name added shares, and the run and
   // entry added when it last got shorter: the keys of the entries before

@@ -145,6 +145,40 @@ TEST(LiveStates, Grows) {
   }
 }
 
+// A store's states added with load() are found once index_loaded() put
+// them in the table, beside states inserted before, and the table then
+// changes as usual.
+TEST(LiveStates, LoadedStatesAreFoundOnceIndexed) {
+  LiveStates table;
+  table.insert("inserted").state.record_number = 1;
+  for (int i = 0; i < 10'000; ++i) {
+    EventLogState state;
+    state.name = "loaded-" + std::to_string(i);
+    state.record_number = static_cast<std::uint64_t>(i);
+    state.bookmark = "<b/>";
+    table.load(std::move(state), LiveStates::hash("loaded-" + std::to_string(i)));
+  }
+  EXPECT_EQ(table.size(), 10'001u);
+  table.index_loaded();
+  std::map<std::string, std::uint64_t> model{{"inserted", 1}};
+  for (int i = 0; i < 10'000; ++i) model.emplace("loaded-" + std::to_string(i), i);
+  EXPECT_EQ(contents(table), model);
+  for (const auto& [name, record] : model) {
+    ASSERT_NE(table.find(name), nullptr) << name;
+    EXPECT_EQ(table.find(name)->state.record_number, record);
+  }
+  EXPECT_EQ(table.find("loaded-3")->state.bookmark, "<b/>");
+  EXPECT_EQ(table.find("loaded-10000"), nullptr);
+
+  ASSERT_TRUE(table.erase("loaded-5"));
+  table.insert("new").state.record_number = 2;
+  EXPECT_EQ(table.find("loaded-5"), nullptr);
+  EXPECT_EQ(table.find("new")->state.record_number, 2u);
+  EXPECT_EQ(table.size(), 10'001u);
+  table.index_loaded();  // nothing loaded since: changes nothing
+  EXPECT_EQ(table.find("new")->state.record_number, 2u);
+  EXPECT_EQ(table.size(), 10'001u);
+}
 // Lookups without the mutex, while another thread adds, removes and grows
 // (with the mutex, as the front end does): a lookup finds the right slot,
 // locked and live, or none; never another name's slot.
