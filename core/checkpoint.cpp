@@ -235,15 +235,14 @@ struct Checkpoint::Impl final : detail::AckSink {
         if (auto problem = check.problem(state)) throw Error(ErrorCode::corrupt, *problem);
         oldest_loaded = std::min(oldest_loaded, state.update_time);
         const std::uint64_t hash = LiveStates::hash(state.name);
-        Shard& shard = shards[shard_of(hash)];
-        MutexLock lock(shard.mutex);
-        shard.live.load(std::move(state), hash);
-        shard.size.store(shard.live.size(), std::memory_order_relaxed);
+        // No other thread sees the shards yet: no lock.
+        shards[shard_of(hash)].live.load(std::move(state), hash);
       });
       for (Shard& shard : shards) {
         MutexLock lock(shard.mutex);
         shard.live.index_loaded();
         shard.live.concurrent();
+        shard.size.store(shard.live.size(), std::memory_order_relaxed);
       }
       MutexLock commit_lock(commit_mutex);
       oldest = oldest_loaded;

@@ -149,14 +149,21 @@ std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state)
                                                    std::align_val_t{alignof(Slot)}));
       segments_[at.segment].store(segment, std::memory_order_release);
     }
-    new (&segment[at.offset]) Slot();
+    new (&segment[at.offset]) Slot;
+    // The next new slot's memory, for the next insert (which a loading
+    // store makes some states later), if it lies in this segment.
+    if (at.offset + 1 < kFirstSegment << at.segment) {
+      __builtin_prefetch(&segment[at.offset + 1], 1);
+      __builtin_prefetch(reinterpret_cast<const char*>(&segment[at.offset + 1]) + 64, 1);
+    }
     index = static_cast<std::uint32_t>(count);
     count_.store(count + 1, std::memory_order_release);
   }
   Slot& s = slot(index);
   // The name before the bucket: a lookup that finds the bucket must find
-  // the slot ready (it locks it, which orders the two).
-  s.lock.lock();
+  // the slot ready (it locks it, which orders the two). Before concurrent()
+  // there is no such lookup.
+  if (concurrent_) s.lock.lock();
   if (state != nullptr) {
     s.state = std::move(*state);
   } else {
@@ -167,7 +174,7 @@ std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state)
     s.state.update_time = Timestamp();
   }
   s.live = true;
-  s.lock.unlock();
+  if (concurrent_) s.lock.unlock();
   return index;
 }
 
