@@ -35,7 +35,8 @@ void StateRuns::add(const EventLogState& state) {
   if (run.sorted && !run.entries.empty() && !(run.entries.back().node.key() < name)) {
     run.sorted = false;
   }
-  if (runs_.size() == 1 && run.entries.empty()) {
+  if (!any_) {
+    any_ = true;
     first_ = name;
     prefix_ = name.size();
   } else if (name.compare(0, prefix_, first_, 0, prefix_) != 0) {
@@ -65,6 +66,7 @@ StateMap StateRuns::merge() {
     runs.push_back(std::move(run.entries));
   }
   runs_.clear();
+  any_ = false;
   stale_runs_ = stale_entries_ = 0;
   StateMap out;
   if (runs.empty()) return out;

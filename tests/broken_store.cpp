@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "checkpoint/documents.hpp"
 #include "checkpoint/registry.hpp"
@@ -183,8 +184,34 @@ class BrokenStore final : public toolkit::SnapshotStore {
 
 }  // namespace
 
+std::optional<Defect> defect_named(std::string_view name) {
+  static constexpr std::pair<std::string_view, Defect> kNames[] = {
+      {"drops_bookmarks", Defect::drops_bookmarks},
+      {"double_records", Defect::double_records},
+      {"ignores_removed", Defect::ignores_removed},
+      {"upserted_only", Defect::upserted_only},
+      {"in_memory_only", Defect::in_memory_only},
+      {"no_writer_lock", Defect::no_writer_lock},
+      {"foreign_exception", Defect::foreign_exception},
+      {"lenient_values", Defect::lenient_values},
+      {"creates_on_read", Defect::creates_on_read},
+      {"load_before_lock", Defect::load_before_lock},
+      {"no_fsync", Defect::no_fsync},
+      {"two_files", Defect::two_files},
+      {"ignores_file_mode", Defect::ignores_file_mode},
+  };
+  for (const auto& [known, defect] : kNames) {
+    if (known == name) return defect;
+  }
+  return std::nullopt;
+}
+
 void BrokenStoreEnvironment::SetUp() {
-  Defect defect = defect_;
+  const char* name = std::getenv("CHECKPOINT_BROKEN_DEFECT");
+  const std::optional<Defect> chosen = defect_named(name ? name : "");
+  ASSERT_TRUE(chosen) << "CHECKPOINT_BROKEN_DEFECT names no defect of tests/broken_store.hpp: \""
+                      << (name ? name : "") << "\"";
+  const Defect defect = *chosen;
   register_backend({"broken",
                     "deliberately broken, for testing the conformance suite",
                     {"file_mode", "dir_mode"},

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string_view>
+
 namespace checkpoint::testing {
 
 enum class Defect {
@@ -26,14 +29,15 @@ enum class Defect {
   ignores_file_mode,  // takes file_mode and dir_mode, but creates its files 0600 all the same
 };
 
-// Registers the "broken" backend with `defect` before the tests run.
+// The defect named `name` (as spelled above), if there is one.
+std::optional<Defect> defect_named(std::string_view name);
+
+// Registers the "broken" backend before the tests run, with the defect the
+// environment variable CHECKPOINT_BROKEN_DEFECT names (a test fails at once
+// if it names none).
 class BrokenStoreEnvironment : public ::testing::Environment {
  public:
-  explicit BrokenStoreEnvironment(Defect defect) : defect_(defect) {}
   void SetUp() override;
-
- private:
-  Defect defect_;
 };
 
 }  // namespace checkpoint::testing

@@ -3,15 +3,17 @@
 # only if the program ran to its end (no crash) and every run of the case
 # failed with a message holding PHRASE: the suite catches the defect where
 # it should, for the reason it should.
-#   cmake -DPROGRAM=... -DCASE=... -DPHRASE=... -DOUTPUT=file.json -P this
-foreach(var PROGRAM CASE PHRASE OUTPUT)
+# DEFECT is the program's CHECKPOINT_BROKEN_DEFECT (tests/broken_store.hpp).
+#   cmake -DPROGRAM=... -DDEFECT=... -DCASE=... -DPHRASE=... -DOUTPUT=file.json -P this
+foreach(var PROGRAM DEFECT CASE PHRASE OUTPUT)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "${var} is not set")
   endif()
 endforeach()
 
 file(REMOVE ${OUTPUT})
-execute_process(COMMAND ${PROGRAM} "--gtest_filter=*StoreConformance.${CASE}/*"
+execute_process(COMMAND ${CMAKE_COMMAND} -E env CHECKPOINT_BROKEN_DEFECT=${DEFECT}
+                        ${PROGRAM} "--gtest_filter=*StoreConformance.${CASE}/*"
                         "--gtest_output=json:${OUTPUT}"
                 RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
 if(NOT result STREQUAL "1")
