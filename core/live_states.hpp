@@ -116,7 +116,8 @@ class LiveStates {
   void recycle();
 
   // From now on other threads may look up concurrently: replaced bucket
-  // arrays are kept instead of freed.
+  // arrays are kept instead of freed, and slots are filled under their
+  // locks.
   void concurrent() { concurrent_ = true; }
 
  private:
