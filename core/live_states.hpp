@@ -52,8 +52,9 @@ class SpinLock {
 
 // A live state and, for the front end's change tracking, its pending
 // change. Everything but `lock` is guarded by `lock`; changing whether the
-// slot is live, or its name, also needs the shard's mutex.
-struct Slot {
+// slot is live, or its name, also needs the shard's mutex. Slots begin on
+// a cache line, so that threads updating neighbouring slots share none.
+struct alignas(64) Slot {
   SpinLock lock;
   bool live = false;             // holds a state (false: free, kept for its buffers)
   EventLogState state;           // state.name is the key
