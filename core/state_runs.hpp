@@ -43,7 +43,7 @@ class StateRuns {
   };
   std::vector<Run> runs_;
   StateMap scratch_;   // makes the nodes
-  bool any_ = false;    // a state was added
+  bool any_ = false;   // a state was added
   std::string first_;  // the first name added
   // The length of the prefix every name added shares, and the run and
   // entry added when it last got shorter: the keys of the entries before
