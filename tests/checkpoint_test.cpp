@@ -867,10 +867,12 @@ TEST_F(CheckpointTest, ConcurrentPersistKeepsEveryThreadsLastValue) {
   for (auto& thread : threads) thread.join();
   reader.join();
 
+  // After the flush: it stamps the states it commits with its update time,
+  // in the store and in the front end alike.
+  cp.flush();
   StateMap states = cp.states();
   ASSERT_EQ(states.size(), static_cast<std::size_t>(kThreads * kNames));
   for (const auto& [name, s] : states) EXPECT_EQ(s.record_number, kRounds) << name;
-  cp.flush();
   EXPECT_EQ(journal_->with_lock([&] { return journal_->commits.back().states; }), states);
   EXPECT_GT(journal_->commit_count(), 2u);  // the worker committed along the way
   EXPECT_EQ(cp.stats().pending, 0u);
