@@ -60,8 +60,8 @@ StateMap StateRuns::merge() {
   for (Run& run : runs_) {
     if (run.entries.empty()) continue;
     if (!run.sorted) {
-      std::sort(run.entries.begin(), run.entries.end(),
-                [](const Entry& a, const Entry& b) { return a.node.key() < b.node.key(); });
+      std::stable_sort(run.entries.begin(), run.entries.end(),
+                       [](const Entry& a, const Entry& b) { return a.node.key() < b.node.key(); });
     }
     runs.push_back(std::move(run.entries));
   }
