@@ -42,7 +42,8 @@
 //
 // states() copies each slot under its own lock, so persist() waits for one
 // state's copy at most; it merges the shards' copies into the map outside
-// every lock.
+// every lock, copying a shard whose slots are in name order a few slots at
+// a time as the merge needs them (core/state_runs.hpp).
 //
 // track() and ack() (core/acks.hpp) keep each tracked stream's records in
 // flight; an ack() that releases the head of its stream calls this file's
@@ -55,9 +56,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/acks.hpp"
@@ -799,30 +803,95 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   // ---- What callers see ----------------------------------------------------
 
-  // Every live state, sorted. Each shard is copied a step at a time, in
-  // the order of its slots, which is name order for the states loaded from
-  // the store (a scan gives them sorted) and mostly so afterwards; the
-  // copies are merged outside every lock (core/state_runs.hpp).
+  // Every live state, sorted (core/state_runs.hpp). A shard whose slots
+  // are in name order (as a store's scan fills them, and as names added in
+  // order keep them) is streamed: copied a few slots at a time as the merge
+  // needs them. Any other is copied whole, then sorted. Each slot is copied
+  // under its own lock, and nothing else is held meanwhile, so persist()
+  // never waits for more than one copy.
   StateMap sorted_states() const {
     detail::StateRuns runs;
+    std::vector<ShardCopy> copies;
+    copies.reserve(kShards);  // the runs keep pointers to them
     for (const Shard& shard : shards) {
-      const std::size_t size = shard.size.load(std::memory_order_relaxed);
-      runs.begin_run(size + size / 8 + kCopySlack);  // room for names added meanwhile
-      const std::size_t count = shard.live.slot_count();
-      for (std::size_t index = 0; index < count; ++index) {
-        Slot& slot = shard.live.slot(index);
+      ShardCopy& copy = copies.emplace_back(shard.live);
+      if (shard.live.in_name_order()) {
+        if (auto ends = copy.first_and_last()) runs.begin_stream(copy, ends->first, ends->second);
+      } else {
+        const std::size_t size = shard.size.load(std::memory_order_relaxed);
+        runs.begin_run(size + size / 8 + kCopySlack);  // room for names added meanwhile
+        copy.copy(runs, std::numeric_limits<std::size_t>::max());
+      }
+    }
+    return runs.merge();
+  }
+
+  // Copies a shard's live slots, in the order of their indexes, each under
+  // its lock. Slots never move and their number only grows, so a copy
+  // holds every state that stayed live throughout.
+  class ShardCopy final : public detail::StateRuns::Source {
+   public:
+    explicit ShardCopy(const LiveStates& live) : live_(live), count_(live.slot_count()) {}
+
+    bool copy(detail::StateRuns& runs, std::size_t limit) override {
+      for (std::size_t added = 0; index_ < count_ && added < limit; ++index_) {
+        if (index_ + kCopyAhead < count_) prefetch_strings(live_.slot(index_ + kCopyAhead));
+        Slot& slot = live_.slot(index_);
         slot.lock.lock();
         try {
-          if (slot.live) runs.add(slot.state);
+          if (slot.live) {
+            runs.add(slot.state);
+            ++added;
+          }
         } catch (...) {
           slot.lock.unlock();
           throw;
         }
         slot.lock.unlock();
       }
+      return index_ < count_;
     }
-    return runs.merge();
-  }
+
+    // The names of the first and the last live slot; nullopt if none is.
+    std::optional<std::pair<std::string, std::string>> first_and_last() const {
+      std::optional<std::string> first, last;
+      for (std::size_t i = 0; i < count_ && !first; ++i) first = name_if_live(live_.slot(i));
+      for (std::size_t i = count_; i > 0 && !last; --i) last = name_if_live(live_.slot(i - 1));
+      if (!first || !last) return std::nullopt;
+      return std::pair(std::move(*first), std::move(*last));
+    }
+
+   private:
+    // The strings of a slot a few ahead of the one copied: they lie
+    // anywhere in the heap, and waiting for each in turn would cost most
+    // of a copy's time. Their addresses are read under the slot's lock.
+    static constexpr std::size_t kCopyAhead = 8;
+    static void prefetch_strings(Slot& slot) {
+      slot.lock.lock();
+      const char* name = slot.state.name.data();
+      const char* bookmark = slot.state.bookmark.data();
+      slot.lock.unlock();
+      __builtin_prefetch(name);
+      __builtin_prefetch(bookmark);
+    }
+
+    static std::optional<std::string> name_if_live(Slot& slot) {
+      slot.lock.lock();
+      std::optional<std::string> name;
+      try {
+        if (slot.live) name = slot.state.name;
+      } catch (...) {
+        slot.lock.unlock();
+        throw;
+      }
+      slot.lock.unlock();
+      return name;
+    }
+
+    const LiveStates& live_;
+    const std::size_t count_;  // the slots when the copy began
+    std::size_t index_ = 0;    // the next slot to copy
+  };
 
   std::optional<EventLogState> find(std::string_view name) const {
     const std::uint64_t hash = LiveStates::hash(name);

@@ -9,6 +9,11 @@
 
 #include "checkpoint/error.hpp"
 
+// xxHash, compiled in: XXH3 hashes a name of a few dozen bytes several
+// times faster than std::hash.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace checkpoint::detail {
 namespace {
 
@@ -37,7 +42,7 @@ LiveStates::~LiveStates() {
 }
 
 std::uint64_t LiveStates::hash(std::string_view name) {
-  return std::hash<std::string_view>{}(name);
+  return XXH3_64bits(name.data(), name.size());
 }
 
 LiveStates::SlotAddress LiveStates::address_of(std::size_t index) {
@@ -131,51 +136,62 @@ void LiveStates::put(const Table& table, std::uint64_t w) {
 }
 
 std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state) {
-  std::uint32_t index;
   if (!free_.empty()) {
-    index = free_.back();
+    const std::uint32_t index = free_.back();
     free_.pop_back();
-  } else {
-    const std::size_t count = count_.load(std::memory_order_relaxed);
-    if (count >= std::numeric_limits<std::uint32_t>::max() - 1) {
-      throw Error(ErrorCode::invalid_argument, "Checkpoint: too many states");
+    in_name_order_.store(false, std::memory_order_relaxed);
+    Slot& s = slot(index);
+    // The name before the bucket: a lookup that finds the bucket must find
+    // the slot ready (it locks it, which orders the two). Before
+    // concurrent() there is no such lookup.
+    if (concurrent_) s.lock.lock();
+    if (state != nullptr) {
+      s.state = std::move(*state);
+    } else {
+      s.state.name.assign(name);
+      s.state.record_number = 0;
+      s.state.timestamp = Timestamp();
+      s.state.bookmark.clear();
+      s.state.update_time = Timestamp();
     }
-    // A segment's memory is allocated whole but each slot is made as it is
-    // handed out, so that filling a table touches each slot's memory once.
-    const SlotAddress at = address_of(count);
-    Slot* segment = segments_[at.segment].load(std::memory_order_relaxed);
-    if (segment == nullptr) {
-      segment = static_cast<Slot*>(::operator new (sizeof(Slot) * (kFirstSegment << at.segment),
-                                                   std::align_val_t{alignof(Slot)}));
-      segments_[at.segment].store(segment, std::memory_order_release);
-    }
-    new (&segment[at.offset]) Slot;
-    // The next new slot's memory, for the next insert (which a loading
-    // store makes some states later), if it lies in this segment.
-    if (at.offset + 1 < kFirstSegment << at.segment) {
-      __builtin_prefetch(&segment[at.offset + 1], 1);
-      __builtin_prefetch(reinterpret_cast<const char*>(&segment[at.offset + 1]) + 64, 1);
-    }
-    index = static_cast<std::uint32_t>(count);
-    count_.store(count + 1, std::memory_order_release);
+    s.live = true;
+    if (concurrent_) s.lock.unlock();
+    return index;
   }
-  Slot& s = slot(index);
-  // The name before the bucket: a lookup that finds the bucket must find
-  // the slot ready (it locks it, which orders the two). Before concurrent()
-  // there is no such lookup.
-  if (concurrent_) s.lock.lock();
+  const std::size_t count = count_.load(std::memory_order_relaxed);
+  if (count >= std::numeric_limits<std::uint32_t>::max() - 1) {
+    throw Error(ErrorCode::invalid_argument, "Checkpoint: too many states");
+  }
+  // A segment's memory is allocated whole but each slot is made as it is
+  // handed out, so that filling a table touches each slot's memory once.
+  const SlotAddress at = address_of(count);
+  Slot* segment = segments_[at.segment].load(std::memory_order_relaxed);
+  if (segment == nullptr) {
+    segment = static_cast<Slot*>(::operator new (sizeof(Slot) * (kFirstSegment << at.segment),
+                                                 std::align_val_t{alignof(Slot)}));
+    segments_[at.segment].store(segment, std::memory_order_release);
+  }
+  if (count > 0 && in_name_order_.load(std::memory_order_relaxed) &&
+      !(slot(count - 1).state.name < (state != nullptr ? std::string_view(state->name) : name))) {
+    in_name_order_.store(false, std::memory_order_relaxed);
+  }
+  // Made whole before count_ and any bucket publish it (both with release
+  // ordering): a walk or a lookup that finds it finds it ready.
   if (state != nullptr) {
-    s.state = std::move(*state);
+    new (&segment[at.offset]) Slot(std::move(*state));
   } else {
-    s.state.name.assign(name);
-    s.state.record_number = 0;
-    s.state.timestamp = Timestamp();
-    s.state.bookmark.clear();
-    s.state.update_time = Timestamp();
+    EventLogState fresh;
+    fresh.name.assign(name);
+    new (&segment[at.offset]) Slot(std::move(fresh));
   }
-  s.live = true;
-  if (concurrent_) s.lock.unlock();
-  return index;
+  // The next new slot's memory, for the next insert (which a loading store
+  // makes some states later), if it lies in this segment.
+  if (at.offset + 1 < kFirstSegment << at.segment) {
+    __builtin_prefetch(&segment[at.offset + 1], 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(&segment[at.offset + 1]) + 64, 1);
+  }
+  count_.store(count + 1, std::memory_order_release);
+  return static_cast<std::uint32_t>(count);
 }
 
 bool LiveStates::erase(std::string_view name, std::uint64_t full_hash) {

@@ -55,6 +55,9 @@ class SpinLock {
 // slot is live, or its name, also needs the shard's mutex. Slots begin on
 // a cache line, so that threads updating neighbouring slots share none.
 struct alignas(64) Slot {
+  // A live slot holding `s`.
+  explicit Slot(EventLogState&& s) : live(true), state(std::move(s)) {}
+
   SpinLock lock;
   bool live = false;             // holds a state (false: free, kept for its buffers)
   EventLogState state;           // state.name is the key
@@ -84,6 +87,11 @@ class LiveStates {
   // that stayed live throughout.
   std::size_t slot_count() const { return count_.load(std::memory_order_acquire); }
   Slot& slot(std::size_t index) const;
+
+  // Whether the slots' names, live or not, ascend with their indexes: true
+  // while every name was added after the ones before it (a store's scan
+  // adds them so) and no slot was reused for another name.
+  bool in_name_order() const { return in_name_order_.load(std::memory_order_relaxed); }
 
   // ---- With the shard's mutex held ----
 
@@ -161,6 +169,7 @@ class LiveStates {
   std::vector<std::uint64_t> loaded_;           // the words of the states load() added
   std::size_t size_ = 0;
   bool concurrent_ = false;
+  std::atomic<bool> in_name_order_{true};
 };
 
 }  // namespace checkpoint::detail

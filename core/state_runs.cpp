@@ -24,17 +24,24 @@ std::size_t common_prefix(std::string_view a, std::string_view b) {
   return static_cast<std::size_t>(end_a - a.begin());
 }
 
+constexpr std::size_t kStreamBatch = 16;  // states a streamed run copies at a time
+
 }  // namespace
 
-void StateRuns::begin_run(std::size_t capacity) { runs_.emplace_back().entries.reserve(capacity); }
+void StateRuns::begin_run(std::size_t capacity) {
+  current_ = &runs_.emplace_back();
+  current_->entries.reserve(capacity);
+}
 
-void StateRuns::add(const EventLogState& state) {
-  Run& run = runs_.back();
-  Node node = scratch_.extract(scratch_.emplace_hint(scratch_.end(), state.name, state));
-  const std::string& name = node.key();
-  if (run.sorted && !run.entries.empty() && !(run.entries.back().node.key() < name)) {
-    run.sorted = false;
-  }
+void StateRuns::begin_stream(Source& source, std::string_view first, std::string_view last) {
+  current_ = &runs_.emplace_back();
+  current_->source = &source;
+  current_->entries.reserve(kStreamBatch);
+  share_prefix(first);
+  share_prefix(last);
+}
+
+void StateRuns::share_prefix(std::string_view name) {
   if (!any_) {
     any_ = true;
     first_ = name;
@@ -42,10 +49,42 @@ void StateRuns::add(const EventLogState& state) {
   } else if (name.compare(0, prefix_, first_, 0, prefix_) != 0) {
     prefix_ = common_prefix(std::string_view(first_).substr(0, prefix_), name);
     stale_runs_ = runs_.size() - 1;
-    stale_entries_ = run.entries.size();
+    stale_entries_ = runs_.back().entries.size();
+  }
+}
+
+void StateRuns::add(const EventLogState& state) {
+  Run& run = *current_;
+  Node node = scratch_.extract(scratch_.emplace_hint(scratch_.end(), state.name, state));
+  const std::string& name = node.key();
+  if (merging_) {
+    // A streamed run's next name: after the one before it, and within the
+    // shared prefix, or out of the tournament.
+    const std::string& before = run.entries.empty() ? run.last : run.entries.back().node.key();
+    if (name.compare(0, prefix_, first_, 0, prefix_) != 0 ||
+        (!(run.entries.empty() && run.last.empty()) && !(before < name))) {
+      strays_.push_back(std::move(node));
+      return;
+    }
+  } else {
+    if (run.sorted && !run.entries.empty() && !(run.entries.back().node.key() < name)) {
+      run.sorted = false;
+    }
+    share_prefix(name);
   }
   const std::uint64_t key = key_of(name, prefix_);
   run.entries.push_back(Entry{std::move(node), key});
+}
+
+bool StateRuns::refill(Run& run) {
+  if (run.source == nullptr) return false;
+  run.entries.clear();
+  run.next = 0;
+  current_ = &run;
+  while (run.entries.empty() && !run.source_done) {
+    run.source_done = !run.source->copy(*this, kStreamBatch);
+  }
+  return !run.entries.empty();
 }
 
 StateMap StateRuns::merge() {
@@ -55,34 +94,55 @@ StateMap StateRuns::merge() {
     const std::size_t end = r < stale_runs_ ? entries.size() : stale_entries_;
     for (std::size_t i = 0; i < end; ++i) entries[i].key = key_of(entries[i].node.key(), prefix_);
   }
-  // Runs with states, each sorted.
-  std::vector<std::vector<Entry>> runs;
+  // Runs gathered whole, each sorted; streamed runs with their first
+  // entries.
+  merging_ = true;
+  std::vector<Run*> runs;
   for (Run& run : runs_) {
-    if (run.entries.empty()) continue;
-    if (!run.sorted) {
+    if (run.source != nullptr) {
+      if (!refill(run)) continue;
+    } else if (run.entries.empty()) {
+      continue;
+    } else if (!run.sorted) {
       std::stable_sort(run.entries.begin(), run.entries.end(),
                        [](const Entry& a, const Entry& b) { return a.node.key() < b.node.key(); });
     }
-    runs.push_back(std::move(run.entries));
+    runs.push_back(&run);
   }
-  runs_.clear();
-  any_ = false;
-  stale_runs_ = stale_entries_ = 0;
   StateMap out;
-  if (runs.empty()) return out;
+  if (!runs.empty()) tournament(runs, out);
+  // Names out of their streamed run's order: placed by a search.
+  for (Node& node : strays_) out.insert(std::move(node));
+  runs_.clear();
+  strays_.clear();
+  current_ = nullptr;
+  merging_ = any_ = false;
+  stale_runs_ = stale_entries_ = 0;
+  return out;
+}
 
-  // The tournament: run r is leaf k + r of a complete binary tree whose
-  // inner node j (1 <= j < k) keeps the loser of the match played there.
+void StateRuns::tournament(const std::vector<Run*>& runs, StateMap& out) {
+  // Run r is leaf k + r of a complete binary tree whose inner node j
+  // (1 <= j < k) keeps the loser of the match played there. Each run's
+  // head key is kept in one array, where the matches read it.
   const std::size_t k = runs.size();
-  std::vector<std::size_t> next(k, 0);  // each run's head
-  // Whether run a's head comes before run b's; a finished run comes last.
+  constexpr std::uint64_t kFinished = ~std::uint64_t{0};
+  std::vector<std::uint64_t> head(k);
+  auto take_head = [&](std::size_t r) {
+    const Run& run = *runs[r];
+    head[r] = run.next < run.entries.size() ? run.entries[run.next].key : kFinished;
+  };
+  for (std::size_t r = 0; r < k; ++r) take_head(r);
+  // Whether run a's head comes before run b's; a finished run comes last,
+  // and of two equal names, the one of the earlier run first.
   auto before = [&](std::size_t a, std::size_t b) {
-    if (next[a] == runs[a].size()) return false;
-    if (next[b] == runs[b].size()) return true;
-    const Entry& x = runs[a][next[a]];
-    const Entry& y = runs[b][next[b]];
-    if (x.key != y.key) return x.key < y.key;
-    return x.node.key() < y.node.key();
+    if (head[a] != head[b]) return head[a] < head[b];
+    const Run& x = *runs[a];
+    const Run& y = *runs[b];
+    if (x.next == x.entries.size()) return false;
+    if (y.next == y.entries.size()) return true;
+    const int order = x.entries[x.next].node.key().compare(y.entries[y.next].node.key());
+    return order != 0 ? order < 0 : a < b;
   };
   std::vector<std::size_t> loser(k), winner(2 * k);
   for (std::size_t r = 0; r < k; ++r) winner[k + r] = r;
@@ -93,23 +153,30 @@ StateMap StateRuns::merge() {
     loser[j] = b;
   }
   std::size_t first = k == 1 ? 0 : winner[1];
-  while (next[first] < runs[first].size()) {
+  while (runs[first]->next < runs[first]->entries.size()) {
+    Run& run = *runs[first];
+    // A streamed run's next name must come after its last one.
+    if (run.source != nullptr && run.next + 1 == run.entries.size()) {
+      run.last = run.entries[run.next].node.key();
+    }
     // A name removed and added again while the runs were gathered may come
     // twice: the insert then leaves the second copy in its handle.
-    std::vector<Entry>& run = runs[first];
-    [[maybe_unused]] const auto at = out.insert(out.end(), std::move(run[next[first]].node));
+    [[maybe_unused]] const auto at = out.insert(out.end(), std::move(run.entries[run.next].node));
     assert(std::next(at) == out.end() && "the tournament gives the names in order");
-    // The next states of this run are in memory nobody touched for a
-    // while: ask for the name of the next and the node of the one after.
-    if (const std::size_t i = ++next[first]; i < run.size()) {
-      __builtin_prefetch(run[i].node.key().data());
-      if (i + 1 < run.size()) __builtin_prefetch(&run[i + 1].node.key());
+    if (const std::size_t i = ++run.next; i < run.entries.size()) {
+      // The next states of a run gathered whole are in memory nobody
+      // touched for a while: ask for the name of the next and the node of
+      // the one after.
+      __builtin_prefetch(run.entries[i].node.key().data());
+      if (i + 1 < run.entries.size()) __builtin_prefetch(&run.entries[i + 1].node.key());
+    } else {
+      refill(run);
     }
+    take_head(first);
     for (std::size_t j = (k + first) / 2; j >= 1; j /= 2) {
       if (before(loser[j], first)) std::swap(loser[j], first);
     }
   }
-  return out;
 }
 
 }  // namespace checkpoint::detail

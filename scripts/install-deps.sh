@@ -13,7 +13,7 @@ packages=(
   # clang's sanitizer and libFuzzer runtimes, and llvm-symbolizer for their
   # stack traces (presets asan and fuzz)
   clang-14 libclang-rt-14-dev llvm
-  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev
+  libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev liblmdb-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libfiu-dev fiu-utils
   # bindings/go's tests (Go, and Winlogbeat's YAML library for its reader),

@@ -499,6 +499,12 @@ TEST_F(CheckpointTest, CommitsMatchAModelThroughRandomChanges) {
         model[name] = record;
       }
     }
+    // states() too, whether its shards are still in name order (loaded,
+    // or names added in order) or not (names added out of order, slots
+    // reused).
+    std::map<std::string, std::uint64_t> seen;
+    for (const auto& [name, s] : cp.states()) seen[name] = s.record_number;
+    ASSERT_EQ(seen, model) << "round " << round;
     if (round % 5 == 4) {
       journal_->with_lock([&] { journal_->fail_next = 1; });
       EXPECT_THROW(cp.flush(), Error);

@@ -179,6 +179,29 @@ TEST(LiveStates, LoadedStatesAreFoundOnceIndexed) {
   EXPECT_EQ(table.find("new")->state.record_number, 2u);
   EXPECT_EQ(table.size(), 10'001u);
 }
+TEST(LiveStates, KnowsWhileItsSlotsAreInNameOrder) {
+  LiveStates table;
+  EXPECT_TRUE(table.in_name_order());
+  for (const char* name : {"a", "b", "c"}) table.insert(name);
+  EventLogState loaded;
+  loaded.name = "d";
+  table.load(std::move(loaded), LiveStates::hash("d"));
+  table.index_loaded();
+  EXPECT_TRUE(table.in_name_order()) << "names added after the ones before";
+  ASSERT_TRUE(table.erase("b"));
+  table.insert("e");
+  EXPECT_TRUE(table.in_name_order()) << "a removed slot keeps its name until reused";
+  table.recycle();
+  table.insert("f");  // reuses b's slot, between a and c
+  EXPECT_FALSE(table.in_name_order()) << "a slot reused";
+
+  LiveStates again;
+  again.insert("b");
+  again.insert("b-");
+  again.insert("a");
+  EXPECT_FALSE(again.in_name_order()) << "a name before the last one";
+}
+
 // Lookups without the mutex, while another thread adds, removes and grows
 // (with the mutex, as the front end does): a lookup finds the right slot,
 // locked and live, or none; never another name's slot.

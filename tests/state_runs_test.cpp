@@ -4,13 +4,14 @@
 // the merge order is checked by merge() itself: in builds with assertions
 // (the tests' debug build) it aborts when the tournament gives a name out of
 // order, whatever the runs' order, the names' shared prefix (found as the
-// states come, so it may shrink late), or names that tie in their 8-byte
-// keys.
+// states come, so it may shrink late), names that tie in their 8-byte keys,
+// or runs streamed from a source that changed since they began.
 #include "core/state_runs.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,12 +23,40 @@ EventLogState state(std::string name, std::uint64_t record = 1) {
   return {std::move(name), record, Timestamp::from_unix(1'700'000'000, 5), "bookmark"};
 }
 
-// The runs, each added in the order given, merged.
-StateMap merged(const std::vector<std::vector<EventLogState>>& runs) {
+// A streamed run's states, handed out from a vector as merge() asks.
+class VectorSource final : public StateRuns::Source {
+ public:
+  explicit VectorSource(std::vector<EventLogState> states) : states_(std::move(states)) {}
+  bool copy(StateRuns& runs, std::size_t limit) override {
+    EXPECT_GE(limit, 1u);
+    ++calls;
+    for (std::size_t added = 0; next_ < states_.size() && added < limit; ++added) {
+      runs.add(states_[next_++]);
+    }
+    return next_ < states_.size();
+  }
+  std::size_t calls = 0;
+
+ private:
+  std::vector<EventLogState> states_;
+  std::size_t next_ = 0;
+};
+
+// The runs, each added in the order given, merged; `streamed` says which
+// are streamed (the others are gathered whole), by their index.
+StateMap merged(const std::vector<std::vector<EventLogState>>& runs,
+                const std::vector<bool>& streamed = {}) {
   StateRuns gathered;
-  for (const auto& run : runs) {
-    gathered.begin_run(run.size());
-    for (const auto& s : run) gathered.add(s);
+  std::vector<std::unique_ptr<VectorSource>> sources;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const auto& run = runs[r];
+    if (r < streamed.size() && streamed[r] && !run.empty()) {
+      sources.push_back(std::make_unique<VectorSource>(run));
+      gathered.begin_stream(*sources.back(), run.front().name, run.back().name);
+    } else {
+      gathered.begin_run(run.size());
+      for (const auto& s : run) gathered.add(s);
+    }
   }
   return gathered.merge();
 }
@@ -106,6 +135,55 @@ TEST(StateRuns, CopiesEveryValueExactly) {
   EXPECT_EQ(out.at("name"), s);
 }
 
+TEST(StateRuns, AStreamedRunIsCopiedAsTheMergeNeedsIt) {
+  std::vector<EventLogState> streamed, gathered;
+  for (int i = 0; i < 1000; ++i) {
+    (i % 2 == 0 ? streamed : gathered).push_back(state("/var/log/" + std::to_string(10000 + i)));
+  }
+  VectorSource source(streamed);
+  StateRuns runs;
+  runs.begin_stream(source, streamed.front().name, streamed.back().name);
+  runs.begin_run(gathered.size());
+  for (const auto& s : gathered) runs.add(s);
+  EXPECT_EQ(source.calls, 0u) << "nothing copied before merge()";
+  const StateMap out = runs.merge();
+  EXPECT_EQ(out, map_of({streamed, gathered}));
+  EXPECT_GT(source.calls, 10u) << "a few states at a time";
+}
+
+TEST(StateRuns, AStreamedRunThatChangedMeanwhileStillMergesWhole) {
+  // Its names were a..c when it began; then it gives a name before the one
+  // it gave last, one without the prefix all others share, and one twice.
+  const std::string dir = "/var/log/containers/app-";
+  const std::vector<EventLogState> gives = {
+      state(dir + "a"), state(dir + "c"),    state(dir + "b"), state("C:\\Logs\\x"),
+      state(dir + "d"), state(dir + "d", 2), state(dir + "e"),
+  };
+  VectorSource source(gives);
+  StateRuns runs;
+  runs.begin_stream(source, dir + "a", dir + "c");
+  runs.begin_run(2);
+  runs.add(state(dir + "b0"));
+  runs.add(state(dir + "f"));
+  const StateMap out = runs.merge();
+  EXPECT_EQ(out, map_of({gives, {state(dir + "b0"), state(dir + "f")}}));
+  EXPECT_EQ(out.at(dir + "d").record_number, 1u) << "its first copy";
+}
+
+TEST(StateRuns, ANameInTwoRunsKeepsTheCopyOfTheEarlierRun) {
+  const std::vector<std::vector<EventLogState>> runs = {
+      {state("a", 1), state("b", 1)},
+      {state("b", 2), state("c", 2)},
+  };
+  EXPECT_EQ(merged(runs, {true, false}).at("b").record_number, 1u);
+  EXPECT_EQ(merged(runs, {false, true}).at("b").record_number, 1u);
+  // The later run's copy reaches the head first.
+  const std::vector<std::vector<EventLogState>> later = {{state("b", 1)},
+                                                         {state("a", 2), state("b", 2)}};
+  EXPECT_EQ(merged(later).at("b").record_number, 1u);
+  EXPECT_EQ(merged(later, {true, true}).at("b").record_number, 1u);
+}
+
 TEST(StateRuns, RandomRunsMergeAsAMapWould) {
   std::mt19937_64 random(7);
   for (int round = 0; round < 200; ++round) {
@@ -128,6 +206,12 @@ TEST(StateRuns, RandomRunsMergeAsAMapWould) {
       }
     }
     EXPECT_EQ(merged(runs), expected) << "round " << round;
+    // Sorted runs streamed, some or all.
+    if (round % 4 != 0) {
+      std::vector<bool> streamed(run_count);
+      for (std::size_t r = 0; r < run_count; ++r) streamed[r] = round % 2 == 0 || random() % 2;
+      EXPECT_EQ(merged(runs, streamed), expected) << "round " << round << ", streamed";
+    }
   }
 }
 
