@@ -41,9 +41,9 @@
 // every other commit skip the walk.
 //
 // states() copies each slot under its own lock, so persist() waits for one
-// state's copy at most; it merges the shards' copies into the map outside
-// every lock, copying a shard whose slots are in name order a few slots at
-// a time as the merge needs them (core/state_runs.hpp).
+// state's copy at most; it merges the copies into the map outside every
+// lock. The states loaded at open are copied in the order the store's scan
+// gave them, name order, as the merge takes them (core/state_copies.hpp).
 //
 // track() and ack() (core/acks.hpp) keep each tracked stream's records in
 // flight; an ack() that releases the head of its stream calls this file's
@@ -56,12 +56,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <limits>
 #include <memory>
 #include <optional>
-#include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "core/acks.hpp"
@@ -73,6 +70,7 @@
 #include "core/mutex.hpp"
 #include "core/scan_check.hpp"
 #include "core/state_check.hpp"
+#include "core/state_copies.hpp"
 #include "core/state_runs.hpp"
 #include "core/utf8.hpp"
 
@@ -160,6 +158,9 @@ struct Checkpoint::Impl final : detail::AckSink {
   std::shared_ptr<Clock> clock;
 
   std::array<Shard, kShards> shards;
+  // The shard of each state loaded, in the order the store gave them (name
+  // order); set by load() and read-only after.
+  detail::ScanOrder scan_order{kShards};
 
   // What wakes the worker, bumped by persist() without a lock. A change is
   // recorded before these are touched, and the commit side resets them
@@ -241,7 +242,9 @@ struct Checkpoint::Impl final : detail::AckSink {
         const std::uint64_t hash = LiveStates::hash(state.name);
         // No other thread sees the shards yet: no lock.
         shards[shard_of(hash)].live.load(std::move(state), hash);
+        scan_order.add(shard_of(hash));
       });
+      scan_order.finish(live_tables());
       for (Shard& shard : shards) {
         MutexLock lock(shard.mutex);
         shard.live.index_loaded();
@@ -803,95 +806,29 @@ struct Checkpoint::Impl final : detail::AckSink {
 
   // ---- What callers see ----------------------------------------------------
 
-  // Every live state, sorted (core/state_runs.hpp). A shard whose slots
-  // are in name order (as a store's scan fills them, and as names added in
-  // order keep them) is streamed: copied a few slots at a time as the merge
-  // needs them. Any other is copied whole, then sorted. Each slot is copied
-  // under its own lock, and nothing else is held meanwhile, so persist()
-  // never waits for more than one copy.
+  // Every live state, sorted: the states loaded, still there, in the order
+  // of the store's scan, merged with the rest, copied and sorted
+  // (core/state_copies.hpp, core/state_runs.hpp). Each slot is copied under
+  // its own lock, and nothing else is held meanwhile, so persist() never
+  // waits for more than one copy.
   StateMap sorted_states() const {
+    const std::vector<const LiveStates*> tables = live_tables();
     detail::StateRuns runs;
-    std::vector<ShardCopy> copies;
-    copies.reserve(kShards);  // the runs keep pointers to them
-    for (const Shard& shard : shards) {
-      ShardCopy& copy = copies.emplace_back(shard.live);
-      if (shard.live.in_name_order()) {
-        if (auto ends = copy.first_and_last()) runs.begin_stream(copy, ends->first, ends->second);
-      } else {
-        const std::size_t size = shard.size.load(std::memory_order_relaxed);
-        runs.begin_run(size + size / 8 + kCopySlack);  // room for names added meanwhile
-        copy.copy(runs, std::numeric_limits<std::size_t>::max());
-      }
-    }
+    detail::ScanOrderCopy loaded(scan_order, tables);
+    if (scan_order.size() > 0) runs.begin_stream(loaded, scan_order.prefix());
+    std::size_t size = 0;
+    for (const Shard& shard : shards) size += shard.size.load(std::memory_order_relaxed);
+    // Room for names added meanwhile.
+    runs.begin_run((size > scan_order.size() ? size - scan_order.size() : 0) + kCopySlack);
+    detail::copy_others(scan_order, tables, runs);
     return runs.merge();
   }
 
-  // Copies a shard's live slots, in the order of their indexes, each under
-  // its lock. Slots never move and their number only grows, so a copy
-  // holds every state that stayed live throughout.
-  class ShardCopy final : public detail::StateRuns::Source {
-   public:
-    explicit ShardCopy(const LiveStates& live) : live_(live), count_(live.slot_count()) {}
-
-    bool copy(detail::StateRuns& runs, std::size_t limit) override {
-      for (std::size_t added = 0; index_ < count_ && added < limit; ++index_) {
-        if (index_ + kCopyAhead < count_) prefetch_strings(live_.slot(index_ + kCopyAhead));
-        Slot& slot = live_.slot(index_);
-        slot.lock.lock();
-        try {
-          if (slot.live) {
-            runs.add(slot.state);
-            ++added;
-          }
-        } catch (...) {
-          slot.lock.unlock();
-          throw;
-        }
-        slot.lock.unlock();
-      }
-      return index_ < count_;
-    }
-
-    // The names of the first and the last live slot; nullopt if none is.
-    std::optional<std::pair<std::string, std::string>> first_and_last() const {
-      std::optional<std::string> first, last;
-      for (std::size_t i = 0; i < count_ && !first; ++i) first = name_if_live(live_.slot(i));
-      for (std::size_t i = count_; i > 0 && !last; --i) last = name_if_live(live_.slot(i - 1));
-      if (!first || !last) return std::nullopt;
-      return std::pair(std::move(*first), std::move(*last));
-    }
-
-   private:
-    // The strings of a slot a few ahead of the one copied: they lie
-    // anywhere in the heap, and waiting for each in turn would cost most
-    // of a copy's time. Their addresses are read under the slot's lock.
-    static constexpr std::size_t kCopyAhead = 8;
-    static void prefetch_strings(Slot& slot) {
-      slot.lock.lock();
-      const char* name = slot.state.name.data();
-      const char* bookmark = slot.state.bookmark.data();
-      slot.lock.unlock();
-      __builtin_prefetch(name);
-      __builtin_prefetch(bookmark);
-    }
-
-    static std::optional<std::string> name_if_live(Slot& slot) {
-      slot.lock.lock();
-      std::optional<std::string> name;
-      try {
-        if (slot.live) name = slot.state.name;
-      } catch (...) {
-        slot.lock.unlock();
-        throw;
-      }
-      slot.lock.unlock();
-      return name;
-    }
-
-    const LiveStates& live_;
-    const std::size_t count_;  // the slots when the copy began
-    std::size_t index_ = 0;    // the next slot to copy
-  };
+  std::vector<const LiveStates*> live_tables() const {
+    std::vector<const LiveStates*> tables;
+    for (const Shard& shard : shards) tables.push_back(&shard.live);
+    return tables;
+  }
 
   std::optional<EventLogState> find(std::string_view name) const {
     const std::uint64_t hash = LiveStates::hash(name);

@@ -110,7 +110,8 @@ Slot& LiveStates::place(std::string_view name, std::uint32_t hash, EventLogState
 }
 
 void LiveStates::load(EventLogState&& state, std::uint64_t full_hash) {
-  loaded_.push_back(word(fill_slot(state.name, &state) + 1, static_cast<std::uint32_t>(full_hash)));
+  loaded_.push_back(word(fill_slot(state.name, &state, /*load=*/true) + 1,
+                         static_cast<std::uint32_t>(full_hash)));
   ++size_;
 }
 
@@ -135,11 +136,11 @@ void LiveStates::put(const Table& table, std::uint64_t w) {
   table.words[i].store(w, std::memory_order_relaxed);
 }
 
-std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state) {
-  if (!free_.empty()) {
+std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state, bool load) {
+  if (!free_.empty() && !load) {
     const std::uint32_t index = free_.back();
     free_.pop_back();
-    in_name_order_.store(false, std::memory_order_relaxed);
+    any_reused_.store(true, std::memory_order_relaxed);
     Slot& s = slot(index);
     // The name before the bucket: a lookup that finds the bucket must find
     // the slot ready (it locks it, which orders the two). Before
@@ -155,6 +156,7 @@ std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state)
       s.state.update_time = Timestamp();
     }
     s.live = true;
+    s.loaded = false;
     if (concurrent_) s.lock.unlock();
     return index;
   }
@@ -171,18 +173,14 @@ std::uint32_t LiveStates::fill_slot(std::string_view name, EventLogState* state)
                                                  std::align_val_t{alignof(Slot)}));
     segments_[at.segment].store(segment, std::memory_order_release);
   }
-  if (count > 0 && in_name_order_.load(std::memory_order_relaxed) &&
-      !(slot(count - 1).state.name < (state != nullptr ? std::string_view(state->name) : name))) {
-    in_name_order_.store(false, std::memory_order_relaxed);
-  }
   // Made whole before count_ and any bucket publish it (both with release
   // ordering): a walk or a lookup that finds it finds it ready.
   if (state != nullptr) {
-    new (&segment[at.offset]) Slot(std::move(*state));
+    new (&segment[at.offset]) Slot(std::move(*state), load);
   } else {
     EventLogState fresh;
     fresh.name.assign(name);
-    new (&segment[at.offset]) Slot(std::move(fresh));
+    new (&segment[at.offset]) Slot(std::move(fresh), load);
   }
   // The next new slot's memory, for the next insert (which a loading store
   // makes some states later), if it lies in this segment.

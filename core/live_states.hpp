@@ -55,11 +55,12 @@ class SpinLock {
 // slot is live, or its name, also needs the shard's mutex. Slots begin on
 // a cache line, so that threads updating neighbouring slots share none.
 struct alignas(64) Slot {
-  // A live slot holding `s`.
-  explicit Slot(EventLogState&& s) : live(true), state(std::move(s)) {}
+  // A live slot holding `s`; `from_load`: LiveStates::load() put it there.
+  Slot(EventLogState&& s, bool from_load) : live(true), loaded(from_load), state(std::move(s)) {}
 
   SpinLock lock;
   bool live = false;             // holds a state (false: free, kept for its buffers)
+  bool loaded = false;           // its name is the one load() gave it (never reused since)
   EventLogState state;           // state.name is the key
   std::uint64_t generation = 0;  // the change set generation `change` belongs to
   Change* change = nullptr;      // the pending change in that set, if any
@@ -88,10 +89,8 @@ class LiveStates {
   std::size_t slot_count() const { return count_.load(std::memory_order_acquire); }
   Slot& slot(std::size_t index) const;
 
-  // Whether the slots' names, live or not, ascend with their indexes: true
-  // while every name was added after the ones before it (a store's scan
-  // adds them so) and no slot was reused for another name.
-  bool in_name_order() const { return in_name_order_.load(std::memory_order_relaxed); }
+  // Whether a slot was ever reused for another name (after recycle()).
+  bool any_reused() const { return any_reused_.load(std::memory_order_relaxed); }
 
   // ---- With the shard's mutex held ----
 
@@ -106,10 +105,10 @@ class LiveStates {
   Slot& insert(EventLogState&& state, std::uint64_t hash);
 
   // Loading, before concurrent(): adds `state`, whose name must be absent,
-  // to the slots only; index_loaded() then puts all the states so added in
-  // the table at once, in a table sized for them (a store loads its states
-  // faster so than one insert() at a time). Nothing may look them up
-  // before.
+  // to the slots only, in the next new slot (marked `loaded`);
+  // index_loaded() then puts all the states so added in the table at once,
+  // in a table sized for them (a store loads its states faster so than one
+  // insert() at a time). Nothing may look them up before.
   void load(EventLogState&& state, std::uint64_t hash);
   void index_loaded();
 
@@ -146,8 +145,8 @@ class LiveStates {
   // and made live.
   Slot& place(std::string_view name, std::uint32_t hash, EventLogState* state);
   // A free slot or a new one, holding `name` and default values or `state`,
-  // made live but in no bucket; its index.
-  std::uint32_t fill_slot(std::string_view name, EventLogState* state);
+  // made live but in no bucket; its index. Always a new one if `load`.
+  std::uint32_t fill_slot(std::string_view name, EventLogState* state, bool load = false);
   // Puts `w` in the empty bucket its probe run ends at.
   static void put(const Table& table, std::uint64_t w);
 
@@ -169,7 +168,7 @@ class LiveStates {
   std::vector<std::uint64_t> loaded_;           // the words of the states load() added
   std::size_t size_ = 0;
   bool concurrent_ = false;
-  std::atomic<bool> in_name_order_{true};
+  std::atomic<bool> any_reused_{false};
 };
 
 }  // namespace checkpoint::detail

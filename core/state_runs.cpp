@@ -33,12 +33,11 @@ void StateRuns::begin_run(std::size_t capacity) {
   current_->entries.reserve(capacity);
 }
 
-void StateRuns::begin_stream(Source& source, std::string_view first, std::string_view last) {
+void StateRuns::begin_stream(Source& source, std::string_view prefix) {
   current_ = &runs_.emplace_back();
   current_->source = &source;
   current_->entries.reserve(kStreamBatch);
-  share_prefix(first);
-  share_prefix(last);
+  share_prefix(prefix);
 }
 
 void StateRuns::share_prefix(std::string_view name) {
@@ -104,8 +103,9 @@ StateMap StateRuns::merge() {
     } else if (run.entries.empty()) {
       continue;
     } else if (!run.sorted) {
-      std::stable_sort(run.entries.begin(), run.entries.end(),
-                       [](const Entry& a, const Entry& b) { return a.node.key() < b.node.key(); });
+      std::stable_sort(run.entries.begin(), run.entries.end(), [](const Entry& a, const Entry& b) {
+        return a.key != b.key ? a.key < b.key : a.node.key() < b.node.key();
+      });
     }
     runs.push_back(&run);
   }
@@ -113,6 +113,7 @@ StateMap StateRuns::merge() {
   if (!runs.empty()) tournament(runs, out);
   // Names out of their streamed run's order: placed by a search.
   for (Node& node : strays_) out.insert(std::move(node));
+  placed_by_search_ = strays_.size();
   runs_.clear();
   strays_.clear();
   current_ = nullptr;

@@ -45,17 +45,20 @@ class StateRuns {
   // streamed one merge() is asking for more).
   void add(const EventLogState& state);
 
-  // Starts the next run, streamed from `source` during merge(); `first`
-  // and `last` are its first and last names now. A name it gives that does
-  // not come after the one it gave before, or does not share the prefix of
-  // every name seen before merge() (the source changed meanwhile), is
-  // placed by a plain map insert instead of the tournament.
-  void begin_stream(Source& source, std::string_view first, std::string_view last);
+  // Starts the next run, streamed from `source` during merge(), whose
+  // names all begin with `prefix`. A name it gives that does not, or that
+  // does not come after the one it gave before (the source changed
+  // meanwhile), is placed by a plain map insert instead of the tournament.
+  void begin_stream(Source& source, std::string_view prefix);
 
   // Every run merged, in name order. A name that comes more than once keeps
   // its first copy, in the runs' order (one placed by a plain insert loses
   // to one already there). Leaves the runs empty.
   StateMap merge();
+
+  // How many names the last merge() placed by a plain insert (see
+  // begin_stream()).
+  std::size_t placed_by_search() const { return placed_by_search_; }
 
  private:
   using Node = StateMap::node_type;
@@ -84,6 +87,7 @@ class StateRuns {
   Run* current_ = nullptr;  // where add() appends
   bool merging_ = false;    // streamed runs are being refilled: the prefix is fixed
   std::vector<Node> strays_;
+  std::size_t placed_by_search_ = 0;
   StateMap scratch_;   // makes the nodes
   bool any_ = false;   // a name was seen
   std::string first_;  // the first name seen

@@ -179,27 +179,36 @@ TEST(LiveStates, LoadedStatesAreFoundOnceIndexed) {
   EXPECT_EQ(table.find("new")->state.record_number, 2u);
   EXPECT_EQ(table.size(), 10'001u);
 }
-TEST(LiveStates, KnowsWhileItsSlotsAreInNameOrder) {
+TEST(LiveStates, MarksTheSlotsLoadedUntilReused) {
   LiveStates table;
-  EXPECT_TRUE(table.in_name_order());
-  for (const char* name : {"a", "b", "c"}) table.insert(name);
-  EventLogState loaded;
-  loaded.name = "d";
-  table.load(std::move(loaded), LiveStates::hash("d"));
+  for (const char* name : {"a", "b"}) {
+    EventLogState loaded;
+    loaded.name = name;
+    table.load(std::move(loaded), LiveStates::hash(name));
+  }
   table.index_loaded();
-  EXPECT_TRUE(table.in_name_order()) << "names added after the ones before";
-  ASSERT_TRUE(table.erase("b"));
-  table.insert("e");
-  EXPECT_TRUE(table.in_name_order()) << "a removed slot keeps its name until reused";
-  table.recycle();
-  table.insert("f");  // reuses b's slot, between a and c
-  EXPECT_FALSE(table.in_name_order()) << "a slot reused";
+  table.insert("c");
+  EXPECT_TRUE(table.find("a")->loaded);
+  EXPECT_TRUE(table.find("b")->loaded);
+  EXPECT_FALSE(table.find("c")->loaded);
+  EXPECT_FALSE(table.any_reused());
 
-  LiveStates again;
-  again.insert("b");
-  again.insert("b-");
-  again.insert("a");
-  EXPECT_FALSE(again.in_name_order()) << "a name before the last one";
+  ASSERT_TRUE(table.erase("a"));
+  EXPECT_TRUE(table.slot(0).loaded) << "removed, not reused yet";
+  table.recycle();
+  table.insert("d");  // in a's slot
+  EXPECT_EQ(&table.slot(0), table.find("d"));
+  EXPECT_FALSE(table.slot(0).loaded);
+  EXPECT_TRUE(table.any_reused());
+
+  ASSERT_TRUE(table.erase("b"));
+  table.recycle();
+  EventLogState more;
+  more.name = "e";
+  table.load(std::move(more), LiveStates::hash("e"));  // a new slot, not b's
+  table.index_loaded();
+  EXPECT_EQ(&table.slot(3), table.find("e"));
+  EXPECT_TRUE(table.slot(3).loaded);
 }
 
 // Lookups without the mutex, while another thread adds, removes and grows

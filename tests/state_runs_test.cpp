@@ -23,6 +23,12 @@ EventLogState state(std::string name, std::uint64_t record = 1) {
   return {std::move(name), record, Timestamp::from_unix(1'700'000'000, 5), "bookmark"};
 }
 
+// What `a` and `b` begin with, both.
+std::string shared_prefix(const std::string& a, const std::string& b) {
+  return a.substr(0, static_cast<std::size_t>(
+                         std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin()));
+}
+
 // A streamed run's states, handed out from a vector as merge() asks.
 class VectorSource final : public StateRuns::Source {
  public:
@@ -52,7 +58,7 @@ StateMap merged(const std::vector<std::vector<EventLogState>>& runs,
     const auto& run = runs[r];
     if (r < streamed.size() && streamed[r] && !run.empty()) {
       sources.push_back(std::make_unique<VectorSource>(run));
-      gathered.begin_stream(*sources.back(), run.front().name, run.back().name);
+      gathered.begin_stream(*sources.back(), shared_prefix(run.front().name, run.back().name));
     } else {
       gathered.begin_run(run.size());
       for (const auto& s : run) gathered.add(s);
@@ -142,7 +148,7 @@ TEST(StateRuns, AStreamedRunIsCopiedAsTheMergeNeedsIt) {
   }
   VectorSource source(streamed);
   StateRuns runs;
-  runs.begin_stream(source, streamed.front().name, streamed.back().name);
+  runs.begin_stream(source, shared_prefix(streamed.front().name, streamed.back().name));
   runs.begin_run(gathered.size());
   for (const auto& s : gathered) runs.add(s);
   EXPECT_EQ(source.calls, 0u) << "nothing copied before merge()";
@@ -152,8 +158,8 @@ TEST(StateRuns, AStreamedRunIsCopiedAsTheMergeNeedsIt) {
 }
 
 TEST(StateRuns, AStreamedRunThatChangedMeanwhileStillMergesWhole) {
-  // Its names were a..c when it began; then it gives a name before the one
-  // it gave last, one without the prefix all others share, and one twice.
+  // It said its names begin with `dir`; then it gives a name before the
+  // one it gave last, one without that prefix, and one twice.
   const std::string dir = "/var/log/containers/app-";
   const std::vector<EventLogState> gives = {
       state(dir + "a"), state(dir + "c"),    state(dir + "b"), state("C:\\Logs\\x"),
@@ -161,7 +167,7 @@ TEST(StateRuns, AStreamedRunThatChangedMeanwhileStillMergesWhole) {
   };
   VectorSource source(gives);
   StateRuns runs;
-  runs.begin_stream(source, dir + "a", dir + "c");
+  runs.begin_stream(source, dir);
   runs.begin_run(2);
   runs.add(state(dir + "b0"));
   runs.add(state(dir + "f"));
