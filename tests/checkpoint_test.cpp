@@ -849,6 +849,17 @@ TEST_F(CheckpointTest, ThrowingErrorCallbackDoesNotStopTheWorker) {
 
 TEST_F(CheckpointTest, ConcurrentPersistKeepsEveryThreadsLastValue) {
   constexpr int kThreads = 4, kNames = 10, kRounds = 500;
+  // Loaded first: states() then copies them in the store's order while
+  // they change, are removed, and their slots reused.
+  std::vector<std::string> loaded;
+  for (int t = 0; t < kThreads; ++t) {
+    loaded.push_back("thread-" + std::to_string(t) + "/gone");
+    for (int n = 0; n < kNames; ++n) {
+      loaded.push_back("thread-" + std::to_string(t) + "/stream-" + std::to_string(n));
+    }
+  }
+  std::sort(loaded.begin(), loaded.end());
+  for (const auto& name : loaded) journal_->stored.states.push_back(state(name, 0));
   Checkpoint cp(store(), quiet(7));  // commits run while threads persist
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
