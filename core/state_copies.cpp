@@ -1,6 +1,7 @@
 #include "core/state_copies.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace checkpoint::detail {
 namespace {
@@ -51,6 +52,7 @@ void copy_range(const LiveStates& table, std::size_t begin, std::size_t end, boo
 }  // namespace
 
 void ScanOrder::add(std::size_t shard) {
+  assert(shard < 256 && shard < loaded_.size());
   shards_.push_back(static_cast<std::uint8_t>(shard));
   ++loaded_[shard];
 }
@@ -58,6 +60,9 @@ void ScanOrder::add(std::size_t shard) {
 void ScanOrder::finish(const std::vector<const LiveStates*>& tables) {
   prefix_.clear();
   if (shards_.empty()) return;
+  for (std::size_t shard = 0; shard < tables.size(); ++shard) {
+    assert(tables[shard]->slot_count() == loaded_[shard] && "each shard empty before the load");
+  }
   // Names in order: the first and the last share what all share.
   const std::string& first = tables[shards_.front()]->slot(0).state.name;
   const std::string& last = tables[shards_.back()]->slot(loaded_[shards_.back()] - 1).state.name;

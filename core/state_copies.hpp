@@ -21,6 +21,7 @@ namespace checkpoint::detail {
 
 class ScanOrder {
  public:
+  // For at most 256 shards, each empty when the load begins.
   explicit ScanOrder(std::size_t shards) : loaded_(shards, 0) {}
 
   // The next state loaded went to `shard`'s slot loaded(shard), a new one.
