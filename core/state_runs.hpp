@@ -1,6 +1,6 @@
 // Copies of states gathered in runs, each in name order (or sorted once
-// gathered), and merged into one StateMap: how states() copies the shards
-// (see checkpoint.cpp).
+// gathered), and merged into one StateMap: how states() puts together the
+// copies of the shards (see core/state_copies.hpp).
 //
 // Each copy is made straight into a map node, so a state's strings are
 // copied once, while they are in the cache, and the merge moves nodes, not
