@@ -240,9 +240,10 @@ struct Checkpoint::Impl final : detail::AckSink {
         if (auto problem = check.problem(state)) throw Error(ErrorCode::corrupt, *problem);
         oldest_loaded = std::min(oldest_loaded, state.update_time);
         const std::uint64_t hash = LiveStates::hash(state.name);
+        const std::size_t shard = shard_of(hash);
         // No other thread sees the shards yet: no lock.
-        shards[shard_of(hash)].live.load(std::move(state), hash);
-        scan_order.add(shard_of(hash));
+        shards[shard].live.load(std::move(state), hash);
+        scan_order.add(shard);
       });
       scan_order.finish(live_tables());
       for (Shard& shard : shards) {

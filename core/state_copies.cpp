@@ -1,6 +1,5 @@
 #include "core/state_copies.hpp"
 
-#include <algorithm>
 #include <cassert>
 
 namespace checkpoint::detail {
@@ -66,8 +65,7 @@ void ScanOrder::finish(const std::vector<const LiveStates*>& tables) {
   // Names in order: the first and the last share what all share.
   const std::string& first = tables[shards_.front()]->slot(0).state.name;
   const std::string& last = tables[shards_.back()]->slot(loaded_[shards_.back()] - 1).state.name;
-  const auto end = std::mismatch(first.begin(), first.end(), last.begin(), last.end()).first;
-  prefix_.assign(first.begin(), end);
+  prefix_.assign(first, 0, common_prefix(first, last));
 }
 
 Slot& ScanOrderCopy::step(std::size_t& position, std::vector<std::uint32_t>& next) const {

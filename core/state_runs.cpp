@@ -19,14 +19,14 @@ std::uint64_t key_of(std::string_view name, std::size_t offset) {
   return key;
 }
 
+constexpr std::size_t kStreamBatch = 16;  // states a streamed run copies at a time
+
+}  // namespace
+
 std::size_t common_prefix(std::string_view a, std::string_view b) {
   const auto [end_a, end_b] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
   return static_cast<std::size_t>(end_a - a.begin());
 }
-
-constexpr std::size_t kStreamBatch = 16;  // states a streamed run copies at a time
-
-}  // namespace
 
 void StateRuns::begin_run(std::size_t capacity) {
   current_ = &runs_.emplace_back();
@@ -45,7 +45,7 @@ void StateRuns::share_prefix(std::string_view name) {
     any_ = true;
     first_ = name;
     prefix_ = name.size();
-  } else if (name.compare(0, prefix_, first_, 0, prefix_) != 0) {
+  } else if (!shares_prefix(name)) {
     prefix_ = common_prefix(std::string_view(first_).substr(0, prefix_), name);
     stale_runs_ = runs_.size() - 1;
     stale_entries_ = runs_.back().entries.size();
@@ -60,8 +60,7 @@ void StateRuns::add(const EventLogState& state) {
     // A streamed run's next name: after the one before it, and within the
     // shared prefix, or out of the tournament.
     const std::string& before = run.entries.empty() ? run.last : run.entries.back().node.key();
-    if (name.compare(0, prefix_, first_, 0, prefix_) != 0 ||
-        (!(run.entries.empty() && run.last.empty()) && !(before < name))) {
+    if (!shares_prefix(name) || (!(run.entries.empty() && run.last.empty()) && !(before < name))) {
       strays_.push_back(std::move(node));
       return;
     }

@@ -26,6 +26,9 @@
 
 namespace checkpoint::detail {
 
+// How many bytes `a` and `b` begin with alike.
+std::size_t common_prefix(std::string_view a, std::string_view b);
+
 class StateRuns {
  public:
   // The states of a streamed run, in name order.
@@ -77,6 +80,10 @@ class StateRuns {
 
   // Shortens the shared prefix to `name`'s share of it.
   void share_prefix(std::string_view name);
+  // Whether `name` begins with the shared prefix.
+  bool shares_prefix(std::string_view name) const {
+    return name.compare(0, prefix_, first_, 0, prefix_) == 0;
+  }
   // Refills a streamed run's entries once they are all merged; false if it
   // has none left.
   bool refill(Run& run);

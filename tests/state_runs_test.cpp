@@ -25,8 +25,7 @@ EventLogState state(std::string name, std::uint64_t record = 1) {
 
 // What `a` and `b` begin with, both.
 std::string shared_prefix(const std::string& a, const std::string& b) {
-  return a.substr(0, static_cast<std::size_t>(
-                         std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin()));
+  return a.substr(0, common_prefix(a, b));
 }
 
 // A streamed run's states, handed out from a vector as merge() asks.
